@@ -1,0 +1,181 @@
+"""Command line: ``python -m panda_env <command>`` (console script ``panda-env``).
+
+User mistakes (bad values, missing files) end with a one-line error and exit status 2, no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from panda_env.envs.hover import REWARD_BACKENDS
+
+log = logging.getLogger("panda_env.cli")
+
+
+class UserError(Exception):
+    """A mistake in the command line or its inputs; printed without a traceback."""
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+# -- commands ---------------------------------------------------------------------------------------
+def cmd_demo(args) -> int:
+    import gymnasium as gym
+
+    import panda_env  # noqa: F401  (registers the env)
+
+    env = gym.make("PandaHover-v0", reward_backend=args.backend, image_size=args.image_size)
+    try:
+        obs, _ = env.reset(seed=args.seed)
+        print(f"reset: gripper at x={obs[0]:.3f} y={obs[1]:.3f}")
+        object_xy = env.unwrapped.object_xy
+        for step in range(1, 11):
+            # Head for the object, at most 0.1 m per axis.
+            action = (object_xy - obs).clip(-0.1, 0.1).astype("float32")
+            obs, reward, terminated, truncated, info = env.step(action)
+            print(f"step {step}: action=({action[0]:+.3f}, {action[1]:+.3f}) gripper=({obs[0]:.3f}, {obs[1]:.3f}) "
+                  f"reward={reward:+.0f} goal_probability={info['goal_probability']:.3f} "
+                  f"true_goal={info['true_goal']}")
+            if terminated or truncated:
+                print("episode ended:", "goal reached" if terminated else "step limit")
+                break
+    finally:
+        env.close()
+    return 0
+
+
+def cmd_bench_env(args) -> int:
+    from panda_env.training.bench_env import render_quality_ratio
+
+    result = render_quality_ratio(args.steps, args.rounds, reward_backend=args.backend, image_size=args.image_size)
+    print(f"env steps/s, reward={args.backend}, image {args.image_size}px, {args.steps} steps x {args.rounds} rounds "
+          f"(median), rendering every step:")
+    print(f"  fast render quality: {result['fast']:8.1f} steps/s")
+    print(f"  full render quality: {result['full']:8.1f} steps/s")
+    print(f"  fast / full ratio:   {result['ratio']:8.2f}x")
+    return 0
+
+
+def cmd_capture(args) -> int:
+    from tqdm import tqdm
+
+    from panda_env.training.capture import capture, save_capture
+
+    with tqdm(total=args.n, desc="capture", unit="img", file=sys.stderr) as bar:
+        data = capture(args.n, args.seed, image_size=args.image_size, render_quality=args.render_quality,
+                       progress=bar.update)
+    save_capture(data, args.out, overwrite=args.overwrite)
+    print(f"wrote {args.n} images to {args.out}: {data.manifest['counts']}")
+    return 0
+
+
+def cmd_train_classifier(args) -> int:
+    from panda_env.training.capture import load_capture
+    from panda_env.training.classifier import export_trained, train_classifier
+
+    data = load_capture(args.data)
+    result = train_classifier(data, epochs=args.epochs, seed=args.seed, architecture=args.architecture)
+    model_dir = export_trained(result, data, args.out, seed=args.seed, architecture=args.architecture)
+    print(f"best validation accuracy {result.val_accuracy:.4f}; held-out accuracy {result.test_accuracy:.4f} "
+          f"({result.split['test']} images never trained on)")
+    print(f"wrote {model_dir.path}")
+    return 0
+
+
+def cmd_evaluate_classifier(args) -> int:
+    from panda_env.reward import load_backend
+    from panda_env.training.capture import load_capture
+
+    data = load_capture(args.data)
+    backend = load_backend(args.backend, args.model)
+    predicted = backend.predict_goal(data.images).astype(int)
+    correct = predicted == data.labels
+    print(f"{backend.name} on {args.data}: accuracy {correct.mean():.4f} ({int(correct.sum())}/{len(correct)}); "
+          f"false goals {int(((predicted == 1) & (data.labels == 0)).sum())}, "
+          f"missed goals {int(((predicted == 0) & (data.labels == 1)).sum())}")
+    return 0
+
+
+def cmd_bench_backends(args) -> int:
+    from panda_env.training.bench_backends import backend_latency_table
+
+    rows = backend_latency_table(args.model, batch_sizes=(1, 8), rounds=args.rounds)
+    print(f"{'backend':<12} {'batch':>5} {'median ms':>10} {'ms/image':>9} {'vs torch':>9}")
+    for row in rows:
+        print(f"{row['backend']:<12} {row['batch']:>5} {row['median_ms']:>10.3f} {row['ms_per_image']:>9.3f} "
+              f"{row['speedup_vs_torch']:>8.2f}x")
+    return 0
+
+
+COMMANDS = {}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="panda_env", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="run one short episode heading for the object, printing each step")
+    p.add_argument("--backend", choices=REWARD_BACKENDS, default="oracle")
+    p.add_argument("--image-size", type=positive_int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("bench-env", help="env steps per second, fast vs full render quality")
+    p.add_argument("--backend", choices=REWARD_BACKENDS, default="oracle")
+    p.add_argument("--image-size", type=positive_int, default=64)
+    p.add_argument("--steps", type=positive_int, default=300)
+    p.add_argument("--rounds", type=positive_int, default=3)
+    p.set_defaults(func=cmd_bench_env)
+
+    p = sub.add_parser("capture", help="render labelled camera images for the classifier")
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--n", type=positive_int, default=4000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--image-size", type=positive_int, default=64)
+    p.add_argument("--render-quality", choices=("fast", "full"), default="fast")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    p.set_defaults(func=cmd_capture)
+
+    p = sub.add_parser("train-classifier", help="train SqueezeNet from scratch and export the model directory")
+    p.add_argument("--data", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--epochs", type=positive_int, default=25)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--architecture", choices=("squeezenet1_1", "squeezenet1_0"), default="squeezenet1_1")
+    p.set_defaults(func=cmd_train_classifier)
+
+    p = sub.add_parser("evaluate-classifier", help="accuracy of a classifier on a capture directory")
+    p.add_argument("--data", required=True, type=Path)
+    p.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped one)")
+    p.add_argument("--backend", choices=("torch", "onnxruntime", "openvino"), default="openvino")
+    p.set_defaults(func=cmd_evaluate_classifier)
+
+    p = sub.add_parser("bench-backends", help="per-call latency of the three backends, batch 1 and 8")
+    p.add_argument("--model", type=Path, default=None)
+    p.add_argument("--rounds", type=positive_int, default=200)
+    p.set_defaults(func=cmd_bench_backends)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",
+                        stream=sys.stdout)
+    from panda_env.reward import BackendUnavailableError, ModelDirError
+
+    try:
+        return args.func(args)
+    except (UserError, ModelDirError, BackendUnavailableError, FileNotFoundError, FileExistsError,
+            NotADirectoryError, ValueError) as error:
+        print(f"panda_env {args.command}: error: {error}", file=sys.stderr)
+        return 2

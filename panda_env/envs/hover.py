@@ -1,0 +1,161 @@
+"""``PandaHover-v0``: move the Panda's gripper over the object and hover there.
+
+Observation: the end-effector x-y (float32, clipped to the workspace; the arm reaches a commanded
+point within 0.5 mm). Action: (dx, dy) in [-0.1, 0.1]^2 metres. A move that would leave the workspace
+is refused (the arm stays) and costs -5; any other move costs -1; reaching the goal gives +100 and
+ends the episode. Whether the goal is reached is decided by the reward backend: the simulator
+(``"oracle"``) or an image classifier on the camera image (``"torch"``, ``"onnxruntime"``,
+``"openvino"``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from panda_env.envs import task
+from panda_env.envs.goal import CallTimer, ClassifierJudge, GoalJudge, OracleJudge
+from panda_env.sim import PandaScene, SceneConfig
+
+REWARD_BACKENDS = ("oracle", "torch", "onnxruntime", "openvino")
+_ACTION_TOLERANCE = 1e-6  # float rounding at the bounds (e.g. SB3's action rescaling) is clipped
+
+
+def make_judge(reward_backend: str, model_dir=None, backend_options: dict | None = None) -> GoalJudge:
+    """The goal judge for a reward backend name."""
+    if reward_backend not in REWARD_BACKENDS:
+        raise ValueError(f"unknown reward_backend {reward_backend!r}; allowed values: {', '.join(REWARD_BACKENDS)}")
+    if reward_backend == "oracle":
+        return OracleJudge()
+    from panda_env.reward import load_backend
+
+    return ClassifierJudge(load_backend(reward_backend, model_dir, **(backend_options or {})))
+
+
+class PandaHoverEnv(gym.Env):
+    """The Panda hover task with a pluggable reward (see the module docstring)."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+
+    def __init__(
+        self,
+        reward_backend: str = "oracle",
+        image_size: int = 64,
+        max_episode_steps: int | None = None,
+        render_quality: str = "fast",
+        object_position: tuple[float, float, float] = task.OBJECT_POSITION,
+        goal_radius: float = task.GOAL_RADIUS,
+        model_dir: str | None = None,
+        backend_options: dict | None = None,
+        render_mode: str | None = None,
+        scene_config: SceneConfig | None = None,
+        judge: GoalJudge | None = None,
+    ) -> None:
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"unknown render_mode {render_mode!r}; allowed values: None, 'rgb_array'")
+        if max_episode_steps is not None and (int(max_episode_steps) != max_episode_steps or max_episode_steps < 1):
+            raise ValueError(f"max_episode_steps must be a positive integer or None, got {max_episode_steps!r}")
+        if not goal_radius > 0:
+            raise ValueError(f"goal_radius must be positive, got {goal_radius!r}")
+        self.render_mode = render_mode
+        self.max_episode_steps = max_episode_steps
+        self.goal_radius = float(goal_radius)
+        self.scene_config = scene_config or SceneConfig(
+            object_position=tuple(object_position), hover_height=task.HOVER_HEIGHT,
+            image_size=image_size, render_quality=render_quality)
+        self.object_xy = np.asarray(self.scene_config.object_position[:2], dtype=np.float64)
+        self.judge = judge or make_judge(reward_backend, model_dir, backend_options)
+        self.reward_backend = self.judge.name
+        self.action_space = spaces.Box(-task.MAX_MOVE, task.MAX_MOVE, shape=(2,), dtype=np.float32)
+        self.observation_space = spaces.Box(
+            task.WORKSPACE_LOW.astype(np.float32), task.WORKSPACE_HIGH.astype(np.float32), dtype=np.float32)
+        self.timers = {"physics": CallTimer(), "render": CallTimer()}
+        self._scene = PandaScene(self.scene_config)
+        self._xy = np.zeros(2)
+        self._steps = 0
+
+    # -- public helpers ------------------------------------------------------------------------
+    @property
+    def reward_timer(self) -> CallTimer:
+        """Time spent deciding the reward (zero for the oracle)."""
+        return getattr(self.judge, "timer", CallTimer())
+
+    def camera_image(self) -> np.ndarray:
+        """The uint8 RGB (H, W, 3) image the classifier sees, rendered now."""
+        start = time.perf_counter()
+        image = self._scene.render()
+        self.timers["render"].add(time.perf_counter() - start)
+        return image
+
+    def render(self) -> np.ndarray | None:
+        return self.camera_image() if self.render_mode == "rgb_array" else None
+
+    def close(self) -> None:
+        """Free the PyBullet client; calling it again does nothing."""
+        self._scene.close()
+
+    # -- Gymnasium API -------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self._scene.reset_arm()
+        start = self._draw_start()
+        self._move(start)
+        self._steps = 0
+        return self._observation(), self._info(False, 0.0, True)
+
+    def step(self, action):
+        delta = self._check_action(action)
+        self._steps += 1
+        target = self._xy + delta
+        action_taken = task.in_workspace(target)
+        if action_taken:
+            self._move(target)
+        true_goal = task.is_goal(self._xy, self.object_xy, self.goal_radius)
+        image = self.camera_image() if self.judge.needs_image else None
+        is_goal, probability = self.judge.judge(image, true_goal)
+        if is_goal:
+            reward = task.REWARD_GOAL
+        else:
+            reward = task.REWARD_MOVE if action_taken else task.REWARD_REFUSED
+        # As Gymnasium's TimeLimit (which gym.make adds): the step at the limit is truncated, goal or not.
+        truncated = self.max_episode_steps is not None and self._steps >= self.max_episode_steps
+        info = self._info(is_goal, probability, action_taken, true_goal)
+        return self._observation(), reward, is_goal, truncated, info
+
+    # -- internals -----------------------------------------------------------------------------
+    def _draw_start(self) -> np.ndarray:
+        while True:
+            xy = self.np_random.uniform(task.WORKSPACE_LOW, task.WORKSPACE_HIGH)
+            if np.hypot(*(xy - self.object_xy)) >= task.MIN_START_DISTANCE:
+                return xy
+
+    def _move(self, xy: np.ndarray) -> None:
+        start = time.perf_counter()
+        self._xy = self._scene.move_to(xy[0], xy[1])[:2]
+        self.timers["physics"].add(time.perf_counter() - start)
+
+    def _observation(self) -> np.ndarray:
+        return np.clip(self._xy, task.WORKSPACE_LOW, task.WORKSPACE_HIGH).astype(np.float32)
+
+    def _info(self, is_goal: bool, probability: float, action_taken: bool, true_goal: bool | None = None) -> dict:
+        if true_goal is None:
+            true_goal = task.is_goal(self._xy, self.object_xy, self.goal_radius)
+        return {"is_goal": bool(is_goal), "goal_probability": float(probability),
+                "true_goal": bool(true_goal), "action_taken": bool(action_taken)}
+
+    def _check_action(self, action) -> np.ndarray:
+        try:
+            delta = np.asarray(action, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"action must be an array of 2 numbers, got {action!r}") from error
+        if delta.shape != (2,):
+            raise ValueError(f"action must have shape (2,), got shape {delta.shape}: {action!r}")
+        if not np.all(np.isfinite(delta)):
+            raise ValueError(f"action must be finite, got {action!r}")
+        if np.any(np.abs(delta) > task.MAX_MOVE + _ACTION_TOLERANCE):
+            raise ValueError(f"action {action!r} is outside the action space [-{task.MAX_MOVE}, {task.MAX_MOVE}]^2")
+        return np.clip(delta, -task.MAX_MOVE, task.MAX_MOVE)

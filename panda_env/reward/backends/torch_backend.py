@@ -1,0 +1,25 @@
+"""PyTorch eager backend: the reference the others are compared with."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from panda_env.reward.artifacts import ModelDir
+from panda_env.reward.backends.base import RewardBackend, require
+
+
+class TorchBackend(RewardBackend):
+    """Eager PyTorch under ``inference_mode``; ``threads`` sets torch's intra-op thread count."""
+
+    name = "torch"
+
+    def __init__(self, model_dir: ModelDir, threads: int | None = None) -> None:
+        super().__init__(model_dir)
+        self._torch = require("torch", self.name)
+        if threads is not None:
+            self._torch.set_num_threads(int(threads))
+        self.module = model_dir.build_torch_module()
+
+    def _logits(self, images: np.ndarray) -> np.ndarray:
+        with self._torch.inference_mode():
+            return self.module(self._torch.from_numpy(images)).numpy().astype(np.float32, copy=False)

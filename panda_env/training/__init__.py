@@ -1,0 +1,1 @@
+"""Training layer: data capture, classifier training and export, SAC, evaluation, comparison, benchmarks."""
