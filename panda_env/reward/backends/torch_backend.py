@@ -21,5 +21,7 @@ class TorchBackend(RewardBackend):
         self.module = model_dir.build_torch_module()
 
     def _logits(self, images: np.ndarray) -> np.ndarray:
+        if not images.flags.writeable:  # torch.from_numpy warns on read-only arrays
+            images = images.copy()
         with self._torch.inference_mode():
             return self.module(self._torch.from_numpy(images)).numpy().astype(np.float32, copy=False)

@@ -1,0 +1,428 @@
+"""Tests of the pytest plugin, run against throwaway projects with ``pytester``.
+
+Quick checks run pytest in this process; the downstream-project checks run it in a subprocess
+(clean imports, as a user would), on a tiny numpy env and a tiny Torch classifier exported once
+per module.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pytest_drlreward import options
+from pytest_drlreward.envspec import EnvSpecError, check_env_spec, parse_env_spec
+
+pytest_plugins = ["pytester"]
+
+MARKED_TESTS = """
+    import pytest
+
+    @pytest.mark.parity
+    def test_parity():
+        pass
+
+    @pytest.mark.timing
+    def test_timing():
+        pass
+
+    @pytest.mark.slow
+    def test_slow():
+        pass
+"""
+
+# --------------------------------------------------------------------------- markers and slow tests
+
+
+def test_markers_are_registered_and_slow_tests_are_skipped_with_a_hint(pytester):
+    pytester.makepyfile(MARKED_TESTS)
+    result = pytester.runpytest("--strict-markers", "-rs")
+    result.assert_outcomes(passed=2, skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED*run with -m slow or --drl-run-slow"])
+
+
+@pytest.mark.parametrize("args", [("-m", "slow"), ("--drl-run-slow",)], ids=["-m slow", "--drl-run-slow"])
+def test_slow_tests_run_when_selected(pytester, args):
+    pytester.makepyfile(MARKED_TESTS)
+    result = pytester.runpytest("--strict-markers", *args)
+    result.assert_outcomes(passed=1 if args[0] == "-m" else 3, deselected=2 if args[0] == "-m" else 0)
+
+
+# --------------------------------------------------------------------------- options
+
+
+@pytest.mark.parametrize(
+    "args, ini, named",
+    [
+        (["--drl-backends=onnxruntime,bogus"], "", "bogus"),
+        (["--drl-model=/no/such/dir"], "", "/no/such/dir"),
+        ([], "drl_parity_atol = -1", "-1"),
+        (["--drl-parity-rtol=abc"], "", "abc"),
+        (["--drl-env=nosuchmodule:make"], "", "nosuchmodule:make"),
+        (["--drl-env=NoSuchEnv-v0"], "", "NoSuchEnv-v0"),
+    ],
+    ids=["backend", "model", "atol", "rtol", "env-module", "env-id"],
+)
+def test_bad_values_are_usage_errors_naming_the_value(pytester, args, ini, named):
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert named in result.stderr.str()
+
+
+def test_model_dir_without_metadata_is_a_usage_error(pytester):
+    pytester.mkdir("empty_model")
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest("--drl-model=empty_model")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "metadata.json" in result.stderr.str()
+
+
+SHOW_CONFIG = """
+    def test_show(drl_config):
+        print("BACKENDS=%s ATOL=%s RTOL=%s ENV=%s MODEL=%s" % (
+            ",".join(drl_config.backends), drl_config.atol, drl_config.rtol, drl_config.env,
+            drl_config.model_dir.name if drl_config.model_dir else None))
+"""
+
+
+def test_ini_sets_defaults_and_the_command_line_wins(pytester):
+    model = pytester.mkdir("my_model")
+    (model / "metadata.json").write_text("{}")
+    pytester.makeini("""
+        [pytest]
+        drl_backends = openvino
+        drl_parity_atol = 0.5
+        drl_model = my_model
+    """)
+    pytester.makepyfile(SHOW_CONFIG)
+    from_ini = pytester.runpytest("-s")
+    from_ini.stdout.fnmatch_lines(["*BACKENDS=openvino ATOL=0.5 RTOL=0.001 ENV=PandaHover-v0 MODEL=my_model*"])
+    from_cli = pytester.runpytest("-s", "--drl-backends=torch, onnxruntime", "--drl-parity-atol=0")
+    from_cli.stdout.fnmatch_lines(["*BACKENDS=torch,onnxruntime ATOL=0.0 RTOL=0.001*"])
+
+
+def test_pyproject_takes_a_list_of_backends(pytester):
+    pytester.makepyprojecttoml("""
+        [tool.pytest.ini_options]
+        drl_backends = ["torch", "openvino"]
+        drl_parity_rtol = "0.25"
+    """)
+    pytester.makepyfile(SHOW_CONFIG)
+    pytester.runpytest("-s").stdout.fnmatch_lines(["*BACKENDS=torch,openvino ATOL=0.0001 RTOL=0.25*"])
+
+
+def test_defaults_without_configuration(pytester):
+    pytester.makepyfile(SHOW_CONFIG)
+    result = pytester.runpytest("-s")
+    result.stdout.fnmatch_lines(["*BACKENDS=onnxruntime,openvino ATOL=0.0001 RTOL=0.001 ENV=PandaHover-v0 MODEL=None*"])
+
+
+def test_option_backend_names_match_panda_env():
+    from panda_env.reward import BACKEND_NAMES
+
+    assert set(options.BACKEND_NAMES) == set(BACKEND_NAMES)
+
+
+@pytest.mark.parametrize(
+    "text, module, name, is_factory",
+    [
+        ("PandaHover-v0", "", "PandaHover-v0", False),
+        ("mypkg.envs:make_env", "mypkg.envs", "make_env", True),
+        ("mypkg.envs:Hover-v0", "mypkg.envs", "Hover-v0", False),
+        ("mypkg:Factories.point", "mypkg", "Factories.point", True),
+    ],
+)
+def test_env_specs_parse(text, module, name, is_factory):
+    spec = parse_env_spec(text)
+    assert (spec.module, spec.name, spec.is_factory) == (module, name, is_factory)
+
+
+@pytest.mark.parametrize("text", ["", ":make", "mypkg:", "no_such_pkg.sub:make"])
+def test_bad_env_specs_are_rejected(text):
+    with pytest.raises(EnvSpecError):
+        check_env_spec(text)
+
+
+def test_plugin_import_is_light():
+    code = ("import sys, pytest_drlreward.plugin, pytest_drlreward; "
+            "bad = [m for m in ('torch', 'openvino', 'onnxruntime', 'pybullet', 'panda_env') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------- fixtures (in process)
+
+POINT_ENV = """
+    import gymnasium as gym
+    import numpy as np
+    from gymnasium import spaces
+
+    CLOSED = []
+
+
+    class PointEnv(gym.Env):
+        \"\"\"A point on [-1, 1] moved by actions; done within 0.05 of 0 or after max_steps.\"\"\"
+
+        def __init__(self, max_steps=10):
+            self.observation_space = spaces.Box(-1.0, 1.0, shape=(1,), dtype=np.float32)
+            self.action_space = spaces.Box(-0.1, 0.1, shape=(1,), dtype=np.float32)
+            self.max_steps = max_steps
+
+        def reset(self, *, seed=None, options=None):
+            super().reset(seed=seed)
+            self._x = self.np_random.uniform(-1.0, 1.0, size=1)
+            self._t = 0
+            return self._x.astype(np.float32), {}
+
+        def step(self, action):
+            self._x = np.clip(self._x + np.asarray(action, dtype=np.float64), -1.0, 1.0)
+            self._t += 1
+            done = bool(abs(self._x[0]) < 0.05)
+            return self._x.astype(np.float32), 10.0 if done else -1.0, done, self._t >= self.max_steps, {}
+
+        def close(self):
+            CLOSED.append(self)
+
+
+    def make_env(**kwargs):
+        return PointEnv(**kwargs)
+"""
+
+
+def test_env_factory_builds_from_a_factory_spec_and_closes_what_it_made(pytester):
+    pytester.makepyfile(pointenv=POINT_ENV)
+    pytester.syspathinsert()
+    pytester.makepyfile(test_factory="""
+        import pointenv
+
+        def test_make(drl_env_factory, drl_env):
+            env = drl_env_factory(max_steps=3)
+            assert isinstance(env, pointenv.PointEnv) and env.max_steps == 3
+            assert isinstance(drl_env, pointenv.PointEnv) and drl_env is not env
+
+        def test_all_closed():
+            assert len(pointenv.CLOSED) == 2
+    """)
+    pytester.runpytest("--drl-env=pointenv:make_env").assert_outcomes(passed=2)
+
+
+def test_env_factory_builds_registered_gymnasium_ids(pytester):
+    pytester.makepyfile("""
+        def test_make(drl_env_factory):
+            env = drl_env_factory(max_episode_steps=5)
+            assert env.spec.id == "CartPole-v1" and env.spec.max_episode_steps == 5
+    """)
+    pytester.runpytest("--drl-env=CartPole-v1").assert_outcomes(passed=1)
+
+
+def test_labelled_images_come_from_the_fixtures_folder_or_skip(pytester):
+    pytester.makepyfile("""
+        def test_images(labelled_images):
+            images, labels = labelled_images
+            assert images.shape == (3, 8, 8, 3) and list(labels) == [0, 1, 1]
+            assert not images.flags.writeable
+    """)
+    result = pytester.runpytest("-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*no labelled images*labelled_images.npz*"])
+    pytester.mkdir("fixtures")
+    np.savez(pytester.path / "fixtures" / "labelled_images.npz", images=np.zeros((3, 8, 8, 3), np.uint8),
+             labels=np.array([0, 1, 1]))
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_reward_backend_ids_are_backend_names(pytester):
+    pytester.makepyfile(test_ids="def test_x(reward_backend):\n    pass\n")
+    result = pytester.runpytest("--collect-only", "-q", "--drl-backends=onnxruntime,openvino")
+    result.stdout.fnmatch_lines(["test_ids.py::test_x[[]onnxruntime[]]", "test_ids.py::test_x[[]openvino[]]"])
+
+
+def test_missing_backend_package_skips_with_the_pip_command(pytester):
+    pytester.makeconftest("import sys\nsys.modules['openvino'] = None  # as if not installed\n")
+    pytester.makepyfile(test_ids="def test_x(reward_backend):\n    pass\n")
+    result = pytester.runpytest("-rs", "--drl-backends=openvino")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*openvino is not installed: pip install openvino*"])
+
+
+FAKE_BACKENDS = """
+    import time
+
+    import numpy as np
+
+
+    class Fake:
+        def __init__(self, name, seconds, offset=0.0):
+            self.name, self.seconds, self.offset = name, seconds, offset
+
+        def logits(self, images):
+            time.sleep(self.seconds)
+            return np.tile(np.array([[1.0, 2.0 + self.offset]], np.float32), (len(images), 1))
+
+
+    def test_timing(drl_timing):
+        images = np.zeros((4, 8, 8, 3), np.uint8)
+        slow = drl_timing.measure(Fake("torch", 0.004), images, rounds=3, warmup=1)
+        fast = drl_timing.measure(Fake("quick", 0.001), images, rounds=3, warmup=1)
+        assert slow > 0 and fast > 0
+
+
+    def test_parity(drl_parity):
+        images = np.zeros((2, 8, 8, 3), np.uint8)
+        drl_parity.check(Fake("torch", 0), Fake("quick", 0, 1e-6), images, source="zeros")
+        drl_parity.check(Fake("torch", 0), Fake("quick", 0, 2e-6), images, source="zeros")
+"""
+
+
+def test_timing_table_parity_lines_and_timing_json(pytester):
+    pytester.makepyfile(FAKE_BACKENDS)
+    result = pytester.runpytest("--drl-timing-json=out/timing.json")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines([
+        "*drlreward timing*",
+        "backend*batch*median ms*speed-up vs torch*",
+        "torch*4*1.00x",
+        "quick*4*x",
+        "*drlreward parity*",
+        "parity: quick vs torch: 4 images, max |diff| *e-06, argmax agree 4/4 (atol=1e-4, rtol=1e-3) [[]zeros[]]",
+    ])
+    rows = json.loads((pytester.path / "out" / "timing.json").read_text())
+    assert [(row["backend"], row["batch"]) for row in rows] == [("torch", 4), ("quick", 4)]
+    assert all(row["median_ms"] > 0 for row in rows)
+    assert rows[0]["speedup_vs_torch"] == pytest.approx(1.0) and rows[1]["speedup_vs_torch"] > 1.5
+
+
+def test_failed_parity_records_no_summary_line(pytester):
+    pytester.makepyfile(FAKE_BACKENDS.replace("1e-6", "1.0"))
+    result = pytester.runpytest("-k", "not test_timing")
+    result.assert_outcomes(failed=1, deselected=1)
+    assert "drlreward parity" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["*worst element: image 0, class 1*"])
+
+
+# --------------------------------------------------------------------------- a downstream project
+
+TINY_MODEL = """
+    import torch
+    from torch import nn
+
+
+    class TinyClassifier(nn.Module):
+        \"\"\"uint8 (N, 16, 16, 3) -> logits (N, 2): one convolution, global average pooling, a linear layer.\"\"\"
+
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, kernel_size=3, padding=1)
+            self.head = nn.Linear(4, 2)
+
+        def forward(self, images):
+            x = images.permute(0, 3, 1, 2).to(torch.float32) / 255.0
+            return self.head(torch.relu(self.conv(x)).mean(dim=(2, 3)))
+
+
+    def build():
+        return TinyClassifier()
+"""
+
+TINY_PYPROJECT = """
+    [project]
+    name = "tiny-project"
+    version = "0"
+
+    [tool.pytest.ini_options]
+    pythonpath = ["."]
+    drl_env = "tiny_project.envs:make_env"
+    drl_model = "models/tiny"
+    drl_backends = "onnxruntime,openvino"
+"""
+
+
+def _export_tiny(model_file: Path, seed: int, out_dir: Path) -> None:
+    """Export a TinyClassifier with weights from ``seed``, and labelled images it classifies with a margin."""
+    import torch
+
+    import pytest_drlreward
+
+    spec = importlib.util.spec_from_file_location("_tiny_model_for_export", model_file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    torch.manual_seed(seed)
+    model = module.build().eval()
+    images = np.random.default_rng(seed).integers(0, 256, size=(32, 16, 16, 3), dtype=np.uint8)
+    pytest_drlreward.export_classifier(model, images[:4], out_dir, torch_factory="tiny_project.model:build")
+    with torch.inference_mode():
+        logits = model(torch.from_numpy(images)).numpy()
+    clear = np.abs(logits[:, 1] - logits[:, 0]) > 1e-3
+    np.savez(out_dir / "labelled_images.npz", images=images[clear], labels=logits[clear].argmax(axis=1))
+
+
+@pytest.fixture(scope="module")
+def tiny_project(tmp_path_factory) -> Path:
+    """A downstream project: a numpy env, a Torch classifier ``models/tiny``, the same with other weights in
+    ``models/other``."""
+    root = tmp_path_factory.mktemp("tiny_root")
+    package = root / "tiny_project"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "envs.py").write_text(textwrap.dedent(POINT_ENV))
+    (package / "model.py").write_text(textwrap.dedent(TINY_MODEL))
+    (root / "pyproject.toml").write_text(textwrap.dedent(TINY_PYPROJECT))
+    _export_tiny(package / "model.py", 0, root / "models" / "tiny")
+    _export_tiny(package / "model.py", 1, root / "models" / "other")
+    return root
+
+
+@pytest.fixture
+def downstream(pytester, tiny_project) -> pytest.Pytester:
+    shutil.copytree(tiny_project, pytester.path, dirs_exist_ok=True)
+    return pytester
+
+
+SUITE = ("--pyargs", "pytest_drlreward.suite", "-p", "no:cacheprovider")
+
+
+def test_contract_suite_passes_on_a_downstream_project(downstream):
+    result = downstream.runpytest_subprocess(*SUITE, "-rs", "--drl-timing-json=timing.json")
+    outcomes = result.parseoutcomes()
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    assert outcomes.get("skipped", 0) == 0 and outcomes["passed"] >= 14
+    text = result.stdout.str()
+    for backend in ("onnxruntime", "openvino"):
+        assert f"parity: {backend} vs torch:" in text
+    result.stdout.fnmatch_lines(["*drlreward timing*", "backend*batch*median ms*speed-up vs torch"])
+    rows = json.loads((downstream.path / "timing.json").read_text())
+    assert {(row["backend"], row["batch"]) for row in rows} == {
+        (name, batch) for name in ("torch", "onnxruntime", "openvino") for batch in (1, 8)}
+    assert all(set(row) >= {"backend", "batch", "median_ms"} for row in rows)
+
+
+def test_parity_fails_on_an_onnx_file_with_other_weights(downstream):
+    from panda_env.reward.artifacts import METADATA_FILE, ONNX_FILE, sha256_of
+
+    model = downstream.path / "models" / "tiny"
+    shutil.copyfile(downstream.path / "models" / "other" / ONNX_FILE, model / ONNX_FILE)
+    metadata = json.loads((model / METADATA_FILE).read_text())
+    metadata["files"][ONNX_FILE] = sha256_of(model / ONNX_FILE)
+    (model / METADATA_FILE).write_text(json.dumps(metadata))
+    result = downstream.runpytest_subprocess("-m", "parity", *SUITE)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(failed=4, deselected=result.parseoutcomes()["deselected"])
+    result.stdout.fnmatch_lines(["*backends disagree*", "*worst element: image *, class *"])
+    assert "parity:" not in result.stdout.str()
+
+
+def test_contract_suite_passes_under_xdist(downstream):
+    result = downstream.runpytest_subprocess(*SUITE, "-n", "2", "--drl-timing-json=timing.json")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    assert "parity: openvino vs torch:" in result.stdout.str()
+    assert len(json.loads((downstream.path / "timing.json").read_text())) == 6
