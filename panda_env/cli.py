@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from panda_env.envs.hover import REWARD_BACKENDS
+from panda_env.envs.task import IMAGE_SIZE
 
 log = logging.getLogger("panda_env.cli")
 
@@ -116,7 +117,62 @@ def cmd_bench_backends(args) -> int:
     return 0
 
 
-COMMANDS = {}
+def cmd_train(args) -> int:
+    from panda_env.training.sac import train
+
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise UserError(f"--out {args.out} is a file; give a directory")
+    report = train(args.backend, steps=args.steps, seed=args.seed, out_dir=args.out, profile=args.profile,
+                   model_dir=args.model, eval_episodes=args.eval_episodes, progress_bar=True, verbose=1)
+    print(f"trained SAC for {report.steps} steps with the {report.backend} reward ({report.profile} profile)")
+    print(f"  total {report.total_s:.1f} s ({report.steps_per_s:.1f} steps/s): physics {report.physics_s:.1f} s, "
+          f"rendering {report.render_s:.1f} s, reward inference {report.reward_s:.1f} s "
+          f"({report.reward_calls} calls), learning and the rest {report.learning_s:.1f} s")
+    if report.evaluation:
+        ev = report.evaluation
+        print(f"  evaluation: true-goal success {ev['success_rate']:.0%} over {ev['episodes']} episodes, "
+              f"mean length {ev['mean_length']:.2f}")
+    if args.out is not None:
+        print(f"  wrote {args.out / 'agent.zip'} and {args.out / 'report.json'}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from panda_env.training.evaluate import evaluate_policy_success, load_agent
+
+    agent = load_agent(args.agent)
+    result = evaluate_policy_success(agent, args.episodes, seed=args.seed, gif_path=args.gif)
+    print(f"true-goal success {result.success_rate:.0%} over {result.episodes} episodes, "
+          f"mean episode length {result.mean_length:.2f}")
+    if args.gif:
+        print(f"wrote {args.gif}")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from panda_env.training.compare import compare_backends
+
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    unknown = [b for b in backends if b not in REWARD_BACKENDS]
+    if unknown or not backends:
+        raise UserError(f"unknown backend(s) {unknown or args.backends!r}; allowed: {', '.join(REWARD_BACKENDS)}")
+    steps = args.steps or (300 if args.profile == "seed" else 8000)
+    result = compare_backends(backends, runs=args.runs, steps=steps, seed=args.seed, profile=args.profile,
+                              eval_episodes=args.eval_episodes,
+                              on_run=lambda r: print(f"  run: {r.backend} seed {r.seed}: {r.total_s:.1f} s "
+                                                     f"(reward {r.reward_s:.1f} s)", flush=True))
+    print(f"profile {args.profile}, {steps} steps a run, {args.runs} runs per backend (means):")
+    print(f"{'backend':<12} {'total s':>9} {'ms/step':>8} {'inference s':>12} {'saving vs ' + backends[0]:>18} "
+          f"{'success':>8}")
+    for row in result["rows"]:
+        print(f"{row['backend']:<12} {row['mean_total_s']:>9.1f} {row['mean_step_ms']:>8.1f} "
+              f"{row['mean_reward_s']:>12.1f} {row['saving_vs_first_pct']:>17.1f}% {row['success_rate']:>8.0%}")
+    if args.json is not None:
+        import json
+
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,13 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run one short episode heading for the object, printing each step")
     p.add_argument("--backend", choices=REWARD_BACKENDS, default="oracle")
-    p.add_argument("--image-size", type=positive_int, default=64)
+    p.add_argument("--image-size", type=positive_int, default=IMAGE_SIZE)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("bench-env", help="env steps per second, fast vs full render quality")
     p.add_argument("--backend", choices=REWARD_BACKENDS, default="oracle")
-    p.add_argument("--image-size", type=positive_int, default=64)
+    p.add_argument("--image-size", type=positive_int, default=IMAGE_SIZE)
     p.add_argument("--steps", type=positive_int, default=300)
     p.add_argument("--rounds", type=positive_int, default=3)
     p.set_defaults(func=cmd_bench_env)
@@ -141,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--n", type=positive_int, default=4000)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--image-size", type=positive_int, default=64)
+    p.add_argument("--image-size", type=positive_int, default=IMAGE_SIZE)
     p.add_argument("--render-quality", choices=("fast", "full"), default="fast")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     p.set_defaults(func=cmd_capture)
@@ -164,6 +220,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, default=None)
     p.add_argument("--rounds", type=positive_int, default=200)
     p.set_defaults(func=cmd_bench_backends)
+    p = sub.add_parser("train", help="train SAC with a reward backend; print and save the timing split")
+    p.add_argument("--backend", choices=REWARD_BACKENDS, default="openvino")
+    p.add_argument("--steps", type=positive_int, default=8000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("runs/sac"))
+    p.add_argument("--profile", choices=("fast", "seed"), default="fast")
+    p.add_argument("--model", type=Path, default=None, help="classifier directory (default: the shipped one)")
+    p.add_argument("--eval-episodes", type=int, default=50)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="deterministic evaluation of a trained agent (true-goal success)")
+    p.add_argument("--agent", required=True, type=Path)
+    p.add_argument("--episodes", type=positive_int, default=50)
+    p.add_argument("--seed", type=int, default=10_000)
+    p.add_argument("--gif", type=Path, default=None, help="write an animated GIF of the first episode")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("compare", help="the seed's experiment: training time per reward backend")
+    p.add_argument("--backends", default="torch,openvino")
+    p.add_argument("--runs", type=positive_int, default=3)
+    p.add_argument("--steps", type=positive_int, default=None, help="default: 8000 (fast), 300 (seed)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--profile", choices=("fast", "seed"), default="fast")
+    p.add_argument("--eval-episodes", type=int, default=50)
+    p.add_argument("--json", type=Path, default=None)
+    p.set_defaults(func=cmd_compare)
     return parser
 
 

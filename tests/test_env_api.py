@@ -210,7 +210,7 @@ def test_gripper_reaches_commanded_xy_at_hover_height_in_both_render_qualities()
 
 
 # -- camera ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("kwargs", "shape"), [({}, (64, 64, 3)), ({"image_size": 96}, (96, 96, 3))])
+@pytest.mark.parametrize(("kwargs", "shape"), [({}, (96, 96, 3)), ({"image_size": 64}, (64, 64, 3))])
 def test_camera_image_dtype_and_shape(kwargs, shape):
     env = make_raw(**kwargs)
     try:
@@ -272,7 +272,7 @@ def test_render_rgb_array_returns_the_camera_image():
         env.reset(seed=3)
         env.step(np.array([0.05, -0.05], dtype=np.float32))
         frame = env.render()
-        assert isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.shape == (64, 64, 3)
+        assert isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.shape == (96, 96, 3)
         np.testing.assert_array_equal(frame, env.unwrapped.camera_image())
     finally:
         env.close()

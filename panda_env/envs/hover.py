@@ -44,7 +44,7 @@ class PandaHoverEnv(gym.Env):
     def __init__(
         self,
         reward_backend: str = "oracle",
-        image_size: int = 64,
+        image_size: int = task.IMAGE_SIZE,
         max_episode_steps: int | None = None,
         render_quality: str = "fast",
         object_position: tuple[float, float, float] = task.OBJECT_POSITION,

@@ -26,3 +26,6 @@ def in_workspace(xy: np.ndarray) -> bool:
 def is_goal(xy: np.ndarray, object_xy: np.ndarray, radius: float = GOAL_RADIUS) -> bool:
     """Simulator ground truth: the gripper is horizontally within ``radius`` of the object."""
     return bool(np.hypot(*(np.asarray(xy) - np.asarray(object_xy))) < radius)
+# Default camera image size: the smallest measured at which the classifier reaches 99% on held-out
+# images (64 px gave 97.5%, 96 px 99.2%).
+IMAGE_SIZE = 96

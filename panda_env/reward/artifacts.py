@@ -154,6 +154,7 @@ def export_classifier(
     out.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval()
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a model directory is meant to be shared
     try:
         inputs = (torch.from_numpy(example[:2].copy()),)
         torch.onnx.export(model, inputs, str(tmp / ONNX_FILE), input_names=["images"], output_names=["logits"],

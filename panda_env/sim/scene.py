@@ -51,7 +51,7 @@ class SceneConfig:
 
     object_position: tuple[float, float, float] = (0.65, -0.30, 0.05)
     hover_height: float = 0.10
-    image_size: int = 64
+    image_size: int = 96
     render_quality: str = "fast"
     camera: str = "front"
     table: str = "box"

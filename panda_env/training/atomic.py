@@ -19,6 +19,7 @@ def atomic_directory(target: str | Path, overwrite: bool = False) -> Iterator[Pa
         raise FileExistsError(f"{target} exists and is not empty; remove it or choose another output path")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private
     try:
         yield tmp
         if target.exists():

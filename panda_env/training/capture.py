@@ -62,7 +62,7 @@ def _draw_point(rng: np.random.Generator, kind: int, object_xy: np.ndarray, radi
             return xy
 
 
-def capture(n: int, seed: int, image_size: int = 64, render_quality: str = "fast",
+def capture(n: int, seed: int, image_size: int = task.IMAGE_SIZE, render_quality: str = "fast",
             goal_radius: float = task.GOAL_RADIUS, object_position=task.OBJECT_POSITION,
             progress: Callable[[int], None] | None = None) -> CaptureSet:
     """Render ``n`` labelled images (see the module docstring for the sampling scheme)."""

@@ -1,0 +1,38 @@
+"""The seed demo's experiment: train with each backend the same number of times, alternating, and compare."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict
+from typing import Callable
+
+from panda_env.training.sac import TrainingReport, train
+
+
+def compare_backends(backends: list[str], runs: int = 3, steps: int = 8000, seed: int = 0, profile: str = "fast",
+                     eval_episodes: int = 50, model_dir=None,
+                     on_run: Callable[[TrainingReport], None] | None = None) -> dict:
+    """Run ``runs`` trainings per backend (run i uses seed + i for every backend, backends alternate)."""
+    if runs < 1 or steps < 1:
+        raise ValueError(f"runs and steps must be positive, got runs={runs}, steps={steps}")
+    reports: dict[str, list[TrainingReport]] = {b: [] for b in backends}
+    for run in range(runs):
+        order = backends if run % 2 == 0 else list(reversed(backends))
+        for backend in order:
+            report = train(backend, steps=steps, seed=seed + run, profile=profile, model_dir=model_dir,
+                           eval_episodes=eval_episodes)
+            reports[backend].append(report)
+            if on_run is not None:
+                on_run(report)
+    rows = []
+    reference = statistics.mean(r.total_s for r in reports[backends[0]])
+    for backend, items in reports.items():
+        total = statistics.mean(r.total_s for r in items)
+        rows.append({
+            "backend": backend, "runs": len(items), "steps": steps, "profile": profile,
+            "mean_total_s": total, "mean_reward_s": statistics.mean(r.reward_s for r in items),
+            "mean_step_ms": 1000 * total / steps,
+            "saving_vs_first_pct": 100.0 * (reference - total) / reference,
+            "success_rate": statistics.mean(r.evaluation.get("success_rate", float("nan")) for r in items),
+        })
+    return {"rows": rows, "runs": {b: [asdict(r) for r in items] for b, items in reports.items()}}

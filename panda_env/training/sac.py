@@ -1,0 +1,100 @@
+"""SAC (stable-baselines3) on PandaHover-v0 with a chosen reward backend, timed part by part."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from panda_env.envs.hover import REWARD_BACKENDS, PandaHoverEnv
+from panda_env.envs.task import IMAGE_SIZE
+from panda_env.training.evaluate import EvaluationResult, evaluate_policy_success
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingReport:
+    """What a training run measured; ``learning_s`` is everything not spent in the env's parts."""
+
+    backend: str
+    profile: str
+    steps: int
+    seed: int
+    total_s: float
+    physics_s: float
+    render_s: float
+    reward_s: float
+    learning_s: float
+    steps_per_s: float
+    reward_calls: int
+    evaluation: dict = field(default_factory=dict)
+    agent_path: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+
+def make_env(backend: str, profile: str = "fast", image_size: int = IMAGE_SIZE, model_dir=None,
+             max_episode_steps: int = 10) -> PandaHoverEnv:
+    """A PandaHover env for a backend and a run profile."""
+    from panda_env.training.profiles import scene_config
+
+    if backend not in REWARD_BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; allowed values: {', '.join(REWARD_BACKENDS)}")
+    config = scene_config(profile, image_size)
+    judge = None
+    if profile == "seed" and backend != "oracle":
+        from panda_env.training.seed_reward import seed_judge
+
+        judge = seed_judge(backend, model_dir)
+    return PandaHoverEnv(reward_backend=backend, image_size=image_size, model_dir=model_dir,
+                         max_episode_steps=max_episode_steps, scene_config=config, judge=judge)
+
+
+def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | None = None,
+          profile: str = "fast", model_dir=None, eval_episodes: int = 50, progress_bar: bool = False,
+          verbose: int = 0, torch_threads: int | None = 1) -> TrainingReport:
+    """Train SAC (SB3 defaults) for ``steps`` env steps; evaluate; save the agent and a JSON report.
+
+    ``torch_threads=1`` (default): SAC's small MLPs run fastest on one thread here, and the reward
+    backends keep their own thread settings.
+    """
+    import torch
+    from stable_baselines3 import SAC
+    from stable_baselines3.common.monitor import Monitor
+
+    if steps < 1:
+        raise ValueError(f"steps must be positive, got {steps}")
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None and out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"output directory {out} is a file; choose another --out")
+    if torch_threads is not None:
+        torch.set_num_threads(torch_threads)
+    env = make_env(backend, profile, model_dir=model_dir)
+    try:
+        agent = SAC("MlpPolicy", Monitor(env), seed=seed, verbose=verbose)
+        start = time.perf_counter()
+        agent.learn(total_timesteps=steps, progress_bar=progress_bar)
+        total = time.perf_counter() - start
+        physics, render = env.timers["physics"].total_s, env.timers["render"].total_s
+        reward = env.reward_timer
+        report = TrainingReport(
+            backend=backend, profile=profile, steps=steps, seed=seed, total_s=total, physics_s=physics,
+            render_s=render, reward_s=reward.total_s, learning_s=total - physics - render - reward.total_s,
+            steps_per_s=steps / total, reward_calls=reward.calls)
+    finally:
+        env.close()
+    if eval_episodes:
+        result: EvaluationResult = evaluate_policy_success(agent, eval_episodes, seed=seed + 10_000, profile=profile)
+        report.evaluation = asdict(result)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        agent.save(out / "agent.zip")
+        report.agent_path = str(out / "agent.zip")
+        tmp = out / ".report.json.tmp"
+        tmp.write_text(report.to_json())
+        tmp.replace(out / "report.json")
+    return report

@@ -1,0 +1,167 @@
+"""The reward backends: agreement with Torch, the shipped classifier, and every bad input's error."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+from panda_env.reward import (BACKEND_NAMES, BackendUnavailableError, ModelDirError, export_classifier,
+                              load_backend, open_model_dir)
+from panda_env.reward.artifacts import METADATA_FILE, ONNX_FILE, TORCH_FILE, sha256_of
+from pytest_drlreward.checks import ParityError, assert_backends_agree
+from pytest_drlreward.strategies import image_batches
+
+# f32 everywhere: measured differences against Torch are ~1e-6 on logits of magnitude ~10.
+ATOL, RTOL = 1e-4, 1e-4
+SHAPE = open_model_dir().image_shape
+CANDIDATES = [name for name in BACKEND_NAMES if name != "torch"]
+
+
+@pytest.fixture(scope="module")
+def backends():
+    return {name: load_backend(name) for name in BACKEND_NAMES}
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", CANDIDATES)
+def test_backend_agrees_with_torch_on_any_images(backends, name):
+    reference, candidate = backends["torch"], backends[name]
+
+    @given(images=image_batches(*SHAPE[:2], min_batch=1, max_batch=8))
+    def check(images):
+        assert_backends_agree(reference, candidate, images, atol=ATOL, rtol=RTOL, check_argmax=False)
+        # Argmax identical wherever Torch's decision is not a tie within the tolerance.
+        ref = reference.logits(images)
+        clear = np.abs(ref[:, 1] - ref[:, 0]) > 2 * ATOL
+        assert np.array_equal(reference.predict_goal(images)[clear], candidate.predict_goal(images)[clear])
+
+    check()
+
+
+def test_shipped_classifier_labels_fixture_images(backends, labelled_images):
+    images, labels = labelled_images
+    for name, backend in backends.items():
+        predicted = backend.predict_goal(images).astype(int)
+        assert np.array_equal(predicted, labels), f"{name}: wrong on images {np.flatnonzero(predicted != labels)}"
+
+
+@pytest.fixture(scope="module")
+def other_weights_dir(tmp_path_factory):
+    """A classifier with the shipped architecture but other (random) weights."""
+    import torch
+
+    directory = open_model_dir()
+    torch.manual_seed(123)
+    factory_kwargs = directory.metadata["torch_factory_kwargs"]
+    from panda_env.reward.model import build_classifier
+
+    images = np.zeros((2, *SHAPE), dtype=np.uint8)
+    return export_classifier(build_classifier(**factory_kwargs), images, tmp_path_factory.mktemp("m") / "other",
+                             torch_factory=directory.metadata["torch_factory"], torch_factory_kwargs=factory_kwargs)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", CANDIDATES)
+def test_agreement_check_catches_other_weights(backends, other_weights_dir, labelled_images, name):
+    other = load_backend(name, other_weights_dir)
+    with pytest.raises(ParityError, match="worst element"):
+        assert_backends_agree(backends["torch"], other, labelled_images[0], atol=ATOL, rtol=RTOL)
+
+
+def test_logits_shape_and_dtype_for_any_batch(backends):
+    rng = np.random.default_rng(0)
+    for n in (1, 3, 8):
+        images = rng.integers(0, 256, (n, *SHAPE), dtype=np.uint8)
+        for backend in backends.values():
+            logits = backend.logits(images)
+            assert logits.dtype == np.float32 and logits.shape == (n, 2)
+            assert backend.predict_goal(images).dtype == bool
+
+
+# -- bad input ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", BACKEND_NAMES)
+@pytest.mark.parametrize(("images", "fragment"), [
+    (np.zeros((1, *SHAPE), dtype=np.float32), "dtype float32"),
+    (np.zeros(SHAPE, dtype=np.uint8), f"shape {SHAPE}"),
+    (np.zeros((1, SHAPE[0], SHAPE[1], 4), dtype=np.uint8), "shape (1, 96, 96, 4)"),
+    (np.zeros((1, SHAPE[0] + 1, SHAPE[1], 3), dtype=np.uint8), "shape (1, 97, 96, 3)"),
+    (np.zeros((0, *SHAPE), dtype=np.uint8), "empty batch"),
+    ([[0]], "numpy array"),
+])
+def test_bad_images_name_expected_and_received(backends, name, images, fragment):
+    with pytest.raises(ValueError) as error:
+        backends[name].logits(images)
+    assert fragment in str(error.value)
+    assert "images must be" in str(error.value)
+
+
+def test_unknown_backend_names_allowed_values():
+    with pytest.raises(ValueError, match="allowed values: torch, onnxruntime, openvino"):
+        load_backend("tensorrt")
+
+
+def test_missing_model_directory_names_the_path(tmp_path):
+    with pytest.raises(ModelDirError, match=str(tmp_path / "nope")):
+        load_backend("torch", tmp_path / "nope")
+
+
+@pytest.fixture
+def model_copy(tmp_path):
+    target = tmp_path / "model"
+    shutil.copytree(open_model_dir().path, target)
+    return target
+
+
+def test_missing_file_is_named(model_copy):
+    (model_copy / TORCH_FILE).unlink()
+    with pytest.raises(ModelDirError, match=f"{TORCH_FILE} is missing"):
+        load_backend("torch", model_copy)
+
+
+def test_hash_mismatch_names_the_file(model_copy):
+    (model_copy / ONNX_FILE).write_bytes((model_copy / ONNX_FILE).read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(ModelDirError, match=f"{ONNX_FILE} does not match the sha256"):
+        load_backend("openvino", model_copy)
+
+
+@pytest.mark.parametrize("name", ["onnxruntime", "openvino"])
+def test_corrupt_onnx_is_reported_with_its_path(model_copy, name):
+    (model_copy / ONNX_FILE).write_bytes(b"not an onnx file")
+    metadata = json.loads((model_copy / METADATA_FILE).read_text())
+    metadata["files"][ONNX_FILE] = sha256_of(model_copy / ONNX_FILE)  # a corrupt file with a matching hash
+    (model_copy / METADATA_FILE).write_text(json.dumps(metadata))
+    with pytest.raises(ModelDirError, match="cannot"):
+        load_backend(name, model_copy)
+
+
+@pytest.mark.parametrize(("name", "module"), [("openvino", "openvino"), ("onnxruntime", "onnxruntime")])
+def test_missing_backend_package_says_what_to_install(monkeypatch, name, module):
+    monkeypatch.setitem(sys.modules, module, None)  # makes `import module` raise ImportError
+    with pytest.raises(BackendUnavailableError, match=f"pip install {module}"):
+        load_backend(name)
+
+
+def test_export_leaves_nothing_behind_on_failure(tmp_path):
+    from torch import nn
+
+    class Broken(nn.Module):
+        def forward(self, images):
+            raise RuntimeError("boom")
+
+    with pytest.raises(Exception):
+        export_classifier(Broken(), np.zeros((2, 8, 8, 3), dtype=np.uint8), tmp_path / "out",
+                          torch_factory="x:y")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_rejects_bad_example_images(tmp_path):
+    from panda_env.reward.model import build_classifier
+
+    with pytest.raises(ValueError, match="uint8 of shape"):
+        export_classifier(build_classifier(), np.zeros((2, 8, 8), dtype=np.float32), tmp_path / "o",
+                          torch_factory="panda_env.reward.model:build_classifier")
