@@ -117,17 +117,59 @@ def cmd_bench_backends(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from panda_env.training.bench_step import profile_steps
+
+    sizes = tuple(int(x) for x in args.image_sizes.split(","))
+    result = profile_steps(image_sizes=sizes, rounds=args.rounds)
+    print("median ms per env step, one run (step = move + render + reward + SAC gradient step):")
+    head = (f"{'profile':<7} {'quality':<7} {'image':>9} {'move':>7} {'render':>7} {'preproc':>7} {'torch':>7} "
+            f"{'onnxrt':>7} {'openvino':>8} {'SAC':>7} {'step(ov)':>9} {'reward share(ov)':>17}")
+    print(head)
+
+    def cell(row, key, width):
+        return f"{row[key]:>{width}.2f}" if key in row else f"{'-':>{width}}"
+
+    for row in result["rows"]:
+        print(f"{row['profile']:<7} {row['render_quality']:<7} {str(row['image_size']):>9} {cell(row, 'move_ms', 7)} "
+              f"{cell(row, 'render_ms', 7)} {cell(row, 'preprocess_ms', 7)} {cell(row, 'reward_torch_ms', 7)} "
+              f"{cell(row, 'reward_onnxruntime_ms', 7)} {cell(row, 'reward_openvino_ms', 8)} "
+              f"{cell(row, 'sac_learning_ms', 7)} {cell(row, 'step_openvino_ms', 9)} "
+              f"{100 * row.get('reward_openvino_share', float('nan')):>16.1f}%")
+    default = next((r for r in result["rows"] if r["profile"] == "fast" and r["render_quality"] == "fast"
+                    and r["image_size"] == IMAGE_SIZE), None)
+    seed = next((r for r in result["rows"] if r["profile"] == "seed"), None)
+    if default:
+        print(f"OpenVINO vs Torch eager at batch 1, {IMAGE_SIZE} px: "
+              f"{default['reward_torch_ms'] / default['reward_openvino_ms']:.2f}x faster")
+        print(f"env stepping with the OpenVINO reward, no learning: "
+              f"{1000 / (default['move_ms'] + default['render_ms'] + default['reward_openvino_ms']):.0f} steps/s")
+    if default and seed:
+        print(f"training step, fast profile (OpenVINO) vs seed profile (Torch): "
+              f"{default['step_openvino_ms']:.1f} ms vs {seed['step_torch_ms']:.1f} ms = "
+              f"{seed['step_torch_ms'] / default['step_openvino_ms']:.1f}x cheaper")
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        tmp = args.json.with_name(f".{args.json.name}.tmp")
+        tmp.write_text(json.dumps(result, indent=2) + "\n")
+        tmp.replace(args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
 def cmd_train(args) -> int:
     from panda_env.training.sac import train
 
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise UserError(f"--out {args.out} is a file; give a directory")
     report = train(args.backend, steps=args.steps, seed=args.seed, out_dir=args.out, profile=args.profile,
-                   model_dir=args.model, eval_episodes=args.eval_episodes, progress_bar=True, verbose=1)
-    print(f"trained SAC for {report.steps} steps with the {report.backend} reward ({report.profile} profile)")
+                   model_dir=args.model, eval_episodes=args.eval_episodes, progress_bar=True, verbose=1,
+                   n_envs=args.n_envs)
+    envs = f", {args.n_envs} envs batched" if args.n_envs > 1 else ""
+    print(f"trained SAC for {report.steps} steps with the {report.backend} reward ({report.profile} profile{envs})")
     print(f"  total {report.total_s:.1f} s ({report.steps_per_s:.1f} steps/s): physics {report.physics_s:.1f} s, "
           f"rendering {report.render_s:.1f} s, reward inference {report.reward_s:.1f} s "
-          f"({report.reward_calls} calls), learning and the rest {report.learning_s:.1f} s")
+          f"({report.reward_calls} calls), learning {report.learning_s:.1f} s, other {report.other_s:.1f} s")
     if report.evaluation:
         ev = report.evaluation
         print(f"  evaluation: true-goal success {ev['success_rate']:.0%} over {ev['episodes']} episodes, "
@@ -220,6 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", type=Path, default=None)
     p.add_argument("--rounds", type=positive_int, default=200)
     p.set_defaults(func=cmd_bench_backends)
+    p = sub.add_parser("bench", help="step profiler: cost of each part of a training step, with shares")
+    p.add_argument("--image-sizes", default="64,96")
+    p.add_argument("--rounds", type=positive_int, default=50)
+    p.add_argument("--json", type=Path, default=Path("runs/bench.json"))
+    p.set_defaults(func=cmd_bench)
+
     p = sub.add_parser("train", help="train SAC with a reward backend; print and save the timing split")
     p.add_argument("--backend", choices=REWARD_BACKENDS, default="openvino")
     p.add_argument("--steps", type=positive_int, default=8000)
@@ -228,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=("fast", "seed"), default="fast")
     p.add_argument("--model", type=Path, default=None, help="classifier directory (default: the shipped one)")
     p.add_argument("--eval-episodes", type=int, default=50)
+    p.add_argument("--n-envs", type=positive_int, default=1,
+                   help="envs stepped together, their images classified in one reward call per step")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="deterministic evaluation of a trained agent (true-goal success)")

@@ -108,15 +108,24 @@ class PandaHoverEnv(gym.Env):
         return self._observation(), self._info(False, 0.0, True)
 
     def step(self, action):
+        true_goal, action_taken = self._advance(action)
+        image = self.camera_image() if self.judge.needs_image else None
+        is_goal, probability = self.judge.judge(image, true_goal)
+        return self._finish(is_goal, probability, action_taken, true_goal)
+
+    # -- the two halves of a step (a batched VecEnv judges many envs between them) -------------
+    def _advance(self, action) -> tuple[bool, bool]:
+        """Check ``action`` and move the arm; return (true_goal, action_taken)."""
         delta = self._check_action(action)
         self._steps += 1
         target = self._xy + delta
         action_taken = task.in_workspace(target)
         if action_taken:
             self._move(target)
-        true_goal = task.is_goal(self._xy, self.object_xy, self.goal_radius)
-        image = self.camera_image() if self.judge.needs_image else None
-        is_goal, probability = self.judge.judge(image, true_goal)
+        return task.is_goal(self._xy, self.object_xy, self.goal_radius), action_taken
+
+    def _finish(self, is_goal: bool, probability: float, action_taken: bool, true_goal: bool):
+        """Reward, termination and info of the step ``_advance`` began, given the judge's verdict."""
         if is_goal:
             reward = task.REWARD_GOAL
         else:

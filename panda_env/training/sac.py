@@ -8,6 +8,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from panda_env.envs.goal import CallTimer
 from panda_env.envs.hover import REWARD_BACKENDS, PandaHoverEnv
 from panda_env.envs.task import IMAGE_SIZE
 from panda_env.training.evaluate import EvaluationResult, evaluate_policy_success
@@ -17,7 +18,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class TrainingReport:
-    """What a training run measured; ``learning_s`` is everything not spent in the env's parts."""
+    """What a training run measured.
+
+    ``physics_s``, ``render_s`` and ``reward_s`` are timed inside the env, ``learning_s`` around SAC's
+    gradient steps; ``other_s`` is the rest (policy actions, replay buffer, SB3 bookkeeping).
+    """
 
     backend: str
     profile: str
@@ -28,6 +33,7 @@ class TrainingReport:
     render_s: float
     reward_s: float
     learning_s: float
+    other_s: float
     steps_per_s: float
     reward_calls: int
     evaluation: dict = field(default_factory=dict)
@@ -54,10 +60,47 @@ def make_env(backend: str, profile: str = "fast", image_size: int = IMAGE_SIZE, 
                          max_episode_steps=max_episode_steps, scene_config=config, judge=judge)
 
 
+def make_batched_env(backend: str, n_envs: int, profile: str = "fast", image_size: int = IMAGE_SIZE,
+                     model_dir=None, max_episode_steps: int = 10):
+    """``n_envs`` PandaHover envs for a backend and a run profile, one reward-backend call per step."""
+    from panda_env.envs.batched import BatchedRewardVecEnv
+    from panda_env.training.profiles import scene_config
+
+    if backend not in REWARD_BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; allowed values: {', '.join(REWARD_BACKENDS)}")
+    config = scene_config(profile, image_size)
+    reward_backend = backend
+    if profile == "seed" and backend != "oracle":
+        from panda_env.training.seed_reward import seed_judge
+
+        reward_backend = seed_judge(backend, model_dir).backend
+    return BatchedRewardVecEnv(n_envs, reward_backend, max_episode_steps=max_episode_steps, model_dir=model_dir,
+                               image_size=image_size, scene_config=config)
+
+
+def _time_gradient_steps(agent) -> CallTimer:
+    """Wrap ``agent.train`` (SAC's gradient steps) with a timer."""
+    timer, original = CallTimer(), agent.train
+
+    def timed_train(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            timer.add(time.perf_counter() - start)
+
+    agent.train = timed_train
+    return timer
+
+
 def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | None = None,
           profile: str = "fast", model_dir=None, eval_episodes: int = 50, progress_bar: bool = False,
-          verbose: int = 0, torch_threads: int | None = 1) -> TrainingReport:
+          verbose: int = 0, torch_threads: int | None = 1, n_envs: int = 1) -> TrainingReport:
     """Train SAC (SB3 defaults) for ``steps`` env steps; evaluate; save the agent and a JSON report.
+
+    ``n_envs > 1`` steps that many envs together (``BatchedRewardVecEnv``): one reward-backend call
+    classifies all their images, so ``reward_calls`` is ``steps / n_envs``. SB3's SAC then takes one
+    gradient step per ``n_envs`` env steps (its ``train_freq``/``gradient_steps`` count vector steps).
 
     ``torch_threads=1`` (default): SAC's small MLPs run fastest on one thread here, and the reward
     backends keep their own thread settings.
@@ -65,25 +108,36 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
     import torch
     from stable_baselines3 import SAC
     from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import VecMonitor
 
     if steps < 1:
         raise ValueError(f"steps must be positive, got {steps}")
+    if isinstance(n_envs, bool) or int(n_envs) != n_envs or n_envs < 1:
+        raise ValueError(f"n_envs must be a positive integer, got {n_envs!r}")
     out = Path(out_dir) if out_dir is not None else None
     if out is not None and out.exists() and not out.is_dir():
         raise NotADirectoryError(f"output directory {out} is a file; choose another --out")
     if torch_threads is not None:
         torch.set_num_threads(torch_threads)
-    env = make_env(backend, profile, model_dir=model_dir)
+    if n_envs == 1:
+        env = make_env(backend, profile, model_dir=model_dir)
+        monitored = Monitor(env)
+    else:  # the VecEnv has the same timers and reward_timer as a single env
+        env = make_batched_env(backend, int(n_envs), profile, model_dir=model_dir)
+        monitored = VecMonitor(env)
     try:
-        agent = SAC("MlpPolicy", Monitor(env), seed=seed, verbose=verbose)
+        agent = SAC("MlpPolicy", monitored, seed=seed, verbose=verbose)
+        learning = _time_gradient_steps(agent)
         start = time.perf_counter()
         agent.learn(total_timesteps=steps, progress_bar=progress_bar)
         total = time.perf_counter() - start
+        del agent.train  # drop the timing wrapper (an instance attribute) so the agent saves cleanly
         physics, render = env.timers["physics"].total_s, env.timers["render"].total_s
         reward = env.reward_timer
         report = TrainingReport(
             backend=backend, profile=profile, steps=steps, seed=seed, total_s=total, physics_s=physics,
-            render_s=render, reward_s=reward.total_s, learning_s=total - physics - render - reward.total_s,
+            render_s=render, reward_s=reward.total_s, learning_s=learning.total_s,
+            other_s=total - physics - render - reward.total_s - learning.total_s,
             steps_per_s=steps / total, reward_calls=reward.calls)
     finally:
         env.close()

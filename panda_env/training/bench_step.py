@@ -1,0 +1,135 @@
+"""Step profiler: the median cost of each part of a training step, measured in one run.
+
+Parts: the arm move (IK or the seed's physics), rendering, preprocessing (inside every backend's
+graph; timed alone with Torch for reference), reward inference per backend, and one SAC gradient step.
+Rows cover both render qualities at several image sizes, plus the seed demo's profile.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from panda_env.envs import task
+from panda_env.sim import PandaScene, SceneConfig
+
+
+def median_ms(fn: Callable[[], object], rounds: int, warmup: int = 5) -> float:
+    """Median wall time of ``fn()`` in milliseconds."""
+    for _ in range(warmup):
+        fn()
+    times = np.empty(rounds)
+    for i in range(rounds):
+        start = time.perf_counter()
+        fn()
+        times[i] = time.perf_counter() - start
+    return float(np.median(times) * 1000.0)
+
+
+def _scene_costs(config: SceneConfig, rounds: int, seed: int) -> dict[str, float]:
+    rng = np.random.default_rng(seed)
+    points = rng.uniform(task.WORKSPACE_LOW, task.WORKSPACE_HIGH, size=(rounds + 5, 2))
+    scene = PandaScene(config)
+    try:
+        it = iter(points)
+        move = median_ms(lambda: scene.move_to(*next(it)), rounds)
+        render = median_ms(scene.render, rounds)
+        image = scene.render()
+    finally:
+        scene.close()
+    return {"move_ms": move, "render_ms": render, "image": image}
+
+
+def _model_dir_for(image_size: int, workdir: Path):
+    """The shipped classifier at its own size; a same-architecture stand-in (random weights) otherwise."""
+    from panda_env.reward import export_classifier, open_model_dir
+    from panda_env.reward.model import build_classifier
+
+    shipped = open_model_dir()
+    if shipped.image_shape[0] == image_size:
+        return shipped
+    images = np.zeros((2, image_size, image_size, 3), dtype=np.uint8)
+    return export_classifier(build_classifier(), images, workdir / f"stand_in_{image_size}",
+                             torch_factory="panda_env.reward.model:build_classifier")
+
+
+def _reward_costs(image: np.ndarray, model_dir, backends, rounds: int) -> dict[str, float]:
+    import torch
+
+    from panda_env.reward import load_backend
+    from panda_env.reward.model import Preprocess
+
+    batch = image[None]
+    costs = {}
+    preprocess = Preprocess()
+    with torch.inference_mode():
+        costs["preprocess_ms"] = median_ms(lambda: preprocess(torch.from_numpy(batch)), rounds)
+    for name in backends:
+        backend = load_backend(name, model_dir)
+        costs[f"reward_{name}_ms"] = median_ms(lambda: backend.logits(batch), rounds)
+    return costs
+
+
+def sac_learning_step_ms(rounds: int = 50, seed: int = 0) -> float:
+    """Median cost of one SAC gradient step (SB3 defaults, batch 256) on a filled replay buffer."""
+    import torch
+    from stable_baselines3 import SAC
+
+    from panda_env.envs.hover import PandaHoverEnv
+
+    torch.set_num_threads(1)
+    env = PandaHoverEnv()
+    try:
+        agent = SAC("MlpPolicy", env, seed=seed)
+        rng = np.random.default_rng(seed)
+        for _ in range(1000):
+            obs = rng.uniform(task.WORKSPACE_LOW, task.WORKSPACE_HIGH, size=(1, 2)).astype(np.float32)
+            action = rng.uniform(-0.1, 0.1, size=(1, 2)).astype(np.float32)
+            agent.replay_buffer.add(obs, obs, action, np.array([-1.0]), np.array([False]), [{}])
+        agent._setup_learn(total_timesteps=1)
+        return median_ms(lambda: agent.train(gradient_steps=1, batch_size=agent.batch_size), rounds)
+    finally:
+        env.close()
+
+
+def profile_steps(image_sizes=(64, 96), qualities=("fast", "full"), backends=("torch", "onnxruntime", "openvino"),
+                  rounds: int = 50, include_seed: bool = True, seed: int = 0) -> dict:
+    """Measure every part for each (quality, image size), the SAC step, and the seed profile."""
+    from panda_env.training.profiles import scene_config
+
+    learning = sac_learning_step_ms(rounds, seed)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in image_sizes:
+            model_dir = _model_dir_for(size, Path(tmp))
+            for quality in qualities:
+                scene = _scene_costs(SceneConfig(image_size=size, render_quality=quality), rounds, seed)
+                row = {"profile": "fast", "render_quality": quality, "image_size": size,
+                       "move_ms": scene["move_ms"], "render_ms": scene["render_ms"], "sac_learning_ms": learning}
+                row.update(_reward_costs(scene["image"], model_dir, backends, rounds))
+                rows.append(row)
+    if include_seed:
+        from panda_env.training.seed_reward import seed_judge
+
+        config = scene_config("seed")
+        scene = _scene_costs(config, max(rounds // 10, 3), seed)
+        row = {"profile": "seed", "render_quality": config.render_quality,
+               "image_size": f"{config.camera_resolution[0]}x{config.camera_resolution[1]}",
+               "move_ms": scene["move_ms"], "render_ms": scene["render_ms"], "sac_learning_ms": learning}
+        for name in ("torch", "openvino"):
+            judge = seed_judge(name)
+            row[f"reward_{name}_ms"] = median_ms(lambda: judge.backend.logits(scene["image"][None]),
+                                                 max(rounds // 5, 3), warmup=2)
+        rows.append(row)
+    for row in rows:
+        for name in backends:
+            key = f"reward_{name}_ms"
+            if key in row:
+                step = row["move_ms"] + row["render_ms"] + row[key] + row["sac_learning_ms"]
+                row[f"step_{name}_ms"] = step
+                row[f"reward_{name}_share"] = row[key] / step
+    return {"rows": rows, "sac_learning_ms": learning}

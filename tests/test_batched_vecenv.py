@@ -1,0 +1,160 @@
+"""BatchedRewardVecEnv: N envs, one reward-backend call per step, same results as N envs stepped alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from panda_env.envs.batched import BatchedRewardVecEnv
+from panda_env.envs.hover import PandaHoverEnv
+from panda_env.envs.task import MAX_MOVE
+
+N = 4
+INFO_KEYS = ("is_goal", "true_goal", "action_taken")
+
+
+def _actions(rng: np.random.Generator, obs: np.ndarray, object_xy: np.ndarray) -> np.ndarray:
+    """Noisy moves towards the object: episodes end both by reaching the goal and by the step limit."""
+    noise = rng.normal(0.0, 0.06, size=obs.shape)
+    return np.clip(object_xy - obs + noise, -MAX_MOVE, MAX_MOVE).astype(np.float32)
+
+
+class CountingBackend:
+    """Forwards to a real backend and records the batch size of every call."""
+
+    def __init__(self, backend) -> None:
+        self.backend, self.name, self.batches = backend, backend.name, []
+
+    def logits(self, images):
+        self.batches.append(len(images))
+        return self.backend.logits(images)
+
+
+@pytest.fixture(scope="module")
+def openvino_backend():
+    from panda_env.reward import load_backend
+
+    return load_backend("openvino")
+
+
+@pytest.mark.parametrize("backend", ["oracle", "openvino"])
+def test_matches_separate_envs_across_auto_resets(backend):
+    """Same seeds, same actions: same obs, rewards, dones and infos as N envs stepped one by one.
+
+    After a done, the VecEnv resets the env without a seed; the separate env is reset the same way,
+    so the comparison runs on across episodes and checks ``terminal_observation`` too.
+    """
+    vec = BatchedRewardVecEnv(N, backend)
+    singles = [PandaHoverEnv(reward_backend=backend, max_episode_steps=10) for _ in range(N)]
+    try:
+        rng = np.random.default_rng(0)
+        object_xy = singles[0].object_xy
+        dones_seen = goals_seen = 0
+        for seed in (3, 101):
+            vec.seed(seed)
+            obs = vec.reset()
+            expected = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(singles)])
+            np.testing.assert_array_equal(obs, expected)
+            for _ in range(14):
+                actions = _actions(rng, obs, object_xy)
+                obs, rewards, dones, infos = vec.step(actions)
+                for i, env in enumerate(singles):
+                    s_obs, s_reward, terminated, truncated, s_info = env.step(actions[i])
+                    assert rewards[i] == s_reward
+                    assert dones[i] == (terminated or truncated)
+                    for key in INFO_KEYS:
+                        assert infos[i][key] == s_info[key], (i, key)
+                    assert infos[i]["goal_probability"] == pytest.approx(s_info["goal_probability"], abs=1e-5)
+                    assert infos[i]["TimeLimit.truncated"] == (truncated and not terminated)
+                    if dones[i]:
+                        dones_seen += 1
+                        goals_seen += terminated
+                        np.testing.assert_array_equal(infos[i]["terminal_observation"], s_obs)
+                        s_obs, _ = env.reset()
+                    else:
+                        assert "terminal_observation" not in infos[i]
+                    np.testing.assert_array_equal(obs[i], s_obs)
+        assert dones_seen >= N and goals_seen >= 1, (dones_seen, goals_seen)
+    finally:
+        vec.close()
+        for env in singles:
+            env.close()
+
+
+def test_auto_reset_puts_terminal_observation_in_info():
+    vec = BatchedRewardVecEnv(2, "oracle", max_episode_steps=3)
+    try:
+        vec.seed(7)
+        vec.reset()
+        for _ in range(3):
+            obs, _, dones, infos = vec.step(np.zeros((2, 2), dtype=np.float32))
+        assert dones.all()
+        for i in range(2):
+            assert infos[i]["TimeLimit.truncated"] is True
+            terminal = infos[i]["terminal_observation"]
+            assert terminal.shape == (2,) and terminal.dtype == np.float32
+            # The returned observation is the new episode's start; the terminal one is where it ended.
+            assert not np.array_equal(obs[i], terminal)
+    finally:
+        vec.close()
+
+
+def test_one_backend_call_per_step_on_the_whole_batch(openvino_backend):
+    counting = CountingBackend(openvino_backend)
+    vec = BatchedRewardVecEnv(N, counting)
+    try:
+        vec.seed(0)
+        vec.reset()
+        steps = 12  # crosses the 10-step limit: auto-resets add no call
+        for _ in range(steps):
+            vec.step(np.stack([vec.action_space.sample() for _ in range(N)]))
+        assert counting.batches == [N] * steps
+        assert vec.reward_timer.calls == steps and vec.reward_timer.total_s > 0
+        assert vec.timers["render"].calls == N * steps and vec.timers["physics"].calls > 0
+        assert vec.get_attr("reward_backend") == ["openvino"] * N
+    finally:
+        vec.close()
+
+
+def test_oracle_makes_no_backend_call_and_renders_nothing():
+    vec = BatchedRewardVecEnv(2, "oracle")
+    try:
+        vec.reset()
+        vec.step(np.zeros((2, 2), dtype=np.float32))
+        assert vec.reward_timer.calls == 0 and vec.timers["render"].calls == 0
+    finally:
+        vec.close()
+
+
+def test_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="n_envs"):
+        BatchedRewardVecEnv(0)
+    with pytest.raises(ValueError, match="unknown reward_backend"):
+        BatchedRewardVecEnv(2, "tensorrt")
+    with pytest.raises(ValueError, match="judge"):
+        BatchedRewardVecEnv(2, "oracle", judge=None)
+    vec = BatchedRewardVecEnv(2, "oracle")
+    try:
+        vec.reset()
+        with pytest.raises(ValueError, match="one action per env"):
+            vec.step(np.zeros((3, 2), dtype=np.float32))
+    finally:
+        vec.close()
+
+
+def test_sac_trains_through_the_batched_env():
+    from panda_env.training.sac import train
+
+    report = train("openvino", steps=200, n_envs=4, eval_episodes=1)
+    assert report.reward_calls == 50
+    assert report.physics_s > 0 and report.render_s > 0 and report.reward_s > 0
+    assert report.evaluation["episodes"] == 1
+
+
+def test_cli_train_accepts_n_envs():
+    from panda_env.cli import build_parser
+
+    assert build_parser().parse_args(["train"]).n_envs == 1
+    assert build_parser().parse_args(["train", "--n-envs", "4"]).n_envs == 4
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--n-envs", "0"])
