@@ -19,13 +19,13 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from panda_env.atomic_write import atomic_directory
 
 FORMAT_VERSION = 1
 ONNX_FILE = "classifier.onnx"
@@ -149,13 +149,8 @@ def export_classifier(
     if not 0 <= goal_index < len(classes):
         raise ValueError(f"goal_index {goal_index} is not an index of classes {classes}")
     out = Path(out_dir)
-    if out.exists() and not (overwrite and out.is_dir()):
-        raise FileExistsError(f"{out} exists; remove it or pass overwrite=True")
-    out.parent.mkdir(parents=True, exist_ok=True)
     model = model.eval()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; a model directory is meant to be shared
-    try:
+    with atomic_directory(out, overwrite=overwrite) as tmp:
         inputs = (torch.from_numpy(example[:2].copy()),)
         torch.onnx.export(model, inputs, str(tmp / ONNX_FILE), input_names=["images"], output_names=["logits"],
                           dynamic_shapes={"images": {0: torch.export.Dim("batch", min=1)}},
@@ -175,10 +170,4 @@ def export_classifier(
             "info": info or {},
         }
         (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return open_model_dir(out)

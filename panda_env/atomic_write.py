@@ -1,4 +1,4 @@
-"""Write a directory or file under a temporary name and rename it into place when complete."""
+"""Write a directory under a temporary name and rename it into place when complete."""
 
 from __future__ import annotations
 
