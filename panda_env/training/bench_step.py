@@ -74,14 +74,15 @@ def _reward_costs(image: np.ndarray, model_dir, backends, rounds: int) -> dict[s
     return costs
 
 
-def sac_learning_step_ms(rounds: int = 50, seed: int = 0) -> float:
+def sac_learning_step_ms(rounds: int = 50, seed: int = 0, threads: int | None = None) -> float:
     """Median cost of one SAC gradient step (SB3 defaults, batch 256) on a filled replay buffer."""
     import torch
     from stable_baselines3 import SAC
 
     from panda_env.envs.hover import PandaHoverEnv
 
-    torch.set_num_threads(1)
+    if threads is not None:
+        torch.set_num_threads(threads)
     env = PandaHoverEnv()
     try:
         agent = SAC("MlpPolicy", env, seed=seed)

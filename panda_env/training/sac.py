@@ -95,15 +95,15 @@ def _time_gradient_steps(agent) -> CallTimer:
 
 def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | None = None,
           profile: str = "fast", model_dir=None, eval_episodes: int = 50, progress_bar: bool = False,
-          verbose: int = 0, torch_threads: int | None = 1, n_envs: int = 1) -> TrainingReport:
+          verbose: int = 0, torch_threads: int | None = None, n_envs: int = 1) -> TrainingReport:
     """Train SAC (SB3 defaults) for ``steps`` env steps; evaluate; save the agent and a JSON report.
 
     ``n_envs > 1`` steps that many envs together (``BatchedRewardVecEnv``): one reward-backend call
     classifies all their images, so ``reward_calls`` is ``steps / n_envs``. SB3's SAC then takes one
     gradient step per ``n_envs`` env steps (its ``train_freq``/``gradient_steps`` count vector steps).
 
-    ``torch_threads=1`` (default): SAC's small MLPs run fastest on one thread here, and the reward
-    backends keep their own thread settings.
+    ``torch_threads``: torch's thread count for SAC (None: torch's default; on this 2-core machine
+    a gradient step took 15.8 ms on 2 threads against 20.5 ms on 1).
     """
     import torch
     from stable_baselines3 import SAC
