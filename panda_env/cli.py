@@ -11,8 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from panda_env.envs.hover import REWARD_BACKENDS
-from panda_env.envs.task import IMAGE_SIZE
+from panda_env.envs.task import IMAGE_SIZE, REWARD_BACKENDS
 
 log = logging.getLogger("panda_env.cli")
 
@@ -67,6 +66,9 @@ def cmd_bench_env(args) -> int:
 
 
 def cmd_capture(args) -> int:
+    from panda_env.atomic_write import check_target
+
+    check_target(args.out, args.overwrite)  # before the long capture, not after
     from tqdm import tqdm
 
     from panda_env.training.capture import capture, save_capture
@@ -80,12 +82,16 @@ def cmd_capture(args) -> int:
 
 
 def cmd_train_classifier(args) -> int:
+    from panda_env.atomic_write import check_target
+
+    check_target(args.out, args.overwrite)  # before training, not after
     from panda_env.training.capture import load_capture
     from panda_env.training.classifier import export_trained, train_classifier
 
     data = load_capture(args.data)
     result = train_classifier(data, epochs=args.epochs, seed=args.seed, architecture=args.architecture)
-    model_dir = export_trained(result, data, args.out, seed=args.seed, architecture=args.architecture)
+    model_dir = export_trained(result, data, args.out, seed=args.seed, architecture=args.architecture,
+                               overwrite=args.overwrite)
     print(f"best validation accuracy {result.val_accuracy:.4f}; held-out accuracy {result.test_accuracy:.4f} "
           f"({result.split['test']} images never trained on)")
     print(f"wrote {model_dir.path}")
@@ -250,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=positive_int, default=25)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--architecture", choices=("squeezenet1_1", "squeezenet1_0"), default="squeezenet1_1")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
     p.set_defaults(func=cmd_train_classifier)
 
     p = sub.add_parser("evaluate-classifier", help="accuracy of a classifier on a capture directory")

@@ -20,7 +20,8 @@ import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
 from panda_env.envs.goal import CallTimer, OracleJudge, goal_probability
-from panda_env.envs.hover import REWARD_BACKENDS, PandaHoverEnv
+from panda_env.envs import task
+from panda_env.envs.hover import PandaHoverEnv
 
 
 class _BatchedJudge:
@@ -83,10 +84,7 @@ class BatchedRewardVecEnv(VecEnv):
     @staticmethod
     def _load_backend(reward_backend, model_dir, backend_options):
         if isinstance(reward_backend, str):
-            if reward_backend not in REWARD_BACKENDS:
-                raise ValueError(f"unknown reward_backend {reward_backend!r}; "
-                                 f"allowed values: {', '.join(REWARD_BACKENDS)}")
-            if reward_backend == "oracle":
+            if task.check_reward_backend(reward_backend) == "oracle":
                 return None
             from panda_env.reward import load_backend
 

@@ -18,18 +18,16 @@ import numpy as np
 from gymnasium import spaces
 
 from panda_env.envs import task
+from panda_env.envs.task import REWARD_BACKENDS  # noqa: F401  (re-exported)
 from panda_env.envs.goal import CallTimer, ClassifierJudge, GoalJudge, OracleJudge
 from panda_env.sim import PandaScene, SceneConfig
 
-REWARD_BACKENDS = ("oracle", "torch", "onnxruntime", "openvino")
 _ACTION_TOLERANCE = 1e-6  # float rounding at the bounds (e.g. SB3's action rescaling) is clipped
 
 
 def make_judge(reward_backend: str, model_dir=None, backend_options: dict | None = None) -> GoalJudge:
     """The goal judge for a reward backend name."""
-    if reward_backend not in REWARD_BACKENDS:
-        raise ValueError(f"unknown reward_backend {reward_backend!r}; allowed values: {', '.join(REWARD_BACKENDS)}")
-    if reward_backend == "oracle":
+    if task.check_reward_backend(reward_backend) == "oracle":
         return OracleJudge()
     from panda_env.reward import load_backend
 

@@ -16,6 +16,15 @@ REWARD_GOAL = 100.0
 REWARD_MOVE = -1.0
 REWARD_REFUSED = -5.0
 REWARDS = (REWARD_GOAL, REWARD_MOVE, REWARD_REFUSED)
+# What decides the goal: the simulator ("oracle") or the classifier on one of three backends.
+REWARD_BACKENDS = ("oracle", "torch", "onnxruntime", "openvino")
+
+
+def check_reward_backend(name: str) -> str:
+    """Return ``name`` if it is a reward backend, else raise ValueError naming the allowed values."""
+    if name not in REWARD_BACKENDS:
+        raise ValueError(f"unknown reward_backend {name!r}; allowed values: {', '.join(REWARD_BACKENDS)}")
+    return name
 
 
 def in_workspace(xy: np.ndarray) -> bool:

@@ -148,6 +148,7 @@ def export_classifier(
                          f"got {example.dtype} {example.shape}")
     if not 0 <= goal_index < len(classes):
         raise ValueError(f"goal_index {goal_index} is not an index of classes {classes}")
+    import_factory(torch_factory)  # fail now, not when someone loads the directory
     out = Path(out_dir)
     model = model.eval()
     with atomic_directory(out, overwrite=overwrite) as tmp:

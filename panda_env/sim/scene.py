@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pybullet
-from pybullet_utils.bullet_client import BulletClient
 
 from panda_env.sim import assets
 from panda_env.sim.camera import CAMERAS, Camera
+from panda_env.sim.client import PyBulletClient
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class PandaScene:
 
     def __init__(self, config: SceneConfig | None = None) -> None:
         self.config = config or SceneConfig()
-        self._client: BulletClient | None = BulletClient(connection_mode=pybullet.DIRECT)
+        self._client: PyBulletClient | None = PyBulletClient()
         p = self._client
         p.setGravity(0, 0, -9.81)
         self._load_table()
@@ -106,7 +106,7 @@ class PandaScene:
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
-    def client(self) -> BulletClient:
+    def client(self) -> PyBulletClient:
         if self._client is None:
             raise RuntimeError("this PandaScene is closed; create a new one")
         return self._client

@@ -112,7 +112,7 @@ def train_classifier(data: CaptureSet, *, epochs: int = 25, batch_size: int = 64
 
 
 def export_trained(result: TrainingResult, data: CaptureSet, out_dir: str | Path, *, seed: int,
-                   architecture: str = "squeezenet1_1") -> ModelDir:
+                   architecture: str = "squeezenet1_1", overwrite: bool = False) -> ModelDir:
     """Write the trained classifier as a model directory with its training record in metadata."""
     info = {
         "architecture": architecture, "training_seed": seed, "val_accuracy": result.val_accuracy,
@@ -121,4 +121,5 @@ def export_trained(result: TrainingResult, data: CaptureSet, out_dir: str | Path
                                                   "object_position", "sampling")},
     }
     return export_classifier(result.model, data.images[:2], out_dir, torch_factory=FACTORY,
-                             torch_factory_kwargs={"architecture": architecture}, info=info)
+                             torch_factory_kwargs={"architecture": architecture}, info=info,
+                             overwrite=overwrite)

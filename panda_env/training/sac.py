@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from panda_env.envs.goal import CallTimer
-from panda_env.envs.hover import REWARD_BACKENDS, PandaHoverEnv
-from panda_env.envs.task import IMAGE_SIZE
+from panda_env.envs.hover import PandaHoverEnv
+from panda_env.envs.task import IMAGE_SIZE, check_reward_backend
 from panda_env.training.evaluate import EvaluationResult, evaluate_policy_success
 
 logger = logging.getLogger(__name__)
@@ -48,8 +48,7 @@ def make_env(backend: str, profile: str = "fast", image_size: int = IMAGE_SIZE, 
     """A PandaHover env for a backend and a run profile."""
     from panda_env.training.profiles import scene_config
 
-    if backend not in REWARD_BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; allowed values: {', '.join(REWARD_BACKENDS)}")
+    check_reward_backend(backend)
     config = scene_config(profile, image_size)
     judge = None
     if profile == "seed" and backend != "oracle":
@@ -66,8 +65,7 @@ def make_batched_env(backend: str, n_envs: int, profile: str = "fast", image_siz
     from panda_env.envs.batched import BatchedRewardVecEnv
     from panda_env.training.profiles import scene_config
 
-    if backend not in REWARD_BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; allowed values: {', '.join(REWARD_BACKENDS)}")
+    check_reward_backend(backend)
     config = scene_config(profile, image_size)
     reward_backend = backend
     if profile == "seed" and backend != "oracle":
