@@ -308,8 +308,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",
-                        stream=sys.stdout)
+    # Show our own log lines (per-epoch training progress, ...), not those of every library we use.
+    package_logger = logging.getLogger("panda_env")
+    if not any(getattr(h, "panda_env_cli", False) for h in package_logger.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.panda_env_cli = True
+        package_logger.addHandler(handler)
+    package_logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     from panda_env.reward import BackendUnavailableError, ModelDirError
 
     try:
