@@ -310,11 +310,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Show our own log lines (per-epoch training progress, ...), not those of every library we use.
     package_logger = logging.getLogger("panda_env")
-    if not any(getattr(h, "panda_env_cli", False) for h in package_logger.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+    handler = next((h for h in package_logger.handlers if getattr(h, "panda_env_cli", False)), None)
+    if handler is None:
+        handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         handler.panda_env_cli = True
         package_logger.addHandler(handler)
+    handler.setStream(sys.stdout)  # the current stdout (main() may run many times in one process)
     package_logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     from panda_env.reward import BackendUnavailableError, ModelDirError
 
