@@ -16,6 +16,18 @@ from panda_env.envs.task import IMAGE_SIZE, REWARD_BACKENDS
 log = logging.getLogger("panda_env.cli")
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Writes each record to whatever ``sys.stdout`` is at that moment (main() may run many times)."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 class UserError(Exception):
     """A mistake in the command line or its inputs; printed without a traceback."""
 
@@ -310,13 +322,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Show our own log lines (per-epoch training progress, ...), not those of every library we use.
     package_logger = logging.getLogger("panda_env")
-    handler = next((h for h in package_logger.handlers if getattr(h, "panda_env_cli", False)), None)
-    if handler is None:
-        handler = logging.StreamHandler()
+    if not any(isinstance(h, _StdoutHandler) for h in package_logger.handlers):
+        handler = _StdoutHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
-        handler.panda_env_cli = True
         package_logger.addHandler(handler)
-    handler.setStream(sys.stdout)  # the current stdout (main() may run many times in one process)
     package_logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     from panda_env.reward import BackendUnavailableError, ModelDirError
 

@@ -377,8 +377,14 @@ def tiny_project(tmp_path_factory) -> Path:
     (package / "envs.py").write_text(textwrap.dedent(POINT_ENV))
     (package / "model.py").write_text(textwrap.dedent(TINY_MODEL))
     (root / "pyproject.toml").write_text(textwrap.dedent(TINY_PYPROJECT))
-    _export_tiny(package / "model.py", 0, root / "models" / "tiny")
-    _export_tiny(package / "model.py", 1, root / "models" / "other")
+    # export_classifier imports torch_factory before writing, so the project must be importable here;
+    # it is taken off sys.path (and out of sys.modules) again afterwards.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(root))
+        _export_tiny(package / "model.py", 0, root / "models" / "tiny")
+        _export_tiny(package / "model.py", 1, root / "models" / "other")
+    for name in [m for m in sys.modules if m == "tiny_project" or m.startswith("tiny_project.")]:
+        del sys.modules[name]
     return root
 
 
