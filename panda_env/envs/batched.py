@@ -19,7 +19,7 @@ import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
-from panda_env.envs.goal import CallTimer, OracleJudge, goal_probability
+from panda_env.envs.goal import CallTimer, OracleJudge, goal_decisions
 from panda_env.envs import task
 from panda_env.envs.hover import PandaHoverEnv
 
@@ -152,9 +152,7 @@ class BatchedRewardVecEnv(VecEnv):
         if logits.shape != (self.num_envs, 2):
             raise ValueError(f"backend {self.reward_backend!r} returned logits of shape {logits.shape}, "
                              f"expected ({self.num_envs}, 2)")
-        probabilities = goal_probability(logits)
-        # As ClassifierJudge: class 1 is the goal.
-        return [(bool(row[1] > row[0]), float(p)) for row, p in zip(logits, probabilities)]
+        return goal_decisions(logits)
 
     def close(self) -> None:
         for env in self.envs:

@@ -54,6 +54,12 @@ def goal_probability(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(logits[:, 0] - logits[:, 1]))
 
 
+def goal_decisions(logits: np.ndarray) -> list[tuple[bool, float]]:
+    """(is_goal, goal_probability) per row of logits (N, 2): goal when class 1's logit is the larger."""
+    probabilities = goal_probability(logits)
+    return [(bool(row[1] > row[0]), float(p)) for row, p in zip(logits, probabilities)]
+
+
 class ClassifierJudge:
     """The learned reward: a backend's logits on the camera image; class 1 means goal."""
 
@@ -68,5 +74,4 @@ class ClassifierJudge:
         start = time.perf_counter()
         logits = self.backend.logits(image[None])
         self.timer.add(time.perf_counter() - start)
-        probability = float(goal_probability(logits)[0])
-        return bool(logits[0, 1] > logits[0, 0]), probability
+        return goal_decisions(logits)[0]
