@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 
 from panda_env.reward import BACKEND_NAMES, load_backend, open_model_dir
+from panda_env.training.stopwatch import median_ms
 
 
 def median_call_ms(backend, images: np.ndarray, rounds: int = 200, warmup: int = 20) -> float:
     """Median wall time of ``backend.logits(images)`` in milliseconds."""
-    for _ in range(warmup):
-        backend.logits(images)
-    times = np.empty(rounds)
-    for i in range(rounds):
-        start = time.perf_counter()
-        backend.logits(images)
-        times[i] = time.perf_counter() - start
-    return float(np.median(times) * 1000.0)
+    return median_ms(lambda: backend.logits(images), rounds, warmup)
 
 
 def backend_latency_table(model_dir: str | Path | None = None, backends=BACKEND_NAMES,

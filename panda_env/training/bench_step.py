@@ -8,26 +8,13 @@ Rows cover both render qualities at several image sizes, plus the seed demo's pr
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from panda_env.envs import task
 from panda_env.sim import PandaScene, SceneConfig
-
-
-def median_ms(fn: Callable[[], object], rounds: int, warmup: int = 5) -> float:
-    """Median wall time of ``fn()`` in milliseconds."""
-    for _ in range(warmup):
-        fn()
-    times = np.empty(rounds)
-    for i in range(rounds):
-        start = time.perf_counter()
-        fn()
-        times[i] = time.perf_counter() - start
-    return float(np.median(times) * 1000.0)
+from panda_env.training.stopwatch import median_ms
 
 
 def _scene_costs(config: SceneConfig, rounds: int, seed: int) -> dict[str, float]:

@@ -43,18 +43,22 @@ class TrainingReport:
         return json.dumps(asdict(self), indent=2) + "\n"
 
 
+def _seed_profile_judge(backend: str, profile: str, model_dir=None):
+    """The seed's reward path for a classifier backend in ``--profile seed``; None otherwise."""
+    if check_reward_backend(backend) == "oracle" or profile != "seed":
+        return None
+    from panda_env.training.seed_reward import seed_judge
+
+    return seed_judge(backend, model_dir)
+
+
 def make_env(backend: str, profile: str = "fast", image_size: int = IMAGE_SIZE, model_dir=None,
              max_episode_steps: int = 10) -> PandaHoverEnv:
     """A PandaHover env for a backend and a run profile."""
     from panda_env.training.profiles import scene_config
 
-    check_reward_backend(backend)
     config = scene_config(profile, image_size)
-    judge = None
-    if profile == "seed" and backend != "oracle":
-        from panda_env.training.seed_reward import seed_judge
-
-        judge = seed_judge(backend, model_dir)
+    judge = _seed_profile_judge(backend, profile, model_dir)
     return PandaHoverEnv(reward_backend=backend, image_size=image_size, model_dir=model_dir,
                          max_episode_steps=max_episode_steps, scene_config=config, judge=judge)
 
@@ -65,13 +69,9 @@ def make_batched_env(backend: str, n_envs: int, profile: str = "fast", image_siz
     from panda_env.envs.batched import BatchedRewardVecEnv
     from panda_env.training.profiles import scene_config
 
-    check_reward_backend(backend)
     config = scene_config(profile, image_size)
-    reward_backend = backend
-    if profile == "seed" and backend != "oracle":
-        from panda_env.training.seed_reward import seed_judge
-
-        reward_backend = seed_judge(backend, model_dir).backend
+    judge = _seed_profile_judge(backend, profile, model_dir)
+    reward_backend = backend if judge is None else judge.backend
     return BatchedRewardVecEnv(n_envs, reward_backend, max_episode_steps=max_episode_steps, model_dir=model_dir,
                                image_size=image_size, scene_config=config)
 
