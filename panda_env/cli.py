@@ -128,10 +128,39 @@ def cmd_bench_backends(args) -> int:
     from panda_env.training.bench_backends import backend_latency_table
 
     rows = backend_latency_table(args.model, batch_sizes=(1, 8), rounds=args.rounds)
-    print(f"{'backend':<12} {'batch':>5} {'median ms':>10} {'ms/image':>9} {'vs torch':>9}")
+    print(f"{'backend':<13} {'batch':>5} {'median ms':>10} {'ms/image':>9} {'vs torch':>9}")
     for row in rows:
-        print(f"{row['backend']:<12} {row['batch']:>5} {row['median_ms']:>10.3f} {row['ms_per_image']:>9.3f} "
+        print(f"{row['backend']:<13} {row['batch']:>5} {row['median_ms']:>10.3f} {row['ms_per_image']:>9.3f} "
               f"{row['speedup_vs_torch']:>8.2f}x")
+    return 0
+
+
+def cmd_quantize(args) -> int:
+    from panda_env.reward import open_model_dir
+    from panda_env.reward.quantize import INT8_SUBDIR, check_int8_target
+
+    directory = open_model_dir(args.model)
+    out = args.out if args.out is not None else directory.path / INT8_SUBDIR
+    check_int8_target(out, directory, args.overwrite)  # before loading and quantising, not after
+    from panda_env.reward.quantize import INT8_METADATA, quantize_classifier
+    from panda_env.training.bench_backends import int8_comparison
+    from panda_env.training.capture import load_capture
+
+    data = load_capture(args.data)
+    if data.images.shape[1:] != directory.image_shape:
+        raise UserError(f"{args.data} holds images of shape {data.images.shape[1:]}, but the classifier "
+                        f"{directory.path} takes {directory.image_shape}; capture with --image-size "
+                        f"{directory.image_shape[0]}")
+    quantize_classifier(directory, data.images, out, subset_size=args.subset, overwrite=args.overwrite)
+    calibrated = json.loads((out / INT8_METADATA).read_text())["calibration_images"]
+    print(f"wrote {out}: INT8 classifier calibrated on {calibrated} of the {len(data.images)} images in {args.data}")
+    result = int8_comparison(directory, data.images, data.labels, int8_model=out, rounds=args.rounds)
+    print(f"INT8 vs f32 argmax agreement {result['agreement']:.4f} ({result['agree']}/{result['n']} images); "
+          f"accuracy f32 {result['accuracy']['f32']:.4f}, INT8 {result['accuracy']['int8']:.4f}")
+    print("OpenVINO median ms per call (f32 and INT8 interleaved):")
+    print(f"{'batch':>5} {'f32 ms':>8} {'INT8 ms':>8} {'f32/INT8':>9}")
+    for batch, ms in result["latency_ms"].items():
+        print(f"{batch:>5} {ms['f32']:>8.3f} {ms['int8']:>8.3f} {ms['f32'] / ms['int8']:>8.2f}x")
     return 0
 
 
@@ -277,12 +306,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("torch", "onnxruntime", "openvino"), default="openvino")
     p.set_defaults(func=cmd_evaluate_classifier)
 
-    p = sub.add_parser("bench-backends", help="per-call latency of the three backends, batch 1 and 8")
+    p = sub.add_parser("bench-backends", help="per-call latency of the three backends (and of the model "
+                                              "directory's INT8 model, if it has int8/), batch 1 and 8")
     p.add_argument("--model", type=Path, default=None)
     p.add_argument("--rounds", type=positive_int, default=200)
     p.set_defaults(func=cmd_bench_backends)
+
+    p = sub.add_parser("quantize", help="INT8 OpenVINO model of a classifier (NNCF), calibrated on a capture "
+                                        "directory; compare it with f32")
+    p.add_argument("--data", required=True, type=Path, help="capture directory: calibration and comparison images")
+    p.add_argument("--model", type=Path, default=None, help="classifier directory (default: the shipped one)")
+    p.add_argument("--out", type=Path, default=None, help="output directory (default: MODEL/int8, which "
+                                                          "int8_model=True and bench-backends use)")
+    p.add_argument("--subset", type=positive_int, default=300, help="calibration images, evenly spaced")
+    p.add_argument("--rounds", type=positive_int, default=100, help="timed calls per backend and batch size")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    p.set_defaults(func=cmd_quantize)
+
     p = sub.add_parser("bench", help="step profiler: cost of each part of a training step, with shares")
-    p.add_argument("--image-sizes", default="64,96")
+    p.add_argument("--image-sizes", default="48,96")
     p.add_argument("--rounds", type=positive_int, default=50)
     p.add_argument("--json", type=Path, default=Path("runs/bench.json"))
     p.set_defaults(func=cmd_bench)

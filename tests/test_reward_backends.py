@@ -88,8 +88,8 @@ def test_logits_shape_and_dtype_for_any_batch(backends):
 @pytest.mark.parametrize(("images", "fragment"), [
     (np.zeros((1, *SHAPE), dtype=np.float32), "dtype float32"),
     (np.zeros(SHAPE, dtype=np.uint8), f"shape {SHAPE}"),
-    (np.zeros((1, SHAPE[0], SHAPE[1], 4), dtype=np.uint8), "shape (1, 96, 96, 4)"),
-    (np.zeros((1, SHAPE[0] + 1, SHAPE[1], 3), dtype=np.uint8), "shape (1, 97, 96, 3)"),
+    (np.zeros((1, SHAPE[0], SHAPE[1], 4), dtype=np.uint8), f"shape (1, {SHAPE[0]}, {SHAPE[1]}, 4)"),
+    (np.zeros((1, SHAPE[0] + 1, SHAPE[1], 3), dtype=np.uint8), f"shape (1, {SHAPE[0] + 1}, {SHAPE[1]}, 3)"),
     (np.zeros((0, *SHAPE), dtype=np.uint8), "empty batch"),
     ([[0]], "numpy array"),
 ])

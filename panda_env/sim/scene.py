@@ -22,9 +22,10 @@ logger = logging.getLogger(__name__)
 
 RENDER_QUALITIES = ("fast", "full")
 MOVE_MODES = ("ik", "physics")
-# "box": a flat tabletop (12 triangles, ~0.2 ms to draw at 64 px); "seed": the seed demo's textured
-# plane and table URDF (~3.8 ms at 64 px, most of it the large plane).
-TABLES = ("box", "seed")
+# "none": no table drawn (TinyRenderer's cost grows with the pixels each triangle covers: a tabletop
+# filling the frame cost 1.6 ms of a 96 px render); "box": a flat tabletop (12 triangles);
+# "seed": the seed demo's textured plane and table URDF (~3.8 ms at 64 px, most of it the large plane).
+TABLES = ("none", "box", "seed")
 _TABLETOP_HALF_EXTENTS = (0.45, 0.7, 0.02)
 _TABLETOP_RGBA = (0.78, 0.66, 0.50, 1.0)
 
@@ -53,8 +54,8 @@ class SceneConfig:
     hover_height: float = 0.10
     image_size: int = 96
     render_quality: str = "fast"
-    camera: str = "front"
-    table: str = "box"
+    camera: str = "overhead"
+    table: str = "none"
     move_mode: str = "ik"
     physics_steps: int = 500
     ik_rounds: int = 12
@@ -90,11 +91,13 @@ class PandaScene:
                 p.changeVisualShape(self.robot_id, link, rgbaColor=rgba)
         self._orientation = p.getQuaternionFromEuler(GRIPPER_EULER)
         self.camera = Camera(p, CAMERAS[self.config.camera], self.config.image_size,
-                             self.config.camera_resolution)
+                             self.config.camera_resolution, self.config.object_position)
         self.reset_arm()
 
     def _load_table(self) -> None:
         p = self.client
+        if self.config.table == "none":
+            return
         if self.config.table == "seed":
             p.loadURDF(str(assets.PLANE_URDF), PLANE_POSITION)
             p.loadURDF(str(assets.TABLE_URDF), TABLE_POSITION)

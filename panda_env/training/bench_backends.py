@@ -1,4 +1,9 @@
-"""Per-call latency of the reward backends on the same images, measured in one run."""
+"""Per-call latency of the reward backends on the same images, measured in one run.
+
+When the classifier directory holds its own INT8 model (``<model_dir>/int8``, see
+``panda_env.reward.quantize``), ``backend_latency_table`` adds the row ``openvino-int8``: the OpenVINO
+backend compiling that INT8 IR (needs OpenVINO only, not NNCF).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from panda_env.reward import BACKEND_NAMES, load_backend, open_model_dir
+from panda_env.reward import BACKEND_NAMES, ModelDir, load_backend, open_model_dir
+from panda_env.reward.quantize import has_int8_model
 from panda_env.training.stopwatch import median_ms
+
+INT8_ROW = "openvino-int8"
 
 
 def median_call_ms(backend, images: np.ndarray, rounds: int = 200, warmup: int = 20) -> float:
@@ -15,23 +23,64 @@ def median_call_ms(backend, images: np.ndarray, rounds: int = 200, warmup: int =
     return median_ms(lambda: backend.logits(images), rounds, warmup)
 
 
-def backend_latency_table(model_dir: str | Path | None = None, backends=BACKEND_NAMES,
-                          batch_sizes=(1, 8), rounds: int = 200, seed: int = 0) -> list[dict]:
-    """Rows of backend, batch, median ms, ms per image and speed-up against Torch eager."""
-    directory = open_model_dir(model_dir)
+def interleaved_median_ms(backends: dict, images: np.ndarray, rounds: int, repeats: int = 5,
+                          warmup: int = 20) -> dict[str, float]:
+    """Median ms per ``logits(images)`` call of each backend, timed in ``repeats`` alternating blocks.
+
+    Interleaving the backends block by block lets machine noise hit them alike.
+    """
+    samples: dict[str, list[float]] = {name: [] for name in backends}
+    for _ in range(repeats):
+        for name, backend in backends.items():
+            samples[name].append(median_call_ms(backend, images, max(rounds // repeats, 1), warmup))
+    return {name: float(np.median(s)) for name, s in samples.items()}
+
+
+def backend_latency_table(model_dir: str | Path | ModelDir | None = None, backends=BACKEND_NAMES,
+                          batch_sizes=(1, 8), rounds: int = 200, seed: int = 0,
+                          int8: bool | None = None, warmup: int = 20) -> list[dict]:
+    """Rows of backend, batch, median ms, ms per image and speed-up against Torch eager.
+
+    ``int8``: add the ``openvino-int8`` row; ``None`` (default) adds it when the directory has ``int8/``.
+    Each backend gets ``warmup`` untimed calls before each of its 5 interleaved timing blocks.
+    """
+    directory = model_dir if isinstance(model_dir, ModelDir) else open_model_dir(model_dir)
     loaded = {name: load_backend(name, directory) for name in backends}
+    if int8 or (int8 is None and has_int8_model(directory)):
+        loaded[INT8_ROW] = load_backend("openvino", directory, int8_model=True)
     rng = np.random.default_rng(seed)
     rows = []
     for batch in batch_sizes:
         images = rng.integers(0, 256, (batch, *directory.image_shape), dtype=np.uint8)
-        # Interleave the backends round by round so machine noise hits them alike.
-        samples: dict[str, list[float]] = {name: [] for name in loaded}
-        for _ in range(5):
-            for name, backend in loaded.items():
-                samples[name].append(median_call_ms(backend, images, max(rounds // 5, 1)))
-        medians = {name: float(np.median(s)) for name, s in samples.items()}
+        medians = interleaved_median_ms(loaded, images, rounds, warmup=warmup)
         reference = medians.get("torch")
         for name, ms in medians.items():
             rows.append({"backend": name, "batch": batch, "median_ms": ms, "ms_per_image": ms / batch,
                          "speedup_vs_torch": reference / ms if reference else float("nan")})
     return rows
+
+
+def int8_comparison(model_dir: str | Path | ModelDir | None, images: np.ndarray, labels: np.ndarray,
+                    int8_model: str | Path | bool = True, batch_sizes=(1, 8), rounds: int = 100,
+                    chunk: int = 64, warmup: int = 20) -> dict:
+    """INT8 against f32 OpenVINO on labelled images: argmax agreement, accuracies and latency.
+
+    Decisions cover all ``images`` (run ``chunk`` at a time); latency is the interleaved median ms per
+    call at each batch size, on the first images (repeated when there are fewer than the batch).
+    ``labels``: 1 = goal, 0 = not goal, as in a capture directory.
+    """
+    directory = model_dir if isinstance(model_dir, ModelDir) else open_model_dir(model_dir)
+    loaded = {"f32": load_backend("openvino", directory),
+              "int8": load_backend("openvino", directory, int8_model=int8_model)}
+    argmax = {name: np.concatenate([np.argmax(backend.logits(images[i:i + chunk]), axis=1)
+                                    for i in range(0, len(images), chunk)])
+              for name, backend in loaded.items()}
+    truth = np.asarray(labels).astype(bool)
+    agree = int((argmax["f32"] == argmax["int8"]).sum())
+    accuracy = {name: float(np.mean((a == directory.goal_index) == truth)) for name, a in argmax.items()}
+    latency = {}
+    for batch in batch_sizes:
+        latency[batch] = interleaved_median_ms(loaded, images[np.arange(batch) % len(images)], rounds,
+                                                warmup=warmup)
+    return {"n": len(images), "agree": agree, "agreement": agree / len(images), "accuracy": accuracy,
+            "latency_ms": latency}

@@ -61,18 +61,20 @@ def _reward_costs(image: np.ndarray, model_dir, backends, rounds: int) -> dict[s
     return costs
 
 
-def sac_learning_step_ms(rounds: int = 50, seed: int = 0, threads: int | None = None) -> float:
-    """Median cost of one SAC gradient step (SB3 defaults, batch 256) on a filled replay buffer."""
+def sac_learning_step_ms(rounds: int = 50, seed: int = 0, threads: int | None = None,
+                         profile: str = "fast") -> float:
+    """Median cost of one SAC gradient step (batch 256, the profile's networks) on a filled replay buffer."""
     import torch
     from stable_baselines3 import SAC
 
     from panda_env.envs.hover import PandaHoverEnv
+    from panda_env.training.profiles import sac_options
 
     if threads is not None:
         torch.set_num_threads(threads)
     env = PandaHoverEnv()
     try:
-        agent = SAC("MlpPolicy", env, seed=seed)
+        agent = SAC("MlpPolicy", env, seed=seed, **sac_options(profile))
         rng = np.random.default_rng(seed)
         for _ in range(1000):
             obs = rng.uniform(task.WORKSPACE_LOW, task.WORKSPACE_HIGH, size=(1, 2)).astype(np.float32)
@@ -89,7 +91,7 @@ def profile_steps(image_sizes=(64, 96), qualities=("fast", "full"), backends=("t
     """Measure every part for each (quality, image size), the SAC step, and the seed profile."""
     from panda_env.training.profiles import scene_config
 
-    learning = sac_learning_step_ms(rounds, seed)
+    learning = sac_learning_step_ms(rounds, seed, profile="fast")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in image_sizes:
@@ -107,7 +109,8 @@ def profile_steps(image_sizes=(64, 96), qualities=("fast", "full"), backends=("t
         scene = _scene_costs(config, max(rounds // 10, 3), seed)
         row = {"profile": "seed", "render_quality": config.render_quality,
                "image_size": f"{config.camera_resolution[0]}x{config.camera_resolution[1]}",
-               "move_ms": scene["move_ms"], "render_ms": scene["render_ms"], "sac_learning_ms": learning}
+               "move_ms": scene["move_ms"], "render_ms": scene["render_ms"],
+               "sac_learning_ms": sac_learning_step_ms(rounds, seed, profile="seed")}
         for name in ("torch", "openvino"):
             judge = seed_judge(name)
             row[f"reward_{name}_ms"] = median_ms(lambda: judge.backend.logits(scene["image"][None]),

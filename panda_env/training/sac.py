@@ -94,7 +94,9 @@ def _time_gradient_steps(agent) -> CallTimer:
 def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | None = None,
           profile: str = "fast", model_dir=None, eval_episodes: int = 50, progress_bar: bool = False,
           verbose: int = 0, torch_threads: int | None = None, n_envs: int = 1) -> TrainingReport:
-    """Train SAC (SB3 defaults) for ``steps`` env steps; evaluate; save the agent and a JSON report.
+    """Train SAC for ``steps`` env steps; evaluate; save the agent and a JSON report.
+
+    SAC's settings are SB3's defaults except the network sizes of ``profiles.sac_options(profile)``.
 
     ``n_envs > 1`` steps that many envs together (``BatchedRewardVecEnv``): one reward-backend call
     classifies all their images, so ``reward_calls`` is ``steps / n_envs``. SB3's SAC then takes one
@@ -107,6 +109,8 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
     from stable_baselines3 import SAC
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import VecMonitor
+
+    from panda_env.training.profiles import sac_options
 
     if steps < 1:
         raise ValueError(f"steps must be positive, got {steps}")
@@ -124,7 +128,7 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
         env = make_batched_env(backend, int(n_envs), profile, model_dir=model_dir)
         monitored = VecMonitor(env)
     try:
-        agent = SAC("MlpPolicy", monitored, seed=seed, verbose=verbose)
+        agent = SAC("MlpPolicy", monitored, seed=seed, verbose=verbose, **sac_options(profile))
         learning = _time_gradient_steps(agent)
         start = time.perf_counter()
         agent.learn(total_timesteps=steps, progress_bar=progress_bar)

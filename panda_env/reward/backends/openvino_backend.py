@@ -4,14 +4,23 @@ On CPUs with bf16 support OpenVINO defaults to bf16 inference, which moves logit
 Torch; this backend asks for f32 (``precision="f32"``, the default) so it matches Torch to ~1e-6 at
 no measured cost. ``precision="bf16"`` and any other OpenVINO properties (``config={...}``, e.g.
 ``{"PERFORMANCE_HINT": "THROUGHPUT"}``) can be passed.
+
+``int8_model=<directory or its classifier_int8.xml>`` compiles an INT8 IR written by
+``panda_env.reward.quantize.quantize_classifier`` instead of the f32 graph, after checking that it was
+quantised from this ``model_dir``'s ONNX file (same sha256). Its non-quantised operations still run at
+``precision``. ``int8_model=True`` compiles the classifier directory's own INT8 model,
+``<model_dir>/int8`` (written by ``python -m panda_env quantize``); ``ModelDirError`` if it is missing.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
 from panda_env.reward.artifacts import ModelDir, ModelDirError
 from panda_env.reward.backends.base import RewardBackend, require
+from panda_env.reward.quantize import open_int8_model
 
 PRECISIONS = ("f32", "bf16", "f16")
 
@@ -22,7 +31,8 @@ class OpenVinoBackend(RewardBackend):
     name = "openvino"
 
     def __init__(self, model_dir: ModelDir, precision: str = "f32", threads: int | None = None,
-                 performance_hint: str = "LATENCY", device: str = "CPU", config: dict | None = None) -> None:
+                 performance_hint: str = "LATENCY", device: str = "CPU", config: dict | None = None,
+                 int8_model: str | Path | bool | None = None) -> None:
         super().__init__(model_dir)
         if precision not in PRECISIONS:
             raise ValueError(f"unknown OpenVINO precision {precision!r}; allowed values: {', '.join(PRECISIONS)}")
@@ -32,14 +42,21 @@ class OpenVinoBackend(RewardBackend):
             properties["INFERENCE_NUM_THREADS"] = int(threads)
         properties.update(config or {})
         core = ov.Core()
-        source = model_dir.path / "classifier.xml"
-        source = source if source.is_file() else model_dir.onnx_path
+        if int8_model is False:
+            int8_model = None
+        if int8_model is not None:
+            source = open_int8_model(int8_model, model_dir)
+        else:
+            source = model_dir.path / "classifier.xml"
+            source = source if source.is_file() else model_dir.onnx_path
         try:
             self.compiled = core.compile_model(str(source), device, properties)
         except RuntimeError as error:
             raise ModelDirError(f"OpenVINO cannot compile {source}: {error}") from error
         self._request = self.compiled.create_infer_request()
         self.properties = properties
+        self.source = source  # the file compiled: ONNX, classifier.xml, or the INT8 IR
+        self.int8 = int8_model is not None
 
     def _logits(self, images: np.ndarray) -> np.ndarray:
         self._request.infer({0: images})
