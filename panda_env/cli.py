@@ -68,8 +68,13 @@ def cmd_demo(args) -> int:
 def cmd_bench_env(args) -> int:
     from panda_env.training.bench_env import render_quality_ratio
 
-    result = render_quality_ratio(args.steps, args.rounds, reward_backend=args.backend, image_size=args.image_size)
-    print(f"env steps/s, reward={args.backend}, image {args.image_size}px, {args.steps} steps x {args.rounds} rounds "
+    from panda_env.training.sac import backend_options_for
+
+    options = backend_options_for(args.backend, "fast", args.int8)
+    result = render_quality_ratio(args.steps, args.rounds, reward_backend=args.backend, image_size=args.image_size,
+                                  backend_options=options)
+    reward = f"{args.backend} INT8" if args.int8 else args.backend
+    print(f"env steps/s, reward={reward}, image {args.image_size}px, {args.steps} steps x {args.rounds} rounds "
           f"(median), rendering every step:")
     print(f"  fast render quality: {result['fast']:8.1f} steps/s")
     print(f"  full render quality: {result['full']:8.1f} steps/s")
@@ -171,7 +176,7 @@ def cmd_bench(args) -> int:
     result = profile_steps(image_sizes=sizes, rounds=args.rounds)
     print("median ms per env step, one run (step = move + render + reward + SAC gradient step):")
     head = (f"{'profile':<7} {'quality':<7} {'image':>9} {'move':>7} {'render':>7} {'preproc':>7} {'torch':>7} "
-            f"{'onnxrt':>7} {'openvino':>8} {'SAC':>7} {'step(ov)':>9} {'reward share(ov)':>17}")
+            f"{'onnxrt':>7} {'openvino':>8} {'ov-int8':>7} {'SAC':>7} {'step(ov)':>9} {'reward share(ov)':>17}")
     print(head)
 
     def cell(row, key, width):
@@ -181,7 +186,7 @@ def cmd_bench(args) -> int:
         print(f"{row['profile']:<7} {row['render_quality']:<7} {str(row['image_size']):>9} {cell(row, 'move_ms', 7)} "
               f"{cell(row, 'render_ms', 7)} {cell(row, 'preprocess_ms', 7)} {cell(row, 'reward_torch_ms', 7)} "
               f"{cell(row, 'reward_onnxruntime_ms', 7)} {cell(row, 'reward_openvino_ms', 8)} "
-              f"{cell(row, 'sac_learning_ms', 7)} {cell(row, 'step_openvino_ms', 9)} "
+              f"{cell(row, 'reward_openvino-int8_ms', 7)} {cell(row, 'sac_learning_ms', 7)} {cell(row, 'step_openvino_ms', 9)} "
               f"{100 * row.get('reward_openvino_share', float('nan')):>16.1f}%")
     default = next((r for r in result["rows"] if r["profile"] == "fast" and r["render_quality"] == "fast"
                     and r["image_size"] == IMAGE_SIZE), None)
@@ -192,9 +197,11 @@ def cmd_bench(args) -> int:
         print(f"env stepping with the OpenVINO reward, no learning: "
               f"{1000 / (default['move_ms'] + default['render_ms'] + default['reward_openvino_ms']):.0f} steps/s")
     if default and seed:
-        print(f"training step, fast profile (OpenVINO) vs seed profile (Torch): "
-              f"{default['step_openvino_ms']:.1f} ms vs {seed['step_torch_ms']:.1f} ms = "
-              f"{seed['step_torch_ms'] / default['step_openvino_ms']:.1f}x cheaper")
+        for key, label in (("openvino", "OpenVINO"), ("openvino-int8", "OpenVINO INT8")):
+            if f"step_{key}_ms" in default:
+                print(f"training step, fast profile ({label}) vs seed profile (Torch): "
+                      f"{default[f'step_{key}_ms']:.1f} ms vs {seed['step_torch_ms']:.1f} ms = "
+                      f"{seed['step_torch_ms'] / default[f'step_{key}_ms']:.1f}x cheaper")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         tmp = args.json.with_name(f".{args.json.name}.tmp")
@@ -211,9 +218,10 @@ def cmd_train(args) -> int:
         raise UserError(f"--out {args.out} is a file; give a directory")
     report = train(args.backend, steps=args.steps, seed=args.seed, out_dir=args.out, profile=args.profile,
                    model_dir=args.model, eval_episodes=args.eval_episodes, progress_bar=True, verbose=1,
-                   n_envs=args.n_envs)
+                   n_envs=args.n_envs, int8=args.int8)
     envs = f", {args.n_envs} envs batched" if args.n_envs > 1 else ""
-    print(f"trained SAC for {report.steps} steps with the {report.backend} reward ({report.profile} profile{envs})")
+    reward = f"{report.backend} INT8" if args.int8 else report.backend
+    print(f"trained SAC for {report.steps} steps with the {reward} reward ({report.profile} profile{envs})")
     print(f"  total {report.total_s:.1f} s ({report.steps_per_s:.1f} steps/s): physics {report.physics_s:.1f} s, "
           f"rendering {report.render_s:.1f} s, reward inference {report.reward_s:.1f} s "
           f"({report.reward_calls} calls), learning {report.learning_s:.1f} s, other {report.other_s:.1f} s")
@@ -247,7 +255,7 @@ def cmd_compare(args) -> int:
         raise UserError(f"unknown backend(s) {unknown or args.backends!r}; allowed: {', '.join(REWARD_BACKENDS)}")
     steps = args.steps or (300 if args.profile == "seed" else 8000)
     result = compare_backends(backends, runs=args.runs, steps=steps, seed=args.seed, profile=args.profile,
-                              eval_episodes=args.eval_episodes,
+                              eval_episodes=args.eval_episodes, int8=args.int8,
                               on_run=lambda r: print(f"  run: {r.backend} seed {r.seed}: {r.total_s:.1f} s "
                                                      f"(reward {r.reward_s:.1f} s)", flush=True))
     print(f"profile {args.profile}, {steps} steps a run, {args.runs} runs per backend (means):")
@@ -280,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image-size", type=positive_int, default=IMAGE_SIZE)
     p.add_argument("--steps", type=positive_int, default=300)
     p.add_argument("--rounds", type=positive_int, default=3)
+    p.add_argument("--int8", action="store_true", help="run the classifier's shipped INT8 OpenVINO model (openvino backend, fast profile)")
     p.set_defaults(func=cmd_bench_env)
 
     p = sub.add_parser("capture", help="render labelled camera images for the classifier")
@@ -337,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=("fast", "seed"), default="fast")
     p.add_argument("--model", type=Path, default=None, help="classifier directory (default: the shipped one)")
     p.add_argument("--eval-episodes", type=int, default=50)
+    p.add_argument("--int8", action="store_true", help="run the classifier's shipped INT8 OpenVINO model (openvino backend, fast profile)")
     p.add_argument("--n-envs", type=positive_int, default=1,
                    help="envs stepped together, their images classified in one reward call per step")
     p.set_defaults(func=cmd_train)
@@ -355,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--profile", choices=("fast", "seed"), default="fast")
     p.add_argument("--eval-episodes", type=int, default=50)
+    p.add_argument("--int8", action="store_true", help="run the classifier's shipped INT8 OpenVINO model (openvino backend, fast profile)")
     p.add_argument("--json", type=Path, default=None)
     p.set_defaults(func=cmd_compare)
     return parser

@@ -5,17 +5,22 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
+from stable_baselines3 import SAC
 
 from panda_env.cli import main
-from panda_env.training.sac import train
+from panda_env.training.sac import make_env, train
 
 REPORT_FIELDS = {"backend", "profile", "steps", "seed", "total_s", "physics_s", "render_s", "reward_s",
-                 "learning_s", "other_s", "steps_per_s", "reward_calls", "evaluation", "agent_path"}
+                 "learning_s", "other_s", "steps_per_s", "reward_calls", "int8", "evaluation", "agent_path"}
 
 
-@pytest.mark.parametrize("backend", ["oracle", "torch", "onnxruntime", "openvino"])
-def test_short_training_writes_a_complete_report(tmp_path, backend):
-    report = train(backend, steps=300, seed=0, out_dir=tmp_path, eval_episodes=2)
+@pytest.mark.parametrize(("backend", "int8"), [("oracle", False), ("torch", False), ("onnxruntime", False),
+                                              ("openvino", False), ("openvino", True)])
+def test_short_training_writes_a_complete_report(tmp_path, backend, int8):
+    threads = torch.get_num_threads()
+    report = train(backend, steps=300, seed=0, out_dir=tmp_path, eval_episodes=2, int8=int8)
+    assert torch.get_num_threads() == threads  # the fast profile's single thread is given back
     saved = json.loads((tmp_path / "report.json").read_text())
     assert set(saved) == REPORT_FIELDS
     assert (tmp_path / "agent.zip").is_file()
@@ -28,7 +33,23 @@ def test_short_training_writes_a_complete_report(tmp_path, backend):
     assert (saved["reward_calls"] == 300) == uses_classifier
     assert (saved["render_s"] > 0) == uses_classifier
     assert saved["evaluation"]["episodes"] == 2
-    assert report.steps == 300
+    assert report.steps == 300 and saved["int8"] == int8
+    # the fast profile's networks: two 64-unit layers for the actor and each critic
+    policy = SAC.load(tmp_path / "agent.zip").policy
+    widths = {m.out_features for net in (policy.actor.latent_pi, policy.critic.qf0) for m in net
+              if isinstance(m, torch.nn.Linear)}
+    assert widths == {64, 1}
+
+
+def test_int8_model_runs_in_the_env_only_on_openvino_in_the_fast_profile():
+    env = make_env("openvino", int8=True)
+    try:
+        assert env.judge.backend.int8 and env.judge.backend.source.name == "classifier_int8.xml"
+    finally:
+        env.close()
+    for backend, profile in (("torch", "fast"), ("openvino", "seed")):
+        with pytest.raises(ValueError, match="INT8 model runs on the openvino backend in the fast profile"):
+            make_env(backend, profile, int8=True)
 
 
 def test_evaluate_cli_runs_a_saved_agent(tmp_path, capsys):
@@ -44,6 +65,8 @@ def test_evaluate_cli_runs_a_saved_agent(tmp_path, capsys):
     (["train", "--steps", "0"], "must be a positive integer"),
     (["train", "--steps", "-5"], "must be a positive integer"),
     (["compare", "--backends", "torch,bogus"], "unknown backend"),
+    (["train", "--backend", "torch", "--int8", "--steps", "10"], "INT8 model runs on the openvino backend"),
+    (["bench-env", "--backend", "oracle", "--int8"], "INT8 model runs on the openvino backend"),
 ])
 def test_cli_rejects_bad_arguments_without_traceback(argv, fragment, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -76,6 +99,6 @@ def test_cli_agent_file_that_is_not_an_agent(tmp_path, capsys):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_sac_with_openvino_reward_learns_the_task(tmp_path, seed):
-    """SAC (SB3 defaults) with the OpenVINO reward: >= 90% true-goal success over 50 deterministic episodes."""
+    """SAC (fast profile) with the OpenVINO reward: >= 90% true-goal success over 50 deterministic episodes."""
     report = train("openvino", steps=8000, seed=seed, out_dir=tmp_path, eval_episodes=50)
     assert report.evaluation["success_rate"] >= 0.9, report.evaluation

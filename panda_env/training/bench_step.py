@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from panda_env.envs import task
+from panda_env.reward.quantize import has_int8_model
 from panda_env.sim import PandaScene, SceneConfig
 from panda_env.training.stopwatch import median_ms
 
@@ -58,18 +59,26 @@ def _reward_costs(image: np.ndarray, model_dir, backends, rounds: int) -> dict[s
     for name in backends:
         backend = load_backend(name, model_dir)
         costs[f"reward_{name}_ms"] = median_ms(lambda: backend.logits(batch), rounds)
+    if "openvino" in backends and has_int8_model(model_dir):
+        backend = load_backend("openvino", model_dir, int8_model=True)
+        costs["reward_openvino-int8_ms"] = median_ms(lambda: backend.logits(batch), rounds)
     return costs
 
 
 def sac_learning_step_ms(rounds: int = 50, seed: int = 0, threads: int | None = None,
                          profile: str = "fast") -> float:
-    """Median cost of one SAC gradient step (batch 256, the profile's networks) on a filled replay buffer."""
+    """Median cost of one SAC gradient step (batch 256, the profile's networks and torch threads).
+
+    Measured on a replay buffer filled with 1000 random transitions; ``threads`` overrides the profile's.
+    """
     import torch
     from stable_baselines3 import SAC
 
     from panda_env.envs.hover import PandaHoverEnv
-    from panda_env.training.profiles import sac_options
+    from panda_env.training.profiles import sac_options, torch_threads
 
+    previous = torch.get_num_threads()
+    threads = threads if threads is not None else torch_threads(profile)
     if threads is not None:
         torch.set_num_threads(threads)
     env = PandaHoverEnv()
@@ -84,6 +93,7 @@ def sac_learning_step_ms(rounds: int = 50, seed: int = 0, threads: int | None = 
         return median_ms(lambda: agent.train(gradient_steps=1, batch_size=agent.batch_size), rounds)
     finally:
         env.close()
+        torch.set_num_threads(previous)
 
 
 def profile_steps(image_sizes=(64, 96), qualities=("fast", "full"), backends=("torch", "onnxruntime", "openvino"),
@@ -117,7 +127,7 @@ def profile_steps(image_sizes=(64, 96), qualities=("fast", "full"), backends=("t
                                                  max(rounds // 5, 3), warmup=2)
         rows.append(row)
     for row in rows:
-        for name in backends:
+        for name in (*backends, "openvino-int8"):
             key = f"reward_{name}_ms"
             if key in row:
                 step = row["move_ms"] + row["render_ms"] + row[key] + row["sac_learning_ms"]

@@ -10,9 +10,12 @@ from panda_env.training.sac import TrainingReport, train
 
 
 def compare_backends(backends: list[str], runs: int = 3, steps: int = 8000, seed: int = 0, profile: str = "fast",
-                     eval_episodes: int = 50, model_dir=None,
+                     eval_episodes: int = 50, model_dir=None, int8: bool = False,
                      on_run: Callable[[TrainingReport], None] | None = None) -> dict:
-    """Run ``runs`` trainings per backend (run i uses seed + i for every backend, backends alternate)."""
+    """Run ``runs`` trainings per backend (run i uses seed + i for every backend, backends alternate).
+
+    ``int8``: the openvino runs use the classifier's shipped INT8 model.
+    """
     if runs < 1 or steps < 1:
         raise ValueError(f"runs and steps must be positive, got runs={runs}, steps={steps}")
     reports: dict[str, list[TrainingReport]] = {b: [] for b in backends}
@@ -20,7 +23,7 @@ def compare_backends(backends: list[str], runs: int = 3, steps: int = 8000, seed
         order = backends if run % 2 == 0 else list(reversed(backends))
         for backend in order:
             report = train(backend, steps=steps, seed=seed + run, profile=profile, model_dir=model_dir,
-                           eval_episodes=eval_episodes)
+                           eval_episodes=eval_episodes, int8=int8 and backend == "openvino")
             reports[backend].append(report)
             if on_run is not None:
                 on_run(report)

@@ -36,6 +36,7 @@ class TrainingReport:
     other_s: float
     steps_per_s: float
     reward_calls: int
+    int8: bool = False
     evaluation: dict = field(default_factory=dict)
     agent_path: str = ""
 
@@ -52,28 +53,41 @@ def _seed_profile_judge(backend: str, profile: str, model_dir=None):
     return seed_judge(backend, model_dir)
 
 
+def backend_options_for(backend: str, profile: str, int8: bool) -> dict:
+    """Reward-backend options of a run: ``int8`` runs the classifier's shipped INT8 OpenVINO model."""
+    if not int8:
+        return {}
+    if backend != "openvino" or profile != "fast":
+        raise ValueError(f"the INT8 model runs on the openvino backend in the fast profile, got backend "
+                         f"{backend!r} and profile {profile!r}")
+    return {"int8_model": True}
+
+
 def make_env(backend: str, profile: str = "fast", image_size: int = IMAGE_SIZE, model_dir=None,
-             max_episode_steps: int = 10) -> PandaHoverEnv:
+             max_episode_steps: int = 10, int8: bool = False) -> PandaHoverEnv:
     """A PandaHover env for a backend and a run profile."""
     from panda_env.training.profiles import scene_config
 
+    options = backend_options_for(backend, profile, int8)
     config = scene_config(profile, image_size)
     judge = _seed_profile_judge(backend, profile, model_dir)
     return PandaHoverEnv(reward_backend=backend, image_size=image_size, model_dir=model_dir,
-                         max_episode_steps=max_episode_steps, scene_config=config, judge=judge)
+                         max_episode_steps=max_episode_steps, scene_config=config, judge=judge,
+                         backend_options=options)
 
 
 def make_batched_env(backend: str, n_envs: int, profile: str = "fast", image_size: int = IMAGE_SIZE,
-                     model_dir=None, max_episode_steps: int = 10):
+                     model_dir=None, max_episode_steps: int = 10, int8: bool = False):
     """``n_envs`` PandaHover envs for a backend and a run profile, one reward-backend call per step."""
     from panda_env.envs.batched import BatchedRewardVecEnv
     from panda_env.training.profiles import scene_config
 
+    options = backend_options_for(backend, profile, int8)
     config = scene_config(profile, image_size)
     judge = _seed_profile_judge(backend, profile, model_dir)
     reward_backend = backend if judge is None else judge.backend
     return BatchedRewardVecEnv(n_envs, reward_backend, max_episode_steps=max_episode_steps, model_dir=model_dir,
-                               image_size=image_size, scene_config=config)
+                               backend_options=options, image_size=image_size, scene_config=config)
 
 
 def _time_gradient_steps(agent) -> CallTimer:
@@ -93,7 +107,7 @@ def _time_gradient_steps(agent) -> CallTimer:
 
 def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | None = None,
           profile: str = "fast", model_dir=None, eval_episodes: int = 50, progress_bar: bool = False,
-          verbose: int = 0, torch_threads: int | None = None, n_envs: int = 1) -> TrainingReport:
+          verbose: int = 0, torch_threads: int | None = None, n_envs: int = 1, int8: bool = False) -> TrainingReport:
     """Train SAC for ``steps`` env steps; evaluate; save the agent and a JSON report.
 
     SAC's settings are SB3's defaults except the network sizes of ``profiles.sac_options(profile)``.
@@ -102,15 +116,12 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
     classifies all their images, so ``reward_calls`` is ``steps / n_envs``. SB3's SAC then takes one
     gradient step per ``n_envs`` env steps (its ``train_freq``/``gradient_steps`` count vector steps).
 
-    ``torch_threads``: torch's thread count for SAC (None: torch's default; on this 2-core machine
-    a gradient step took 15.8 ms on 2 threads against 20.5 ms on 1).
+    ``torch_threads``: torch's thread count for SAC (None: the profile's, ``profiles.torch_threads``).
+    ``int8``: the OpenVINO reward runs the classifier's shipped INT8 model (fast profile only).
     """
     import torch
-    from stable_baselines3 import SAC
-    from stable_baselines3.common.monitor import Monitor
-    from stable_baselines3.common.vec_env import VecMonitor
 
-    from panda_env.training.profiles import sac_options
+    from panda_env.training.profiles import torch_threads as profile_torch_threads
 
     if steps < 1:
         raise ValueError(f"steps must be positive, got {steps}")
@@ -119,13 +130,30 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
     out = Path(out_dir) if out_dir is not None else None
     if out is not None and out.exists() and not out.is_dir():
         raise NotADirectoryError(f"output directory {out} is a file; choose another --out")
-    if torch_threads is not None:
-        torch.set_num_threads(torch_threads)
+    threads = torch_threads if torch_threads is not None else profile_torch_threads(profile)
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _train(backend, steps, seed, out, profile, model_dir, eval_episodes, progress_bar, verbose,
+                      int(n_envs), int8)
+    finally:
+        torch.set_num_threads(previous_threads)  # the thread count is process-wide: give it back
+
+
+def _train(backend: str, steps: int, seed: int, out: Path | None, profile: str, model_dir, eval_episodes: int,
+           progress_bar: bool, verbose: int, n_envs: int, int8: bool) -> TrainingReport:
+    from stable_baselines3 import SAC
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from panda_env.training.profiles import sac_options
+
     if n_envs == 1:
-        env = make_env(backend, profile, model_dir=model_dir)
+        env = make_env(backend, profile, model_dir=model_dir, int8=int8)
         monitored = Monitor(env)
     else:  # the VecEnv has the same timers and reward_timer as a single env
-        env = make_batched_env(backend, int(n_envs), profile, model_dir=model_dir)
+        env = make_batched_env(backend, n_envs, profile, model_dir=model_dir, int8=int8)
         monitored = VecMonitor(env)
     try:
         agent = SAC("MlpPolicy", monitored, seed=seed, verbose=verbose, **sac_options(profile))
@@ -140,7 +168,7 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
             backend=backend, profile=profile, steps=steps, seed=seed, total_s=total, physics_s=physics,
             render_s=render, reward_s=reward.total_s, learning_s=learning.total_s,
             other_s=total - physics - render - reward.total_s - learning.total_s,
-            steps_per_s=steps / total, reward_calls=reward.calls)
+            steps_per_s=steps / total, reward_calls=reward.calls, int8=int8)
     finally:
         env.close()
     if eval_episodes:
