@@ -165,3 +165,14 @@ def test_export_rejects_bad_example_images(tmp_path):
     with pytest.raises(ValueError, match="uint8 of shape"):
         export_classifier(build_classifier(), np.zeros((2, 8, 8), dtype=np.float32), tmp_path / "o",
                           torch_factory="panda_env.reward.model:build_classifier")
+
+
+# -- the shipped INT8 model (running it needs no nncf) ------------------------------------------------
+def test_shipped_int8_model_agrees_with_f32_on_every_fixture_image(backends, labelled_images):
+    images, labels = labelled_images
+    int8 = load_backend("openvino", int8_model=True)
+    assert int8.int8 and int8.source.name == "classifier_int8.xml"
+    np.testing.assert_array_equal(int8.predict_goal(images), backends["openvino"].predict_goal(images))
+    np.testing.assert_array_equal(int8.predict_goal(images), labels.astype(bool))
+    # it is a different (quantised) computation, not the f32 graph under another name
+    assert np.abs(int8.logits(images) - backends["openvino"].logits(images)).max() > 1e-3

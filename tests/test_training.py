@@ -34,11 +34,12 @@ def test_short_training_writes_a_complete_report(tmp_path, backend, int8):
     assert (saved["render_s"] > 0) == uses_classifier
     assert saved["evaluation"]["episodes"] == 2
     assert report.steps == 300 and saved["int8"] == int8
-    # the fast profile's networks: two 64-unit layers for the actor and each critic
+    # the fast profile's networks: two 32-unit layers for the actor and each critic, fused Adam
     policy = SAC.load(tmp_path / "agent.zip").policy
     widths = {m.out_features for net in (policy.actor.latent_pi, policy.critic.qf0) for m in net
               if isinstance(m, torch.nn.Linear)}
-    assert widths == {64, 1}
+    assert widths == {32, 1}
+    assert policy.actor.optimizer.defaults["fused"] is True
 
 
 def test_int8_model_runs_in_the_env_only_on_openvino_in_the_fast_profile():

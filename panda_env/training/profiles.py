@@ -6,7 +6,7 @@ from panda_env.sim import SceneConfig
 
 PROFILES = ("fast", "seed")
 SEED_RESOLUTION = (960, 720)
-FAST_NET_ARCH = (64, 64)
+FAST_NET_ARCH = (32, 32)
 
 
 def check_profile(profile: str) -> str:
@@ -17,21 +17,24 @@ def check_profile(profile: str) -> str:
 
 
 def sac_options(profile: str) -> dict:
-    """Keyword arguments for SB3's ``SAC`` in a profile: the seed's defaults, or our smaller networks.
+    """Keyword arguments for SB3's ``SAC`` in a profile: the seed's defaults, or our cheaper networks.
 
-    ``fast``: actor and critics of two 64-unit layers instead of 256 (the observation is 2 numbers):
-    a gradient step costs about a third as much here and SAC still reaches 100% true-goal success.
+    ``fast``: actor and critics of two 32-unit layers instead of 256 (the observation and the action
+    are 2 numbers each) and Adam's fused implementation (the same update in fewer kernels). Measured
+    here, one torch thread, medians of 5 interleaved rounds: a gradient step of 20.6 ms (256 units)
+    against 8.1 ms (32) and 7.0 ms (32, fused). SAC still reaches 100% true-goal success.
     """
     if check_profile(profile) == "seed":
         return {}
-    return {"policy_kwargs": {"net_arch": list(FAST_NET_ARCH)}}
+    return {"policy_kwargs": {"net_arch": list(FAST_NET_ARCH), "optimizer_kwargs": {"fused": True}}}
 
 
 def torch_threads(profile: str) -> int | None:
     """Torch's thread count for SAC in a profile (None: torch's default, all cores).
 
     ``fast``: 1. Its small networks' gradient step is overhead-bound, and a second torch thread
-    only competes with OpenVINO and PyBullet: a step measured 8.4 ms on 1 thread against 11.2 ms on 2.
+    only competes with OpenVINO and PyBullet: a step (64-unit networks) measured 8.4 ms on 1 thread
+    against 11.2 ms on 2.
     """
     return 1 if check_profile(profile) == "fast" else None
 
