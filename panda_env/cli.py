@@ -137,6 +137,10 @@ def cmd_bench_backends(args) -> int:
     for row in rows:
         print(f"{row['backend']:<13} {row['batch']:>5} {row['median_ms']:>10.3f} {row['ms_per_image']:>9.3f} "
               f"{row['speedup_vs_torch']:>8.2f}x")
+    per_image = {(row["backend"], row["batch"]): row["ms_per_image"] for row in rows}
+    gains = [f"{name} {per_image[(name, 1)] / per_image[(name, 8)]:.2f}x" for name, batch in per_image
+             if batch == 8 and (name, 1) in per_image]
+    print(f"one batch-8 call against 8 calls at batch 1, per image: {', '.join(gains)}")
     return 0
 
 

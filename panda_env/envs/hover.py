@@ -1,7 +1,7 @@
 """``PandaHover-v0``: move the Panda's gripper over the object and hover there.
 
 Observation: the end-effector x-y (float32, clipped to the workspace; the arm reaches a commanded
-point within 0.5 mm). Action: (dx, dy) in [-0.1, 0.1]^2 metres. A move that would leave the workspace
+point within about 0.5 mm). Action: (dx, dy) in [-0.1, 0.1]^2 metres. A move that would leave the workspace
 is refused (the arm stays) and costs -5; any other move costs -1; reaching the goal gives +100 and
 ends the episode. Whether the goal is reached is decided by the reward backend: the simulator
 (``"oracle"``) or an image classifier on the camera image (``"torch"``, ``"onnxruntime"``,

@@ -3,8 +3,8 @@
 As the seed did it: PIL converts the 960x720 camera image, resizes its short side to 224 (224x298),
 normalises with ImageNet statistics, and one image per call goes through SqueezeNet; Torch runs with
 autograd on, OpenVINO (default properties) gets the PIL-preprocessed float tensor. The network weights
-are our classifier's (trained on our 64 px front camera), so in this profile the reward's *cost* is
-faithful while its decisions are not meaningful: the seed profile is for timing only.
+are our classifier's (trained on our own small overhead-camera images), so in this profile the reward's
+*cost* is faithful while its decisions are not meaningful: the seed profile is for timing only.
 """
 
 from __future__ import annotations
