@@ -96,6 +96,18 @@ def import_factory(spec: str):
         raise ModelDirError(f"cannot import torch_factory {spec!r}: {error}") from error
 
 
+def read_metadata(meta_path: Path, format_version: int) -> dict[str, Any]:
+    """A metadata JSON file's contents, or ModelDirError if it is not JSON or has another format version."""
+    try:
+        metadata = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as error:
+        raise ModelDirError(f"{meta_path} is not valid JSON: {error}") from error
+    if metadata.get("format_version") != format_version:
+        raise ModelDirError(f"{meta_path}: format_version {metadata.get('format_version')!r} is not "
+                            f"supported (expected {format_version})")
+    return metadata
+
+
 def open_model_dir(model_dir: str | Path | None = None, *, verify: bool = True) -> ModelDir:
     """Read and check a classifier directory (``None``: the one shipped in ``panda_env``)."""
     path = Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
@@ -105,13 +117,7 @@ def open_model_dir(model_dir: str | Path | None = None, *, verify: bool = True) 
     meta_path = path / METADATA_FILE
     if not meta_path.is_file():
         raise ModelDirError(f"{meta_path} is missing: {path} is not a classifier directory")
-    try:
-        metadata = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as error:
-        raise ModelDirError(f"{meta_path} is not valid JSON: {error}") from error
-    if metadata.get("format_version") != FORMAT_VERSION:
-        raise ModelDirError(f"{meta_path}: format_version {metadata.get('format_version')!r} is not "
-                            f"supported (expected {FORMAT_VERSION})")
+    metadata = read_metadata(meta_path, FORMAT_VERSION)
     for name, expected in metadata.get("files", {}).items():
         file = path / name
         if not file.is_file():

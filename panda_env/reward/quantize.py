@@ -40,6 +40,7 @@ from panda_env.reward.artifacts import (
     ModelDir,
     ModelDirError,
     open_model_dir,
+    read_metadata,
     sha256_of,
 )
 from panda_env.reward.backends.base import require
@@ -158,13 +159,7 @@ def open_int8_model(int8_model: str | Path | bool, model_dir: ModelDir) -> Path:
     if not meta_path.is_file():
         raise ModelDirError(f"{meta_path} is missing: {xml} was not written by quantize_classifier, so its "
                             f"source classifier is unknown")
-    try:
-        metadata = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as error:
-        raise ModelDirError(f"{meta_path} is not valid JSON: {error}") from error
-    if metadata.get("format_version") != INT8_FORMAT_VERSION:
-        raise ModelDirError(f"{meta_path}: format_version {metadata.get('format_version')!r} is not supported "
-                            f"(expected {INT8_FORMAT_VERSION})")
+    metadata = read_metadata(meta_path, INT8_FORMAT_VERSION)
     for name, expected in metadata.get("files", {}).items():
         file = xml.parent / name
         if not file.is_file() or sha256_of(file) != expected:
