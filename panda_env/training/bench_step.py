@@ -71,29 +71,24 @@ def sac_learning_step_ms(rounds: int = 50, seed: int = 0, threads: int | None = 
 
     Measured on a replay buffer filled with 1000 random transitions; ``threads`` overrides the profile's.
     """
-    import torch
     from stable_baselines3 import SAC
 
     from panda_env.envs.hover import PandaHoverEnv
-    from panda_env.training.profiles import sac_options, torch_threads
+    from panda_env.training.profiles import profile_torch_threads, sac_options
 
-    previous = torch.get_num_threads()
-    threads = threads if threads is not None else torch_threads(profile)
-    if threads is not None:
-        torch.set_num_threads(threads)
     env = PandaHoverEnv()
     try:
-        agent = SAC("MlpPolicy", env, seed=seed, **sac_options(profile))
-        rng = np.random.default_rng(seed)
-        for _ in range(1000):
-            obs = rng.uniform(task.WORKSPACE_LOW, task.WORKSPACE_HIGH, size=(1, 2)).astype(np.float32)
-            action = rng.uniform(-0.1, 0.1, size=(1, 2)).astype(np.float32)
-            agent.replay_buffer.add(obs, obs, action, np.array([-1.0]), np.array([False]), [{}])
-        agent._setup_learn(total_timesteps=1)
-        return median_ms(lambda: agent.train(gradient_steps=1, batch_size=agent.batch_size), rounds)
+        with profile_torch_threads(profile, threads):
+            agent = SAC("MlpPolicy", env, seed=seed, **sac_options(profile))
+            rng = np.random.default_rng(seed)
+            for _ in range(1000):
+                obs = rng.uniform(task.WORKSPACE_LOW, task.WORKSPACE_HIGH, size=(1, 2)).astype(np.float32)
+                action = rng.uniform(-0.1, 0.1, size=(1, 2)).astype(np.float32)
+                agent.replay_buffer.add(obs, obs, action, np.array([-1.0]), np.array([False]), [{}])
+            agent._setup_learn(total_timesteps=1)
+            return median_ms(lambda: agent.train(gradient_steps=1, batch_size=agent.batch_size), rounds)
     finally:
         env.close()
-        torch.set_num_threads(previous)
 
 
 def profile_steps(image_sizes=(64, 96), qualities=("fast", "full"), backends=("torch", "onnxruntime", "openvino"),

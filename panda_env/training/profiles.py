@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from panda_env.sim import SceneConfig
 
 PROFILES = ("fast", "seed")
@@ -37,6 +40,24 @@ def torch_threads(profile: str) -> int | None:
     against 11.2 ms on 2.
     """
     return 1 if check_profile(profile) == "fast" else None
+
+
+@contextlib.contextmanager
+def profile_torch_threads(profile: str, override: int | None = None) -> Iterator[None]:
+    """Run the block with the profile's torch thread count (or ``override``); restore the old one after.
+
+    The thread count is process-wide, so it is given back even when the block fails.
+    """
+    import torch
+
+    threads = override if override is not None else torch_threads(profile)
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def scene_config(profile: str, image_size: int = 96) -> SceneConfig | None:

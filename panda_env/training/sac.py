@@ -63,14 +63,18 @@ def backend_options_for(backend: str, profile: str, int8: bool) -> dict:
     return {"int8_model": True}
 
 
-def make_env(backend: str, profile: str = "fast", image_size: int = IMAGE_SIZE, model_dir=None,
-             max_episode_steps: int = 10, int8: bool = False) -> PandaHoverEnv:
-    """A PandaHover env for a backend and a run profile."""
+def _run_setup(backend: str, profile: str, image_size: int, model_dir, int8: bool):
+    """(scene config, seed-profile judge or None, backend options) of a run."""
     from panda_env.training.profiles import scene_config
 
     options = backend_options_for(backend, profile, int8)
-    config = scene_config(profile, image_size)
-    judge = _seed_profile_judge(backend, profile, model_dir)
+    return scene_config(profile, image_size), _seed_profile_judge(backend, profile, model_dir), options
+
+
+def make_env(backend: str, profile: str = "fast", image_size: int = IMAGE_SIZE, model_dir=None,
+             max_episode_steps: int = 10, int8: bool = False) -> PandaHoverEnv:
+    """A PandaHover env for a backend and a run profile."""
+    config, judge, options = _run_setup(backend, profile, image_size, model_dir, int8)
     return PandaHoverEnv(reward_backend=backend, image_size=image_size, model_dir=model_dir,
                          max_episode_steps=max_episode_steps, scene_config=config, judge=judge,
                          backend_options=options)
@@ -80,11 +84,8 @@ def make_batched_env(backend: str, n_envs: int, profile: str = "fast", image_siz
                      model_dir=None, max_episode_steps: int = 10, int8: bool = False):
     """``n_envs`` PandaHover envs for a backend and a run profile, one reward-backend call per step."""
     from panda_env.envs.batched import BatchedRewardVecEnv
-    from panda_env.training.profiles import scene_config
 
-    options = backend_options_for(backend, profile, int8)
-    config = scene_config(profile, image_size)
-    judge = _seed_profile_judge(backend, profile, model_dir)
+    config, judge, options = _run_setup(backend, profile, image_size, model_dir, int8)
     reward_backend = backend if judge is None else judge.backend
     return BatchedRewardVecEnv(n_envs, reward_backend, max_episode_steps=max_episode_steps, model_dir=model_dir,
                                backend_options=options, image_size=image_size, scene_config=config)
@@ -110,75 +111,60 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
           verbose: int = 0, torch_threads: int | None = None, n_envs: int = 1, int8: bool = False) -> TrainingReport:
     """Train SAC for ``steps`` env steps; evaluate; save the agent and a JSON report.
 
-    SAC's settings are SB3's defaults except the network sizes of ``profiles.sac_options(profile)``.
+    SAC's settings are SB3's defaults except those of ``profiles.sac_options(profile)``; torch runs on
+    ``profiles.torch_threads(profile)`` threads unless ``torch_threads`` is given.
 
     ``n_envs > 1`` steps that many envs together (``BatchedRewardVecEnv``): one reward-backend call
     classifies all their images, so ``reward_calls`` is ``steps / n_envs``. SB3's SAC then takes one
     gradient step per ``n_envs`` env steps (its ``train_freq``/``gradient_steps`` count vector steps).
 
-    ``torch_threads``: torch's thread count for SAC (None: the profile's, ``profiles.torch_threads``).
     ``int8``: the OpenVINO reward runs the classifier's shipped INT8 model (fast profile only).
     """
-    import torch
+    from stable_baselines3 import SAC
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import VecMonitor
 
-    from panda_env.training.profiles import torch_threads as profile_torch_threads
+    from panda_env.training.profiles import profile_torch_threads, sac_options
 
     if steps < 1:
         raise ValueError(f"steps must be positive, got {steps}")
     if isinstance(n_envs, bool) or int(n_envs) != n_envs or n_envs < 1:
         raise ValueError(f"n_envs must be a positive integer, got {n_envs!r}")
+    n_envs = int(n_envs)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None and out.exists() and not out.is_dir():
         raise NotADirectoryError(f"output directory {out} is a file; choose another --out")
-    threads = torch_threads if torch_threads is not None else profile_torch_threads(profile)
-    previous_threads = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        return _train(backend, steps, seed, out, profile, model_dir, eval_episodes, progress_bar, verbose,
-                      int(n_envs), int8)
-    finally:
-        torch.set_num_threads(previous_threads)  # the thread count is process-wide: give it back
-
-
-def _train(backend: str, steps: int, seed: int, out: Path | None, profile: str, model_dir, eval_episodes: int,
-           progress_bar: bool, verbose: int, n_envs: int, int8: bool) -> TrainingReport:
-    from stable_baselines3 import SAC
-    from stable_baselines3.common.monitor import Monitor
-    from stable_baselines3.common.vec_env import VecMonitor
-
-    from panda_env.training.profiles import sac_options
-
-    if n_envs == 1:
-        env = make_env(backend, profile, model_dir=model_dir, int8=int8)
-        monitored = Monitor(env)
-    else:  # the VecEnv has the same timers and reward_timer as a single env
-        env = make_batched_env(backend, n_envs, profile, model_dir=model_dir, int8=int8)
-        monitored = VecMonitor(env)
-    try:
-        agent = SAC("MlpPolicy", monitored, seed=seed, verbose=verbose, **sac_options(profile))
-        learning = _time_gradient_steps(agent)
-        start = time.perf_counter()
-        agent.learn(total_timesteps=steps, progress_bar=progress_bar)
-        total = time.perf_counter() - start
-        del agent.train  # drop the timing wrapper (an instance attribute) so the agent saves cleanly
-        physics, render = env.timers["physics"].total_s, env.timers["render"].total_s
-        reward = env.reward_timer
-        report = TrainingReport(
-            backend=backend, profile=profile, steps=steps, seed=seed, total_s=total, physics_s=physics,
-            render_s=render, reward_s=reward.total_s, learning_s=learning.total_s,
-            other_s=total - physics - render - reward.total_s - learning.total_s,
-            steps_per_s=steps / total, reward_calls=reward.calls, int8=int8)
-    finally:
-        env.close()
-    if eval_episodes:
-        result: EvaluationResult = evaluate_policy_success(agent, eval_episodes, seed=seed + 10_000, profile=profile)
-        report.evaluation = asdict(result)
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        agent.save(out / "agent.zip")
-        report.agent_path = str(out / "agent.zip")
-        tmp = out / ".report.json.tmp"
-        tmp.write_text(report.to_json())
-        tmp.replace(out / "report.json")
+    with profile_torch_threads(profile, torch_threads):  # given back after training
+        if n_envs == 1:
+            env = make_env(backend, profile, model_dir=model_dir, int8=int8)
+            monitored = Monitor(env)
+        else:  # the VecEnv has the same timers and reward_timer as a single env
+            env = make_batched_env(backend, n_envs, profile, model_dir=model_dir, int8=int8)
+            monitored = VecMonitor(env)
+        try:
+            agent = SAC("MlpPolicy", monitored, seed=seed, verbose=verbose, **sac_options(profile))
+            learning = _time_gradient_steps(agent)
+            start = time.perf_counter()
+            agent.learn(total_timesteps=steps, progress_bar=progress_bar)
+            total = time.perf_counter() - start
+            del agent.train  # drop the timing wrapper (an instance attribute) so the agent saves cleanly
+            physics, render = env.timers["physics"].total_s, env.timers["render"].total_s
+            reward = env.reward_timer
+            report = TrainingReport(
+                backend=backend, profile=profile, steps=steps, seed=seed, total_s=total, physics_s=physics,
+                render_s=render, reward_s=reward.total_s, learning_s=learning.total_s,
+                other_s=total - physics - render - reward.total_s - learning.total_s,
+                steps_per_s=steps / total, reward_calls=reward.calls, int8=int8)
+        finally:
+            env.close()
+        if eval_episodes:
+            result: EvaluationResult = evaluate_policy_success(agent, eval_episodes, seed=seed + 10_000, profile=profile)
+            report.evaluation = asdict(result)
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            agent.save(out / "agent.zip")
+            report.agent_path = str(out / "agent.zip")
+            tmp = out / ".report.json.tmp"
+            tmp.write_text(report.to_json())
+            tmp.replace(out / "report.json")
     return report

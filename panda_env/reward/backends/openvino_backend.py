@@ -42,9 +42,8 @@ class OpenVinoBackend(RewardBackend):
             properties["INFERENCE_NUM_THREADS"] = int(threads)
         properties.update(config or {})
         core = ov.Core()
-        if int8_model is False:
-            int8_model = None
-        if int8_model is not None:
+        self.int8 = int8_model is not None and int8_model is not False
+        if self.int8:
             source = open_int8_model(int8_model, model_dir)
         else:
             source = model_dir.path / "classifier.xml"
@@ -56,7 +55,6 @@ class OpenVinoBackend(RewardBackend):
         self._request = self.compiled.create_infer_request()
         self.properties = properties
         self.source = source  # the file compiled: ONNX, classifier.xml, or the INT8 IR
-        self.int8 = int8_model is not None
 
     def _logits(self, images: np.ndarray) -> np.ndarray:
         self._request.infer({0: images})
