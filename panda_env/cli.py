@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 from panda_env.envs.task import IMAGE_SIZE, REWARD_BACKENDS
+from pytest_drlreward.atomic import write_text_atomic
+from pytest_drlreward.backends import BACKEND_NAMES
 
 log = logging.getLogger("panda_env.cli")
 
@@ -66,9 +68,8 @@ def cmd_demo(args) -> int:
 
 
 def cmd_bench_env(args) -> int:
-    from panda_env.training.bench_env import render_quality_ratio
-
-    from panda_env.training.sac import backend_options_for
+    from panda_env.bench.env_rate import render_quality_ratio
+    from panda_env.training.runs import backend_options_for
 
     options = backend_options_for(args.backend, "fast", args.int8)
     result = render_quality_ratio(args.steps, args.rounds, reward_backend=args.backend, image_size=args.image_size,
@@ -83,7 +84,7 @@ def cmd_bench_env(args) -> int:
 
 
 def cmd_capture(args) -> int:
-    from panda_env.atomic_write import check_target
+    from pytest_drlreward.atomic import check_target
 
     check_target(args.out, args.overwrite)  # before the long capture, not after
     from tqdm import tqdm
@@ -99,7 +100,7 @@ def cmd_capture(args) -> int:
 
 
 def cmd_train_classifier(args) -> int:
-    from panda_env.atomic_write import check_target
+    from pytest_drlreward.atomic import check_target
 
     check_target(args.out, args.overwrite)  # before training, not after
     from panda_env.training.capture import load_capture
@@ -130,7 +131,7 @@ def cmd_evaluate_classifier(args) -> int:
 
 
 def cmd_bench_backends(args) -> int:
-    from panda_env.training.bench_backends import backend_latency_table
+    from panda_env.bench.backends import backend_latency_table
 
     rows = backend_latency_table(args.model, batch_sizes=(1, 8), rounds=args.rounds)
     print(f"{'backend':<13} {'batch':>5} {'median ms':>10} {'ms/image':>9} {'vs torch':>9}")
@@ -152,7 +153,7 @@ def cmd_quantize(args) -> int:
     out = args.out if args.out is not None else directory.path / INT8_SUBDIR
     check_int8_target(out, directory, args.overwrite)  # before loading and quantising, not after
     from panda_env.reward.quantize import INT8_METADATA, quantize_classifier
-    from panda_env.training.bench_backends import int8_comparison
+    from panda_env.bench.backends import int8_comparison
     from panda_env.training.capture import load_capture
 
     data = load_capture(args.data)
@@ -174,7 +175,7 @@ def cmd_quantize(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from panda_env.training.bench_step import profile_steps
+    from panda_env.bench.step_profile import profile_steps
 
     sizes = tuple(int(x) for x in args.image_sizes.split(","))
     result = profile_steps(image_sizes=sizes, rounds=args.rounds)
@@ -208,9 +209,7 @@ def cmd_bench(args) -> int:
                       f"{seed['step_torch_ms'] / default[f'step_{key}_ms']:.1f}x cheaper")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.json.with_name(f".{args.json.name}.tmp")
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
-        tmp.replace(args.json)
+        write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
 
@@ -251,7 +250,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from panda_env.training.compare import compare_backends
+    from panda_env.bench.compare import compare_backends
 
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = [b for b in backends if b not in REWARD_BACKENDS]
@@ -269,9 +268,7 @@ def cmd_compare(args) -> int:
         print(f"{row['backend']:<12} {row['mean_total_s']:>9.1f} {row['mean_step_ms']:>8.1f} "
               f"{row['mean_reward_s']:>12.1f} {row['saving_vs_first_pct']:>17.1f}% {row['success_rate']:>8.0%}")
     if args.json is not None:
-        import json
-
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
 
@@ -316,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate-classifier", help="accuracy of a classifier on a capture directory")
     p.add_argument("--data", required=True, type=Path)
     p.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped one)")
-    p.add_argument("--backend", choices=("torch", "onnxruntime", "openvino"), default="openvino")
+    p.add_argument("--backend", choices=BACKEND_NAMES, default="openvino")
     p.set_defaults(func=cmd_evaluate_classifier)
 
     p = sub.add_parser("bench-backends", help="per-call latency of the three backends (and of the model "

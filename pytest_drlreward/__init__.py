@@ -1,11 +1,13 @@
-"""pytest-drlreward: check Gymnasium envs and their learned (classifier) rewards with pytest.
+"""pytest-drlreward: check Gymnasium envs and their learned (classifier) rewards, with pytest or without.
 
 The plugin (``pytest_drlreward.plugin``) loads through the ``pytest11`` entry point. This package's
 public names are imported on first use, so ``import pytest_drlreward`` stays light:
 
+- :func:`load_backend`, ``BACKEND_NAMES``: run a classifier directory on torch, onnxruntime or openvino.
+- :func:`export_classifier`, :func:`open_model_dir`, :class:`ModelDir`, :class:`ModelDirError`: the
+  classifier-directory format.
 - :func:`assert_backends_agree`, :class:`ParityError`, :class:`ParityReport`: backend parity.
 - :func:`assert_step_contract`, :class:`StepContractError`: the Gymnasium reset/step contract.
-- :func:`export_classifier`: write an ``nn.Module`` as a classifier directory (``drl_model``).
 """
 
 from __future__ import annotations
@@ -13,16 +15,24 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+__version__ = "0.2.0"
+
 _LAZY = {
     "assert_backends_agree": "pytest_drlreward.checks",
     "assert_step_contract": "pytest_drlreward.checks",
     "ParityError": "pytest_drlreward.checks",
     "ParityReport": "pytest_drlreward.checks",
     "StepContractError": "pytest_drlreward.checks",
-    "export_classifier": "panda_env.reward.artifacts",
+    "export_classifier": "pytest_drlreward.classifier.export",
+    "open_model_dir": "pytest_drlreward.classifier.directory",
+    "ModelDir": "pytest_drlreward.classifier.directory",
+    "ModelDirError": "pytest_drlreward.classifier.directory",
+    "load_backend": "pytest_drlreward.backends.registry",
+    "BACKEND_NAMES": "pytest_drlreward.backends.registry",
+    "BackendUnavailableError": "pytest_drlreward.backends.registry",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = ["__version__", *sorted(_LAZY)]
 
 
 def __getattr__(name: str) -> Any:

@@ -2,8 +2,8 @@
 
 A spec is one of
 
-- a registered Gymnasium id, e.g. ``"PandaHover-v0"`` (built with ``gymnasium.make``);
-- a Gymnasium id behind the module that registers it, e.g. ``"mypkg.envs:Hover-v0"``;
+- a registered Gymnasium id, e.g. ``"CartPole-v1"`` (built with ``gymnasium.make``);
+- a Gymnasium id behind the module that registers it, e.g. ``"panda_env:PandaHover-v0"``;
 - a factory, ``"module:function"``, called with the keyword arguments given to ``make``.
 
 Only the standard library is imported at module level; Gymnasium and the named modules are imported
@@ -16,9 +16,6 @@ import importlib
 import importlib.util
 from dataclasses import dataclass
 from typing import Any
-
-DEFAULT_ENV = "PandaHover-v0"
-_DEFAULT_ENV_MODULE = "panda_env"  # importing it registers DEFAULT_ENV
 
 
 class EnvSpecError(ValueError):
@@ -52,7 +49,7 @@ def check_env_spec(text: str) -> EnvSpec:
     """Check that ``text`` can name an env without importing the env's module; return the spec.
 
     A module must be findable (``importlib.util.find_spec``); a plain id must be registered with
-    Gymnasium, except the default ``PandaHover-v0``, which ``panda_env`` registers when first used.
+    Gymnasium.
     """
     spec = parse_env_spec(text)
     if spec.module:
@@ -63,7 +60,7 @@ def check_env_spec(text: str) -> EnvSpec:
         if found is None:
             raise EnvSpecError(f"drl_env {text!r}: cannot find module {spec.module!r} (is it installed, or on "
                                f"the `pythonpath` ini setting?)")
-    elif spec.name != DEFAULT_ENV:
+    else:
         from gymnasium.envs.registration import registry
 
         if spec.name not in registry:
@@ -88,6 +85,4 @@ def make_env(text: str, **kwargs: Any) -> Any:
         # No such function: let Gymnasium try it as "module:Id" (an id without a version).
     import gymnasium
 
-    if spec.text == DEFAULT_ENV:
-        importlib.import_module(_DEFAULT_ENV_MODULE)
     return gymnasium.make(spec.text, **kwargs)

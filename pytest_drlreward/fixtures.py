@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from pytest_drlreward.backend_cache import BackendCache
+from pytest_drlreward.backends import REFERENCE_BACKEND
 from pytest_drlreward.options import CONFIG_KEY, DrlConfig
-from pytest_drlreward.parity import ParityRecorder
-from pytest_drlreward.timing import TimingRecorder
+from pytest_drlreward.recording import ParityRecorder, TimingRecorder
 
-LABELLED_IMAGES_FILE = "labelled_images.npz"
+NO_ENV_REASON = "no env configured: set the drl_env ini key or --drl-env=ID_OR_SPEC"
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +37,8 @@ def drl_env_factory(drl_config: DrlConfig) -> Iterator[Callable[..., Any]]:
     """A function ``make(**kwargs)`` that builds a new env from ``drl_env``; every env it made is closed at teardown."""
     from pytest_drlreward.envspec import make_env
 
+    if drl_config.env is None:
+        pytest.skip(NO_ENV_REASON)
     made: list[Any] = []
 
     def make(**kwargs: Any) -> Any:
@@ -76,20 +78,7 @@ def reward_backend(request: pytest.FixtureRequest, drl_config: DrlConfig, _drl_b
 @pytest.fixture(scope="session")
 def reference_backend(drl_config: DrlConfig, _drl_backend_cache: BackendCache) -> Any:
     """The Torch backend on the configured classifier: the reference for parity checks."""
-    return _drl_backend_cache.get("torch", drl_config.model_dir)
-
-
-def _labelled_image_files(config: pytest.Config, drl: DrlConfig) -> list[Path]:
-    """Where labelled images may be, in order of preference."""
-    files = []
-    if drl.model_dir is None:
-        from panda_env.reward.artifacts import DEFAULT_MODEL_DIR
-
-        files.append(config.rootpath / "fixtures" / LABELLED_IMAGES_FILE)
-        files.append(DEFAULT_MODEL_DIR / LABELLED_IMAGES_FILE)
-    else:
-        files.append(drl.model_dir / LABELLED_IMAGES_FILE)
-    return files
+    return _drl_backend_cache.get(REFERENCE_BACKEND, drl_config.model_dir)
 
 
 def load_labelled_images(path: Path) -> tuple[Any, Any]:
@@ -112,13 +101,13 @@ def load_labelled_images(path: Path) -> tuple[Any, Any]:
 
 
 @pytest.fixture(scope="session")
-def labelled_images(pytestconfig: pytest.Config, drl_config: DrlConfig) -> tuple[Any, Any]:
-    """``(images, labels)`` from ``fixtures/labelled_images.npz`` (default model) or the model directory."""
-    files = _labelled_image_files(pytestconfig, drl_config)
-    for path in files:
-        if path.is_file():
-            return load_labelled_images(path)
-    pytest.skip(f"no labelled images: none of {', '.join(map(str, files))} exists")
+def labelled_images(drl_config: DrlConfig) -> tuple[Any, Any]:
+    """``(images, labels)`` from ``drl_labelled_images`` (default: ``labelled_images.npz`` in the model directory)."""
+    path = drl_config.labelled_images
+    if path is None or not path.is_file():
+        where = f"{path} does not exist" if path else "no drl_model or drl_labelled_images configured"
+        pytest.skip(f"no labelled images: {where}")
+    return load_labelled_images(path)
 
 
 @pytest.fixture

@@ -13,26 +13,29 @@ from pathlib import Path
 
 import pytest
 
-from pytest_drlreward.envspec import DEFAULT_ENV, EnvSpecError, check_env_spec
+from pytest_drlreward.backends import BACKEND_NAMES, REFERENCE_BACKEND
+from pytest_drlreward.classifier.directory import METADATA_FILE
+from pytest_drlreward.envspec import EnvSpecError, check_env_spec
 
-# The classifier backends of ``panda_env.reward`` (kept here so reading options imports no backend).
-BACKEND_NAMES = ("torch", "onnxruntime", "openvino")
-DEFAULT_BACKENDS = ("onnxruntime", "openvino")
+DEFAULT_BACKENDS = tuple(name for name in BACKEND_NAMES if name != REFERENCE_BACKEND)
 DEFAULT_ATOL = 1e-4
 DEFAULT_RTOL = 1e-3
-METADATA_FILE = "metadata.json"
+LABELLED_IMAGES_FILE = "labelled_images.npz"  # looked for in the model directory unless drl_labelled_images
 
 
 @dataclass(frozen=True)
 class DrlConfig:
     """The plugin's settings for one pytest run.
 
-    ``model_dir`` is ``None`` for the classifier shipped in ``panda_env``; ``backends`` are the
-    candidates checked against the Torch reference; ``atol``/``rtol`` are the parity tolerances.
+    ``env`` and ``model_dir`` are ``None`` when not configured (tests needing them skip, saying which
+    setting to give); ``backends`` are the candidates checked against the Torch reference;
+    ``atol``/``rtol`` are the parity tolerances; ``labelled_images`` is the ``.npz`` of labelled images
+    (default: ``labelled_images.npz`` in the model directory).
     """
 
-    env: str = DEFAULT_ENV
+    env: str | None = None
     model_dir: Path | None = None
+    labelled_images: Path | None = None
     backends: tuple[str, ...] = DEFAULT_BACKENDS
     atol: float = DEFAULT_ATOL
     rtol: float = DEFAULT_RTOL
@@ -45,8 +48,11 @@ CONFIG_KEY = pytest.StashKey[DrlConfig]()  # config.stash[CONFIG_KEY]: the run's
 # name: (metavar, help)
 _SETTINGS = {
     "env": ("ID_OR_SPEC", "Gymnasium env to check: a registered id, 'module:Id-v0' or 'module:factory' "
-                          "(default: PandaHover-v0)"),
-    "model": ("DIR", "classifier directory (metadata.json, classifier.onnx, classifier.pt); default: panda_env's own"),
+                          "(no default: env tests skip without it)"),
+    "model": ("DIR", "classifier directory (metadata.json, classifier.onnx, classifier.pt) written by "
+                     "export_classifier (no default: backend tests skip without it)"),
+    "labelled_images": ("NPZ", f"labelled images (.npz with 'images' and 'labels'); default: "
+                               f"{LABELLED_IMAGES_FILE} in the model directory"),
     "backends": ("NAMES", "comma-separated reward backends compared with the Torch reference "
                           "(default: onnxruntime,openvino)"),
     "parity_atol": ("FLOAT", f"absolute tolerance of backend parity checks (default: {DEFAULT_ATOL:g})"),
@@ -82,10 +88,10 @@ def _raw(config: pytest.Config, name: str) -> tuple[str | None, Path]:
     return (str(value) if value not in ("", None) else None), base
 
 
-def _env(config: pytest.Config) -> str:
+def _env(config: pytest.Config) -> str | None:
     value, _ = _raw(config, "env")
     if value is None:
-        return DEFAULT_ENV
+        return None
     try:
         return check_env_spec(value).text
     except EnvSpecError as error:
@@ -102,6 +108,16 @@ def _model_dir(config: pytest.Config) -> Path | None:
     if not (path / METADATA_FILE).is_file():
         raise pytest.UsageError(f"drl_model {value!r}: {path} has no {METADATA_FILE}; write the directory "
                                 f"with pytest_drlreward.export_classifier")
+    return path
+
+
+def _labelled_images(config: pytest.Config, model_dir: Path | None) -> Path | None:
+    value, base = _raw(config, "labelled_images")
+    if value is None:
+        return model_dir / LABELLED_IMAGES_FILE if model_dir is not None else None
+    path = (base / Path(value).expanduser()).resolve()
+    if not path.is_file():
+        raise pytest.UsageError(f"drl_labelled_images {value!r}: file {path} does not exist")
     return path
 
 
@@ -133,9 +149,11 @@ def _tolerance(config: pytest.Config, name: str, default: float) -> float:
 def read_config(config: pytest.Config) -> DrlConfig:
     """Read and check every setting; raise ``pytest.UsageError`` naming the first bad value."""
     timing_json = config.getoption("drl_timing_json")
+    model_dir = _model_dir(config)
     return DrlConfig(
         env=_env(config),
-        model_dir=_model_dir(config),
+        model_dir=model_dir,
+        labelled_images=_labelled_images(config, model_dir),
         backends=_backends(config),
         atol=_tolerance(config, "parity_atol", DEFAULT_ATOL),
         rtol=_tolerance(config, "parity_rtol", DEFAULT_RTOL),

@@ -7,11 +7,14 @@ a plain id, to check it is registered).
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
-from pytest_drlreward import parity, timing
+from pytest_drlreward import recording
+from pytest_drlreward import timing
+from pytest_drlreward.atomic import write_text_atomic
 from pytest_drlreward.fixtures import (  # noqa: F401  (imported so pytest registers them with the plugin)
     _drl_backend_cache,
     drl_config,
@@ -50,15 +53,16 @@ class SessionRecords:
         if report.when != "teardown":  # the teardown report holds everything the test recorded
             return
         for key, value in report.user_properties:
-            if key == timing.USER_PROPERTY:
+            if key == recording.TIMING_PROPERTY:
                 self.timing_rows.append(dict(value))
-            elif key == parity.USER_PROPERTY:
+            elif key == recording.PARITY_PROPERTY:
                 self.parity_lines.append(str(value))
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         path = self.config.stash[CONFIG_KEY].timing_json
         if path is not None and not _is_xdist_worker(self.config):
-            timing.write_json(path, timing.summarise(self.timing_rows))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(path, json.dumps(timing.summarise(self.timing_rows), indent=2) + "\n")
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if _is_xdist_worker(self.config):

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
+
+from panda_env.envs import task
+from pytest_drlreward.backends.base import goal_probabilities
 
 
 @dataclass
@@ -41,27 +44,38 @@ class GoalJudge(Protocol):
 class OracleJudge:
     """Ground truth from the simulator; no network, no image."""
 
-    name = "oracle"
+    name = task.ORACLE
     needs_image = False
 
     def judge(self, image: np.ndarray | None, true_goal: bool) -> tuple[bool, float]:
         return true_goal, float(true_goal)
 
 
-def goal_probability(logits: np.ndarray) -> np.ndarray:
-    """Softmax probability of class 1 (goal) for logits of shape (N, 2)."""
-    logits = np.asarray(logits, dtype=np.float64)
-    return 1.0 / (1.0 + np.exp(logits[:, 0] - logits[:, 1]))
+def goal_decisions(logits: np.ndarray, goal_index: int) -> list[tuple[bool, float]]:
+    """(is_goal, goal_probability) per row of logits (N, K): goal when the ``goal_index`` column is the argmax."""
+    logits = np.asarray(logits)
+    goals = np.argmax(logits, axis=1) == goal_index
+    return list(zip(goals.tolist(), goal_probabilities(logits, goal_index).tolist()))
 
 
-def goal_decisions(logits: np.ndarray) -> list[tuple[bool, float]]:
-    """(is_goal, goal_probability) per row of logits (N, 2): goal when class 1's logit is the larger."""
-    probabilities = goal_probability(logits)
-    return [(bool(row[1] > row[0]), float(p)) for row, p in zip(logits, probabilities)]
+def load_reward_backend(reward_backend: Any, model_dir: Any = None, backend_options: dict | None = None) -> Any:
+    """The backend deciding the reward: ``None`` for ``"oracle"``, a loaded backend for a classifier
+    backend name, or a given object with ``.name``, ``.goal_index`` and ``.logits(images)`` as it is."""
+    if isinstance(reward_backend, str):
+        if task.check_reward_backend(reward_backend) == task.ORACLE:
+            return None
+        from panda_env.reward import load_backend
+
+        return load_backend(reward_backend, model_dir, **(backend_options or {}))
+    if not callable(getattr(reward_backend, "logits", None)) or not hasattr(reward_backend, "name") \
+            or not hasattr(reward_backend, "goal_index"):
+        raise TypeError(f"reward_backend must be a backend name or an object with .name, .goal_index and "
+                        f".logits(images), got {reward_backend!r}")
+    return reward_backend
 
 
 class ClassifierJudge:
-    """The learned reward: a backend's logits on the camera image; class 1 means goal."""
+    """The learned reward: a backend's logits on the camera image; its ``goal_index`` column means goal."""
 
     needs_image = True
 
@@ -74,4 +88,4 @@ class ClassifierJudge:
         start = time.perf_counter()
         logits = self.backend.logits(image[None])
         self.timer.add(time.perf_counter() - start)
-        return goal_decisions(logits)[0]
+        return goal_decisions(logits, self.backend.goal_index)[0]

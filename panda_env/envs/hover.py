@@ -11,7 +11,7 @@ ends the episode. Whether the goal is reached is decided by the reward backend: 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -19,19 +19,23 @@ from gymnasium import spaces
 
 from panda_env.envs import task
 from panda_env.envs.task import REWARD_BACKENDS  # noqa: F401  (re-exported)
-from panda_env.envs.goal import CallTimer, ClassifierJudge, GoalJudge, OracleJudge
+from panda_env.envs.goal import CallTimer, ClassifierJudge, GoalJudge, OracleJudge, load_reward_backend
 from panda_env.sim import PandaScene, SceneConfig
 
 _ACTION_TOLERANCE = 1e-6  # float rounding at the bounds (e.g. SB3's action rescaling) is clipped
 
 
-def make_judge(reward_backend: str, model_dir=None, backend_options: dict | None = None) -> GoalJudge:
-    """The goal judge for a reward backend name."""
-    if task.check_reward_backend(reward_backend) == "oracle":
-        return OracleJudge()
-    from panda_env.reward import load_backend
+def make_judge(reward_backend: Any, model_dir=None, backend_options: dict | None = None) -> GoalJudge:
+    """The goal judge for a reward backend (a name, or a backend object)."""
+    backend = load_reward_backend(reward_backend, model_dir, backend_options)
+    return OracleJudge() if backend is None else ClassifierJudge(backend)
 
-    return ClassifierJudge(load_backend(reward_backend, model_dir, **(backend_options or {})))
+
+class PendingStep(NamedTuple):
+    """A step begun by ``begin_step``: the move is done, the reward's verdict is still to come."""
+
+    true_goal: bool
+    action_taken: bool
 
 
 class PandaHoverEnv(gym.Env):
@@ -41,7 +45,7 @@ class PandaHoverEnv(gym.Env):
 
     def __init__(
         self,
-        reward_backend: str = "oracle",
+        reward_backend: str = task.ORACLE,
         image_size: int = task.IMAGE_SIZE,
         max_episode_steps: int | None = None,
         render_quality: str = "fast",
@@ -106,24 +110,25 @@ class PandaHoverEnv(gym.Env):
         return self._observation(), self._info(False, 0.0, True)
 
     def step(self, action):
-        true_goal, action_taken = self._advance(action)
+        pending = self.begin_step(action)
         image = self.camera_image() if self.judge.needs_image else None
-        is_goal, probability = self.judge.judge(image, true_goal)
-        return self._finish(is_goal, probability, action_taken, true_goal)
+        is_goal, probability = self.judge.judge(image, pending.true_goal)
+        return self.complete_step(pending, is_goal, probability)
 
     # -- the two halves of a step (a batched VecEnv judges many envs between them) -------------
-    def _advance(self, action) -> tuple[bool, bool]:
-        """Check ``action`` and move the arm; return (true_goal, action_taken)."""
+    def begin_step(self, action) -> PendingStep:
+        """First half of ``step``: check ``action`` and move the arm."""
         delta = self._check_action(action)
         self._steps += 1
         target = self._xy + delta
         action_taken = task.in_workspace(target)
         if action_taken:
             self._move(target)
-        return task.is_goal(self._xy, self.object_xy, self.goal_radius), action_taken
+        return PendingStep(task.is_goal(self._xy, self.object_xy, self.goal_radius), action_taken)
 
-    def _finish(self, is_goal: bool, probability: float, action_taken: bool, true_goal: bool):
-        """Reward, termination and info of the step ``_advance`` began, given the judge's verdict."""
+    def complete_step(self, pending: PendingStep, is_goal: bool, probability: float):
+        """Second half of ``step``: reward, termination and info, given the reward's verdict on the new state."""
+        action_taken, true_goal = pending.action_taken, pending.true_goal
         if is_goal:
             reward = task.REWARD_GOAL
         else:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from panda_env.sim.defaults import DEFAULT_HOVER_HEIGHT, DEFAULT_IMAGE_SIZE, DEFAULT_OBJECT_POSITION
+from pytest_drlreward.backends import BACKEND_NAMES
+
 WORKSPACE_LOW = np.array([0.40, -0.40])
 WORKSPACE_HIGH = np.array([0.70, 0.40])
 MAX_MOVE = 0.1  # each action component is in [-MAX_MOVE, MAX_MOVE] metres
-OBJECT_POSITION = (0.65, -0.30, 0.05)
-HOVER_HEIGHT = 0.10
+OBJECT_POSITION = DEFAULT_OBJECT_POSITION
+HOVER_HEIGHT = DEFAULT_HOVER_HEIGHT
+IMAGE_SIZE = DEFAULT_IMAGE_SIZE
 # The gripper hovers over the object when its horizontal distance to the object is below this.
 GOAL_RADIUS = 0.05
 MIN_START_DISTANCE = 0.10
@@ -17,7 +21,8 @@ REWARD_MOVE = -1.0
 REWARD_REFUSED = -5.0
 REWARDS = (REWARD_GOAL, REWARD_MOVE, REWARD_REFUSED)
 # What decides the goal: the simulator ("oracle") or the classifier on one of three backends.
-REWARD_BACKENDS = ("oracle", "torch", "onnxruntime", "openvino")
+ORACLE = "oracle"
+REWARD_BACKENDS = (ORACLE, *BACKEND_NAMES)
 
 
 def check_reward_backend(name: str) -> str:
@@ -35,6 +40,3 @@ def in_workspace(xy: np.ndarray) -> bool:
 def is_goal(xy: np.ndarray, object_xy: np.ndarray, radius: float = GOAL_RADIUS) -> bool:
     """Simulator ground truth: the gripper is horizontally within ``radius`` of the object."""
     return bool(np.hypot(*(np.asarray(xy) - np.asarray(object_xy))) < radius)
-# Default camera image size: the smallest measured at which the classifier reaches 99% on held-out
-# images (overhead camera: 48 px gave 99.17% on a fresh capture; the older front camera needed 96 px).
-IMAGE_SIZE = 48

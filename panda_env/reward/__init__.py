@@ -1,4 +1,6 @@
-"""Reward layer: the classifier model, its preprocessing, its backends and its on-disk directory.
+"""Reward layer: our classifier (SqueezeNet and its preprocessing), the shipped classifier directory,
+INT8 quantisation, and the seed demo's reward path. The directory format and the backends are
+``pytest_drlreward``'s core; this module binds them to the shipped classifier.
 
 ``load_backend(name, model_dir=None, **options)`` returns a backend with ``.name``,
 ``.logits(images) -> float32 (N, 2)`` and ``.predict_goal(images) -> bool (N,)`` for uint8 RGB
@@ -7,30 +9,41 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
+from typing import Any
 
-from panda_env.reward.artifacts import (DEFAULT_MODEL_DIR, ModelDir, ModelDirError, export_classifier,
-                                        open_model_dir)
-from panda_env.reward.backends.base import BackendUnavailableError, RewardBackend
+from pytest_drlreward import backends as _core_backends
+from pytest_drlreward.backends import BACKEND_NAMES, BackendUnavailableError
+from pytest_drlreward.classifier import ModelDir, ModelDirError
+from pytest_drlreward.classifier import open_model_dir as _open_model_dir
 
-_BACKENDS = {
-    "torch": "panda_env.reward.backends.torch_backend:TorchBackend",
-    "onnxruntime": "panda_env.reward.backends.onnxruntime_backend:OnnxRuntimeBackend",
-    "openvino": "panda_env.reward.backends.openvino_backend:OpenVinoBackend",
-}
-BACKEND_NAMES = tuple(_BACKENDS)
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
 
 
-def load_backend(name: str, model_dir: str | Path | ModelDir | None = None, **options) -> RewardBackend:
+def open_model_dir(model_dir: str | Path | ModelDir | None = None) -> ModelDir:
+    """The checked classifier directory ``model_dir`` (``None``: the one shipped in ``panda_env``)."""
+    if isinstance(model_dir, ModelDir):
+        return model_dir
+    return _open_model_dir(DEFAULT_MODEL_DIR if model_dir is None else model_dir)
+
+
+def load_backend(name: str, model_dir: str | Path | ModelDir | None = None, **options: Any) -> Any:
     """Load the classifier in ``model_dir`` (default: the shipped one) on backend ``name``."""
-    if name not in _BACKENDS:
-        hint = " ('oracle' is a reward_backend of the env, not a classifier backend)" if name == "oracle" else ""
-        raise ValueError(f"unknown reward backend {name!r}; allowed values: {', '.join(BACKEND_NAMES)}{hint}")
-    directory = model_dir if isinstance(model_dir, ModelDir) else open_model_dir(model_dir)
-    module_name, _, class_name = _BACKENDS[name].partition(":")
-    backend_class = getattr(importlib.import_module(module_name), class_name)
-    return backend_class(directory, **options)
+    if name == "oracle":
+        raise ValueError(f"unknown reward backend {name!r}; allowed values: {', '.join(BACKEND_NAMES)} "
+                         f"('oracle' is a reward_backend of the env, not a classifier backend)")
+    _core_backends.check_backend_name(name)
+    return _core_backends.load_backend(name, open_model_dir(model_dir), **options)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "export_classifier":
+        from pytest_drlreward.classifier.export import export_classifier as value
+
+        return value
+    if name == "RewardBackend":
+        return _core_backends.RewardBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["BACKEND_NAMES", "DEFAULT_MODEL_DIR", "BackendUnavailableError", "ModelDir", "ModelDirError",

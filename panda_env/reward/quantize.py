@@ -35,24 +35,22 @@ from pathlib import Path
 
 import numpy as np
 
-from panda_env.atomic_write import atomic_directory, check_target
-from panda_env.reward.artifacts import (
-    ModelDir,
-    ModelDirError,
-    open_model_dir,
-    read_metadata,
-    sha256_of,
+from panda_env.reward import open_model_dir
+from pytest_drlreward.atomic import atomic_directory, check_target
+from pytest_drlreward.backends.base import require
+from pytest_drlreward.classifier.directory import ModelDir, sha256_of
+from pytest_drlreward.classifier.int8 import (  # noqa: F401  (has_int8_model, open_int8_model: re-exported)
+    INT8_BIN,
+    INT8_FORMAT_VERSION,
+    INT8_METADATA,
+    INT8_SUBDIR,
+    INT8_XML,
+    has_int8_model,
+    open_int8_model,
 )
-from panda_env.reward.backends.base import require
 
 logger = logging.getLogger(__name__)
 
-INT8_XML = "classifier_int8.xml"
-INT8_BIN = "classifier_int8.bin"
-INT8_METADATA = "int8.json"
-INT8_FORMAT_VERSION = 1
-INT8_SUBDIR = "int8"  # a classifier directory's own INT8 model: <model_dir>/int8
-INSTALL_HINT = '"pytest-drlreward[int8]"'
 
 
 def quantize_classifier(model_dir: str | Path | ModelDir | None, calibration_images: np.ndarray,
@@ -67,8 +65,8 @@ def quantize_classifier(model_dir: str | Path | ModelDir | None, calibration_ima
     renamed into place, so a failure leaves nothing.
     Raises ``BackendUnavailableError`` when ``nncf`` is not installed.
     """
-    nncf = require("nncf", "openvino int8", INSTALL_HINT)
-    ov = require("openvino", "openvino int8")
+    nncf = require("nncf", "INT8 quantisation", extra="int8")
+    ov = require("openvino", "INT8 quantisation", extra="int8")
     directory = model_dir if isinstance(model_dir, ModelDir) else open_model_dir(model_dir)
     images = _check_calibration_images(calibration_images, directory.image_shape)
     if isinstance(subset_size, bool) or not isinstance(subset_size, (int, np.integer)) or subset_size < 1:
@@ -119,58 +117,6 @@ def check_int8_target(out_dir: str | Path, model_dir: ModelDir, overwrite: bool 
         raise ValueError(f"out_dir {out} is {what}; write the INT8 model to a new directory "
                          f"(e.g. {model_dir.path / INT8_SUBDIR})")
     return check_target(out, overwrite)
-
-
-def quantize_command(model_dir: ModelDir) -> str:
-    """The command line that writes ``model_dir``'s own INT8 model (``<model_dir>/int8``)."""
-    return f"python -m panda_env quantize --data CAPTURE_DIR --model {model_dir.path}"
-
-
-def has_int8_model(model_dir: ModelDir) -> bool:
-    """Whether ``model_dir`` holds its own INT8 model directory (``<model_dir>/int8``); not checked here."""
-    return (model_dir.path / INT8_SUBDIR).is_dir()
-
-
-def open_int8_model(int8_model: str | Path | bool, model_dir: ModelDir) -> Path:
-    """Return the IR ``.xml`` of an INT8 directory (or its ``.xml``) after checking it was made from ``model_dir``.
-
-    ``int8_model=True`` means ``model_dir``'s own INT8 directory, ``<model_dir>/int8``.
-    Raises ``ModelDirError`` if the files or ``int8.json`` are missing or altered, or if its source ONNX
-    sha256 differs from ``model_dir``'s ONNX file.
-    """
-    if int8_model is True:
-        path = model_dir.path / INT8_SUBDIR
-        if not path.is_dir():
-            raise ModelDirError(f"classifier directory {model_dir.path} has no INT8 model: {path} does not exist; "
-                                f"write it with `{quantize_command(model_dir)}`")
-    elif isinstance(int8_model, (str, Path)):
-        path = Path(int8_model)
-    else:
-        raise TypeError(f"int8_model must be True or a path, got {int8_model!r}")
-    xml = path / INT8_XML if path.is_dir() else path
-    if not xml.is_file():
-        raise ModelDirError(f"INT8 model {xml} does not exist; write one with `python -m panda_env quantize "
-                            f"--data CAPTURE_DIR --model {model_dir.path} --out {path}` "
-                            f"(or panda_env.reward.quantize.quantize_classifier)")
-    if xml.suffix != ".xml":
-        raise ModelDirError(f"int8_model must be a directory written by quantize_classifier or its {INT8_XML}, "
-                            f"got {path}")
-    meta_path = xml.parent / INT8_METADATA
-    if not meta_path.is_file():
-        raise ModelDirError(f"{meta_path} is missing: {xml} was not written by quantize_classifier, so its "
-                            f"source classifier is unknown")
-    metadata = read_metadata(meta_path, INT8_FORMAT_VERSION)
-    for name, expected in metadata.get("files", {}).items():
-        file = xml.parent / name
-        if not file.is_file() or sha256_of(file) != expected:
-            raise ModelDirError(f"{file} is missing or does not match the sha256 in {meta_path}; "
-                                f"quantise the classifier again")
-    source, actual = metadata.get("source_onnx_sha256"), sha256_of(model_dir.onnx_path)
-    if source != actual:
-        raise ModelDirError(f"INT8 model {xml} was quantised from an ONNX file with sha256 {source}, but "
-                            f"{model_dir.onnx_path} has sha256 {actual}: it belongs to other weights; "
-                            f"quantise this classifier again")
-    return xml
 
 
 def _check_calibration_images(images, image_shape: tuple[int, ...]) -> np.ndarray:

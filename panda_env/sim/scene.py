@@ -17,6 +17,7 @@ import pybullet
 from panda_env.sim import assets
 from panda_env.sim.camera import CAMERAS, Camera
 from panda_env.sim.client import PyBulletClient
+from panda_env.sim.defaults import DEFAULT_HOVER_HEIGHT, DEFAULT_IMAGE_SIZE, DEFAULT_OBJECT_POSITION
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +53,9 @@ def _check_choice(name: str, value: str, allowed: tuple[str, ...]) -> None:
 class SceneConfig:
     """Everything that fixes what the scene looks like and how the arm moves."""
 
-    object_position: tuple[float, float, float] = (0.65, -0.30, 0.05)
-    hover_height: float = 0.10
-    image_size: int = 96
+    object_position: tuple[float, float, float] = DEFAULT_OBJECT_POSITION
+    hover_height: float = DEFAULT_HOVER_HEIGHT
+    image_size: int = DEFAULT_IMAGE_SIZE
     render_quality: str = "fast"
     camera: str = "overhead"
     table: str = "none"

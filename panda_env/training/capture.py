@@ -28,7 +28,7 @@ import numpy as np
 
 from panda_env.envs import task
 from panda_env.sim import PandaScene, SceneConfig
-from panda_env.atomic_write import atomic_directory
+from pytest_drlreward.atomic import atomic_directory
 
 logger = logging.getLogger(__name__)
 SAMPLING = "1/2 distance uniform in [0, r), 1/4 distance uniform in [r, 2r), 1/4 uniform over the rest of the workspace"

@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from panda_env.reward.artifacts import ModelDir, export_classifier
+from pytest_drlreward.classifier import ModelDir, export_classifier
 from panda_env.training.capture import CaptureSet
 
 logger = logging.getLogger(__name__)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from panda_env.training.runs import make_env
+
 
 @dataclass
 class EvaluationResult:
@@ -38,8 +40,6 @@ def evaluate_policy_success(agent, episodes: int = 50, seed: int = 10_000, profi
     The env uses the oracle reward so episodes end exactly when the gripper truly hovers over the
     object; the learned reward is judged separately (reward fidelity).
     """
-    from panda_env.training.sac import make_env
-
     if episodes < 1:
         raise ValueError(f"episodes must be positive, got {episodes}")
     env = make_env("oracle", profile)
@@ -70,9 +70,10 @@ def write_gif(frames: list[np.ndarray], path: str | Path, scale: int = 4, fps: i
     """Write frames as an animated GIF (nearest-neighbour upscaled), atomically."""
     from PIL import Image
 
+    from pytest_drlreward.atomic import atomic_file
+
     path = Path(path)
     images = [Image.fromarray(f).resize((f.shape[1] * scale, f.shape[0] * scale), Image.NEAREST) for f in frames]
-    tmp = path.with_name(f".{path.name}.tmp")
-    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
-    tmp.replace(path)
+    with atomic_file(path) as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
     return path

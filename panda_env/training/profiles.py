@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterator
 
 from panda_env.sim import SceneConfig
+from panda_env.sim.defaults import DEFAULT_IMAGE_SIZE
 
 PROFILES = ("fast", "seed")
 SEED_RESOLUTION = (960, 720)
@@ -23,9 +24,8 @@ def sac_options(profile: str) -> dict:
     """Keyword arguments for SB3's ``SAC`` in a profile: the seed's defaults, or our cheaper networks.
 
     ``fast``: actor and critics of two 32-unit layers instead of 256 (the observation and the action
-    are 2 numbers each) and Adam's fused implementation (the same update in fewer kernels). Measured
-    here, one torch thread, medians of 5 interleaved rounds: a gradient step of 20.6 ms (256 units)
-    against 8.1 ms (32) and 7.0 ms (32, fused). SAC still reaches 100% true-goal success.
+    are 2 numbers each) and Adam's fused implementation (the same update in fewer kernels): a cheaper
+    gradient step (``python -m panda_env bench`` measures it) with the same true-goal success.
     """
     if check_profile(profile) == "seed":
         return {}
@@ -36,8 +36,7 @@ def torch_threads(profile: str) -> int | None:
     """Torch's thread count for SAC in a profile (None: torch's default, all cores).
 
     ``fast``: 1. Its small networks' gradient step is overhead-bound, and a second torch thread
-    only competes with OpenVINO and PyBullet: a step (64-unit networks) measured 8.4 ms on 1 thread
-    against 11.2 ms on 2.
+    only competes with OpenVINO and PyBullet.
     """
     return 1 if check_profile(profile) == "fast" else None
 
@@ -60,7 +59,7 @@ def profile_torch_threads(profile: str, override: int | None = None) -> Iterator
         torch.set_num_threads(previous)
 
 
-def scene_config(profile: str, image_size: int = 96) -> SceneConfig | None:
+def scene_config(profile: str, image_size: int = DEFAULT_IMAGE_SIZE) -> SceneConfig | None:
     """The scene of a profile (None: the env's default scene for ``image_size``)."""
     if check_profile(profile) == "fast":
         return None

@@ -9,9 +9,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from panda_env.envs.goal import CallTimer
-from panda_env.envs.hover import PandaHoverEnv
-from panda_env.envs.task import IMAGE_SIZE, check_reward_backend
 from panda_env.training.evaluate import EvaluationResult, evaluate_policy_success
+from panda_env.training.runs import make_batched_env, make_env
+from pytest_drlreward.atomic import atomic_file, write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -42,53 +42,6 @@ class TrainingReport:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
-
-
-def _seed_profile_judge(backend: str, profile: str, model_dir=None):
-    """The seed's reward path for a classifier backend in ``--profile seed``; None otherwise."""
-    if check_reward_backend(backend) == "oracle" or profile != "seed":
-        return None
-    from panda_env.training.seed_reward import seed_judge
-
-    return seed_judge(backend, model_dir)
-
-
-def backend_options_for(backend: str, profile: str, int8: bool) -> dict:
-    """Reward-backend options of a run: ``int8`` runs the classifier's shipped INT8 OpenVINO model."""
-    if not int8:
-        return {}
-    if backend != "openvino" or profile != "fast":
-        raise ValueError(f"the INT8 model runs on the openvino backend in the fast profile, got backend "
-                         f"{backend!r} and profile {profile!r}")
-    return {"int8_model": True}
-
-
-def _run_setup(backend: str, profile: str, image_size: int, model_dir, int8: bool):
-    """(scene config, seed-profile judge or None, backend options) of a run."""
-    from panda_env.training.profiles import scene_config
-
-    options = backend_options_for(backend, profile, int8)
-    return scene_config(profile, image_size), _seed_profile_judge(backend, profile, model_dir), options
-
-
-def make_env(backend: str, profile: str = "fast", image_size: int = IMAGE_SIZE, model_dir=None,
-             max_episode_steps: int = 10, int8: bool = False) -> PandaHoverEnv:
-    """A PandaHover env for a backend and a run profile."""
-    config, judge, options = _run_setup(backend, profile, image_size, model_dir, int8)
-    return PandaHoverEnv(reward_backend=backend, image_size=image_size, model_dir=model_dir,
-                         max_episode_steps=max_episode_steps, scene_config=config, judge=judge,
-                         backend_options=options)
-
-
-def make_batched_env(backend: str, n_envs: int, profile: str = "fast", image_size: int = IMAGE_SIZE,
-                     model_dir=None, max_episode_steps: int = 10, int8: bool = False):
-    """``n_envs`` PandaHover envs for a backend and a run profile, one reward-backend call per step."""
-    from panda_env.envs.batched import BatchedRewardVecEnv
-
-    config, judge, options = _run_setup(backend, profile, image_size, model_dir, int8)
-    reward_backend = backend if judge is None else judge.backend
-    return BatchedRewardVecEnv(n_envs, reward_backend, max_episode_steps=max_episode_steps, model_dir=model_dir,
-                               backend_options=options, image_size=image_size, scene_config=config)
 
 
 def _time_gradient_steps(agent) -> CallTimer:
@@ -162,9 +115,8 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
             report.evaluation = asdict(result)
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
-            agent.save(out / "agent.zip")
+            with atomic_file(out / "agent.zip") as tmp:
+                agent.save(tmp)
             report.agent_path = str(out / "agent.zip")
-            tmp = out / ".report.json.tmp"
-            tmp.write_text(report.to_json())
-            tmp.replace(out / "report.json")
+            write_text_atomic(out / "report.json", report.to_json())
     return report

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from panda_env.envs import task
-from panda_env.reward.quantize import has_int8_model
 from panda_env.sim import PandaScene, SceneConfig
-from panda_env.training.stopwatch import median_ms
+from pytest_drlreward.classifier.int8 import has_int8_model
+from pytest_drlreward.timing import median_ms
 
 
 def _scene_costs(config: SceneConfig, rounds: int, seed: int) -> dict[str, float]:
@@ -34,8 +34,9 @@ def _scene_costs(config: SceneConfig, rounds: int, seed: int) -> dict[str, float
 
 def _model_dir_for(image_size: int, workdir: Path):
     """The shipped classifier at its own size; a same-architecture stand-in (random weights) otherwise."""
-    from panda_env.reward import export_classifier, open_model_dir
+    from panda_env.reward import open_model_dir
     from panda_env.reward.model import build_classifier
+    from pytest_drlreward.classifier import export_classifier
 
     shipped = open_model_dir()
     if shipped.image_shape[0] == image_size:
@@ -108,7 +109,7 @@ def profile_steps(image_sizes=(64, 96), qualities=("fast", "full"), backends=("t
                 row.update(_reward_costs(scene["image"], model_dir, backends, rounds))
                 rows.append(row)
     if include_seed:
-        from panda_env.training.seed_reward import seed_judge
+        from panda_env.reward.seed_replica import seed_backend
 
         config = scene_config("seed")
         scene = _scene_costs(config, max(rounds // 10, 3), seed)
@@ -117,8 +118,8 @@ def profile_steps(image_sizes=(64, 96), qualities=("fast", "full"), backends=("t
                "move_ms": scene["move_ms"], "render_ms": scene["render_ms"],
                "sac_learning_ms": sac_learning_step_ms(rounds, seed, profile="seed")}
         for name in ("torch", "openvino"):
-            judge = seed_judge(name)
-            row[f"reward_{name}_ms"] = median_ms(lambda: judge.backend.logits(scene["image"][None]),
+            backend = seed_backend(name)
+            row[f"reward_{name}_ms"] = median_ms(lambda: backend.logits(scene["image"][None]),
                                                  max(rounds // 5, 3), warmup=2)
         rows.append(row)
     for row in rows:

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from panda_env.reward.artifacts import ModelDir
-from panda_env.reward.backends.base import RewardBackend, require
+from pytest_drlreward.backends.base import RewardBackend, check_threads, require
+from pytest_drlreward.classifier.directory import ModelDir
 
 
 class TorchBackend(RewardBackend):
-    """Eager PyTorch under ``inference_mode``; ``threads`` sets torch's intra-op thread count."""
+    """Eager PyTorch under ``inference_mode``; ``threads`` sets torch's (process-wide) intra-op thread count."""
 
     name = "torch"
 
     def __init__(self, model_dir: ModelDir, threads: int | None = None) -> None:
         super().__init__(model_dir)
-        self._torch = require("torch", self.name)
+        self._torch: Any = require("torch", "the 'torch' backend", extra="torch")
+        threads = check_threads(threads, self.name)
         if threads is not None:
-            self._torch.set_num_threads(int(threads))
+            self._torch.set_num_threads(threads)
         self.module = model_dir.build_torch_module()
 
     def _logits(self, images: np.ndarray) -> np.ndarray:

@@ -1,26 +1,44 @@
-"""What every reward backend shares: input checks, goal decisions, and the missing-package error."""
+"""What every reward backend shares: input checks, goal decisions, option checks, the missing-package error."""
 
 from __future__ import annotations
 
 import importlib
+import os
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
-from panda_env.reward.artifacts import ModelDir
+from pytest_drlreward.backends.registry import BackendUnavailableError, install_hint
+from pytest_drlreward.classifier.directory import ModelDir
 
 
-class BackendUnavailableError(ImportError):
-    """The Python package a backend needs is not installed."""
-
-
-def require(package: str, backend: str, pip_name: str | None = None):
-    """Import ``package`` or raise an error that says which pip package to install."""
+def require(package: str, what: str, extra: str | None = None) -> ModuleType:
+    """Import ``package`` or raise BackendUnavailableError naming the extra that installs it."""
     try:
         return importlib.import_module(package)
     except ImportError as error:
         raise BackendUnavailableError(
-            f"the {backend!r} reward backend needs the {package!r} package, which is not installed: "
-            f"pip install {pip_name or package}") from error
+            f"{what} needs the {package!r} package, which is not installed: {install_hint(extra or package)}"
+        ) from error
+
+
+def check_threads(threads: Any, backend: str) -> int | None:
+    """``threads`` as an int in [1, this machine's cores], or None; ValueError naming the option otherwise."""
+    if threads is None:
+        return None
+    cores = os.cpu_count() or 1
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= cores:
+        raise ValueError(f"{backend} backend option threads={threads!r} must be an integer from 1 to {cores} "
+                         f"(this machine's cores), or None for the engine's default")
+    return int(threads)
+
+
+def goal_probabilities(logits: np.ndarray, goal_index: int) -> np.ndarray:
+    """Softmax probability of the goal class for each row of logits (N, K), as float64 (N,)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted[:, goal_index] / shifted.sum(axis=1)
 
 
 class RewardBackend:
@@ -36,7 +54,7 @@ class RewardBackend:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, model_dir={str(self.model_dir.path)!r})"
 
-    def check_images(self, images) -> np.ndarray:
+    def check_images(self, images: Any) -> np.ndarray:
         """Return ``images`` as a C-contiguous uint8 array, or raise ValueError naming what is wrong."""
         if not isinstance(images, np.ndarray):
             raise ValueError(f"images must be a numpy array, got {type(images).__name__}")
@@ -54,7 +72,7 @@ class RewardBackend:
         return self._logits(self.check_images(images))
 
     def predict_goal(self, images: np.ndarray) -> np.ndarray:
-        """Bool (N,): whether each image shows the goal (argmax is the goal class)."""
+        """Bool (N,): whether each image shows the goal (its argmax is the metadata's ``goal_index``)."""
         return np.argmax(self.logits(images), axis=1) == self.goal_index
 
     def _logits(self, images: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from panda_env.reward import BACKEND_NAMES, ModelDir, load_backend, open_model_dir
-from panda_env.reward.quantize import has_int8_model
-from panda_env.training.stopwatch import median_ms
+from pytest_drlreward.classifier.int8 import has_int8_model
+from pytest_drlreward.timing import median_ms
 
 INT8_ROW = "openvino-int8"
 

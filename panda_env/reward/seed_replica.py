@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from panda_env.envs.goal import ClassifierJudge
 from panda_env.reward import open_model_dir
+from panda_env.reward.model import IMAGENET_MEAN, IMAGENET_STD
 
 SEED_BACKENDS = ("torch", "openvino")
 
@@ -23,7 +23,7 @@ class _SeedPreprocess:
 
         self.transform = transforms.Compose([
             transforms.Resize(224), transforms.ToTensor(),
-            transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])])
+            transforms.Normalize(mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD))])
 
     def __call__(self, image: np.ndarray):
         from PIL import Image
@@ -34,8 +34,8 @@ class _SeedPreprocess:
 class SeedTorchBackend:
     name = "torch"
 
-    def __init__(self, net) -> None:
-        self.net, self.preprocess = net, _SeedPreprocess()
+    def __init__(self, net, goal_index: int) -> None:
+        self.net, self.preprocess, self.goal_index = net, _SeedPreprocess(), goal_index
 
     def logits(self, images: np.ndarray) -> np.ndarray:
         return np.stack([self.net(self.preprocess(im)).detach().numpy()[0] for im in images])
@@ -44,11 +44,11 @@ class SeedTorchBackend:
 class SeedOpenVinoBackend:
     name = "openvino"
 
-    def __init__(self, net) -> None:
+    def __init__(self, net, goal_index: int) -> None:
         import openvino as ov
         import torch
 
-        self.preprocess = _SeedPreprocess()
+        self.preprocess, self.goal_index = _SeedPreprocess(), goal_index
         model = ov.convert_model(net, example_input=torch.zeros(1, 3, 224, 298))
         self.compiled = ov.Core().compile_model(model, "CPU")
 
@@ -56,10 +56,12 @@ class SeedOpenVinoBackend:
         return np.stack([self.compiled(self.preprocess(im).numpy())[0][0] for im in images])
 
 
-def seed_judge(backend: str, model_dir=None) -> ClassifierJudge:
-    """A goal judge running the seed's reward path on ``backend`` (torch or openvino)."""
+def seed_backend(backend: str, model_dir=None) -> SeedTorchBackend | SeedOpenVinoBackend:
+    """The seed's reward path on ``backend`` (torch or openvino): ``.name``, ``.goal_index``, ``.logits``."""
     if backend not in SEED_BACKENDS:
         raise ValueError(f"the seed profile supports reward backends {', '.join(SEED_BACKENDS)} (and oracle), "
                          f"got {backend!r}")
-    net = open_model_dir(model_dir).build_torch_module().net.eval()
-    return ClassifierJudge(SeedTorchBackend(net) if backend == "torch" else SeedOpenVinoBackend(net))
+    directory = open_model_dir(model_dir)
+    net = directory.build_torch_module().net.eval()
+    backend_class = SeedTorchBackend if backend == "torch" else SeedOpenVinoBackend
+    return backend_class(net, directory.goal_index)

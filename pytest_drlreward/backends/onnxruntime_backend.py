@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from panda_env.reward.artifacts import ModelDir, ModelDirError
-from panda_env.reward.backends.base import RewardBackend, require
+from pytest_drlreward.backends.base import RewardBackend, check_threads, require
+from pytest_drlreward.classifier.directory import ModelDir, ModelDirError
 
 
 class OnnxRuntimeBackend(RewardBackend):
@@ -15,10 +15,11 @@ class OnnxRuntimeBackend(RewardBackend):
 
     def __init__(self, model_dir: ModelDir, threads: int | None = None) -> None:
         super().__init__(model_dir)
-        ort = require("onnxruntime", self.name)
+        ort = require("onnxruntime", "the 'onnxruntime' backend", extra="onnxruntime")
+        threads = check_threads(threads, self.name)
         options = ort.SessionOptions()
         if threads is not None:
-            options.intra_op_num_threads = int(threads)
+            options.intra_op_num_threads = threads
         options.log_severity_level = 3
         try:
             self._session = ort.InferenceSession(str(model_dir.onnx_path), options,

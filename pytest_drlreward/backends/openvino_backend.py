@@ -6,10 +6,11 @@ no measured cost. ``precision="bf16"`` and any other OpenVINO properties (``conf
 ``{"PERFORMANCE_HINT": "THROUGHPUT"}``) can be passed.
 
 ``int8_model=<directory or its classifier_int8.xml>`` compiles an INT8 IR written by
-``panda_env.reward.quantize.quantize_classifier`` instead of the f32 graph, after checking that it was
+NNCF (see ``pytest_drlreward.classifier.int8``) instead of the f32 graph, after checking that it was
 quantised from this ``model_dir``'s ONNX file (same sha256). Its non-quantised operations still run at
 ``precision``. ``int8_model=True`` compiles the classifier directory's own INT8 model,
-``<model_dir>/int8`` (written by ``python -m panda_env quantize``); ``ModelDirError`` if it is missing.
+``<model_dir>/int8``; ``ModelDirError`` if it is missing. Only files listed and verified in the
+metadata are compiled: the directory's ONNX file, or the hash-checked INT8 IR.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from panda_env.reward.artifacts import ModelDir, ModelDirError
-from panda_env.reward.backends.base import RewardBackend, require
-from panda_env.reward.quantize import open_int8_model
+from pytest_drlreward.backends.base import RewardBackend, check_threads, require
+from pytest_drlreward.classifier.directory import ModelDir, ModelDirError
+from pytest_drlreward.classifier.int8 import open_int8_model
 
 PRECISIONS = ("f32", "bf16", "f16")
 
@@ -36,25 +37,25 @@ class OpenVinoBackend(RewardBackend):
         super().__init__(model_dir)
         if precision not in PRECISIONS:
             raise ValueError(f"unknown OpenVINO precision {precision!r}; allowed values: {', '.join(PRECISIONS)}")
-        ov = require("openvino", self.name)
+        ov = require("openvino", "the 'openvino' backend", extra="openvino")
+        threads = check_threads(threads, self.name)
         properties = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": performance_hint}
         if threads is not None:
-            properties["INFERENCE_NUM_THREADS"] = int(threads)
+            properties["INFERENCE_NUM_THREADS"] = threads
         properties.update(config or {})
         core = ov.Core()
         self.int8 = int8_model is not None and int8_model is not False
         if self.int8:
             source = open_int8_model(int8_model, model_dir)
         else:
-            source = model_dir.path / "classifier.xml"
-            source = source if source.is_file() else model_dir.onnx_path
+            source = model_dir.onnx_path
         try:
             self.compiled = core.compile_model(str(source), device, properties)
         except RuntimeError as error:
             raise ModelDirError(f"OpenVINO cannot compile {source}: {error}") from error
         self._request = self.compiled.create_infer_request()
         self.properties = properties
-        self.source = source  # the file compiled: ONNX, classifier.xml, or the INT8 IR
+        self.source = source  # the file compiled: the ONNX file or the INT8 IR
 
     def _logits(self, images: np.ndarray) -> np.ndarray:
         self._request.infer({0: images})

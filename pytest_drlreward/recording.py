@@ -1,10 +1,10 @@
-"""Parity checks with the configured tolerances, summarised per test for the terminal summary.
+"""What the plugin's ``drl_parity`` and ``drl_timing`` fixtures record on a test for the terminal summary.
 
-``drl_parity.check(reference, candidate, images, source=...)`` runs
-:func:`~pytest_drlreward.checks.assert_backends_agree` with ``drl_parity_atol``/``drl_parity_rtol``.
-When the test ends and every check passed, one line per (candidate, reference, source) is recorded
-on the test, e.g. ``parity: openvino vs torch: 40 images, max |diff| 3e-07, ... [random images]``;
-the plugin prints these lines in the terminal summary.
+Records go to ``item.user_properties``, which travel with xdist's reports, so the controller sees
+every worker's records. ``drl_parity.check(reference, candidate, images, source=...)`` runs
+:func:`~pytest_drlreward.checks.assert_backends_agree` with the configured tolerances; once the test
+ends and every check passed, one line per (candidate, reference, source) is recorded.
+``drl_timing.measure(backend, images)`` records (backend, batch, median ms).
 """
 
 from __future__ import annotations
@@ -14,7 +14,10 @@ from typing import Any
 
 import pytest
 
-USER_PROPERTY = "drlreward_parity"  # user_properties key of one summary line
+from pytest_drlreward.timing import median_ms
+
+PARITY_PROPERTY = "drlreward_parity"  # user_properties key of one parity summary line
+TIMING_PROPERTY = "drlreward_timing"  # user_properties key of one timing row
 
 
 def merge_reports(reports: Sequence[Any]) -> Any:
@@ -63,4 +66,19 @@ class ParityRecorder:
             return
         for (_, _, source), reports in self._reports.items():
             suffix = f" [{source}]" if source else ""
-            self._node.user_properties.append((USER_PROPERTY, f"parity: {merge_reports(reports)}{suffix}"))
+            self._node.user_properties.append((PARITY_PROPERTY, f"parity: {merge_reports(reports)}{suffix}"))
+
+
+class TimingRecorder:
+    """Measures backends and records each result on the current test (``drl_timing`` fixture)."""
+
+    def __init__(self, node: pytest.Item) -> None:
+        self._node = node
+
+    def measure(self, backend: Any, images: Any, rounds: int = 50, warmup: int = 10) -> float:
+        """Median ms of ``backend.logits(images)``; records (backend name, batch size, median ms)."""
+        ms = median_ms(lambda: backend.logits(images), rounds, warmup)
+        row = {"backend": str(getattr(backend, "name", type(backend).__name__)), "batch": int(len(images)),
+               "median_ms": ms}
+        self._node.user_properties.append((TIMING_PROPERTY, row))
+        return ms

@@ -1,1 +1,0 @@
-"""Reward backends, one module each; imported lazily so a missing engine only fails when asked for."""

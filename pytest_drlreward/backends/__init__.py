@@ -1,0 +1,33 @@
+"""Reward backends: the registry of names (``registry``), the shared base class and the three engines.
+
+Importing this package imports no engine and not numpy; ``RewardBackend`` and ``goal_probabilities``
+load ``base`` (numpy) on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_drlreward.backends.registry import (
+    BACKEND_NAMES,
+    REFERENCE_BACKEND,
+    REGISTRY,
+    BackendEntry,
+    BackendUnavailableError,
+    check_backend_name,
+    install_hint,
+    load_backend,
+    missing_package,
+)
+
+__all__ = ["BACKEND_NAMES", "REFERENCE_BACKEND", "REGISTRY", "BackendEntry", "BackendUnavailableError",
+           "RewardBackend", "check_backend_name", "goal_probabilities", "install_hint", "load_backend",
+           "missing_package"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("RewardBackend", "goal_probabilities"):
+        from pytest_drlreward.backends import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

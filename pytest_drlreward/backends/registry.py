@@ -1,0 +1,77 @@
+"""The one registry of reward backends: names, the package and extra each needs, and ``load_backend``.
+
+Only the standard library is imported here; a backend's module (and its engine) is imported when it
+is loaded. ``BACKEND_NAMES`` is the single list of classifier backend names that the plugin, the
+checks and ``panda_env`` use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pytest_drlreward.classifier.directory import ModelDir, open_model_dir
+
+DISTRIBUTION = "pytest-drlreward"
+
+
+class BackendUnavailableError(ImportError):
+    """The Python package a backend needs is not installed."""
+
+
+def install_hint(extra: str) -> str:
+    """The pip command that installs an extra of this distribution."""
+    return f'pip install "{DISTRIBUTION}[{extra}]"'
+
+
+
+@dataclass(frozen=True)
+class BackendEntry:
+    """Where a backend's class lives, the package it imports and the extra that installs that package."""
+
+    target: str  # "module:Class"
+    package: str
+    extra: str
+
+
+REGISTRY: dict[str, BackendEntry] = {
+    "torch": BackendEntry("pytest_drlreward.backends.torch_backend:TorchBackend", "torch", "torch"),
+    "onnxruntime": BackendEntry("pytest_drlreward.backends.onnxruntime_backend:OnnxRuntimeBackend",
+                                "onnxruntime", "onnxruntime"),
+    "openvino": BackendEntry("pytest_drlreward.backends.openvino_backend:OpenVinoBackend", "openvino", "openvino"),
+}
+BACKEND_NAMES: tuple[str, ...] = tuple(REGISTRY)
+REFERENCE_BACKEND = "torch"
+
+def check_backend_name(name: str) -> BackendEntry:
+    """The registry entry of ``name``; ValueError naming the allowed values otherwise."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown reward backend {name!r}; allowed values: {', '.join(BACKEND_NAMES)}")
+    return REGISTRY[name]
+
+
+def missing_package(name: str) -> str | None:
+    """Why backend ``name`` cannot load here (its package is not installed, with the pip command), or None."""
+    entry = check_backend_name(name)
+    if importlib.util.find_spec(entry.package) is None:
+        return f"the {name!r} backend needs {entry.package!r}, which is not installed: {install_hint(entry.extra)}"
+    return None
+
+
+def load_backend(name: str, model_dir: str | Path | ModelDir, **options: Any) -> Any:
+    """Load the classifier directory ``model_dir`` on backend ``name`` (options go to the backend).
+
+    Raises ``ValueError`` for an unknown name, ``BackendUnavailableError`` (naming the extra to install)
+    when the engine is missing, ``ModelDirError`` when the directory is not a valid classifier directory.
+    """
+    entry = check_backend_name(name)
+    reason = missing_package(name)
+    if reason is not None:
+        raise BackendUnavailableError(reason)
+    directory = model_dir if isinstance(model_dir, ModelDir) else open_model_dir(model_dir)
+    module_name, _, class_name = entry.target.partition(":")
+    backend_class = getattr(importlib.import_module(module_name), class_name)
+    return backend_class(directory, **options)
