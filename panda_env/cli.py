@@ -152,8 +152,8 @@ def cmd_quantize(args) -> int:
     directory = open_model_dir(args.model)
     out = args.out if args.out is not None else directory.path / INT8_SUBDIR
     check_int8_target(out, directory, args.overwrite)  # before loading and quantising, not after
-    from panda_env.reward.quantize import INT8_METADATA, quantize_classifier
     from panda_env.bench.backends import int8_comparison
+    from panda_env.reward.quantize import INT8_METADATA, quantize_classifier
     from panda_env.training.capture import load_capture
 
     data = load_capture(args.data)

@@ -240,7 +240,8 @@ def _check_obs(env: Any, obs: Any, where: str, action: Any) -> None:
 
 def _check_reward(reward: Any, reward_set: Collection[float] | None, where: str, action: Any) -> None:
     if isinstance(reward, (bool, np.bool_)) or not isinstance(reward, (int, float, np.integer, np.floating)):
-        raise _fail(where, action, f"reward {_show(reward)} of type {type(reward).__name__} is not a real number (float, int or numpy scalar)")
+        raise _fail(where, action, f"reward {_show(reward)} of type {type(reward).__name__} is not a real number "
+                                   f"(float, int or numpy scalar)")
     if not math.isfinite(float(reward)):
         raise _fail(where, action, f"reward {reward!r} is not finite")
     if reward_set is not None and not any(abs(float(reward) - float(r)) <= _REWARD_SET_TOLERANCE for r in reward_set):

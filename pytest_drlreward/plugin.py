@@ -12,8 +12,7 @@ import re
 
 import pytest
 
-from pytest_drlreward import recording
-from pytest_drlreward import timing
+from pytest_drlreward import recording, timing
 from pytest_drlreward.atomic import write_text_atomic
 from pytest_drlreward.fixtures import (  # noqa: F401  (imported so pytest registers them with the plugin)
     _drl_backend_cache,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fakes import CountingBackend
 
 from panda_env.envs.batched import BatchedRewardVecEnv
 from panda_env.envs.hover import PandaHoverEnv
@@ -17,17 +18,6 @@ def _actions(rng: np.random.Generator, obs: np.ndarray, object_xy: np.ndarray) -
     """Noisy moves towards the object: episodes end both by reaching the goal and by the step limit."""
     noise = rng.normal(0.0, 0.06, size=obs.shape)
     return np.clip(object_xy - obs + noise, -MAX_MOVE, MAX_MOVE).astype(np.float32)
-
-
-class CountingBackend:
-    """Forwards to a real backend and records the batch size of every call."""
-
-    def __init__(self, backend) -> None:
-        self.backend, self.name, self.batches = backend, backend.name, []
-
-    def logits(self, images):
-        self.batches.append(len(images))
-        return self.backend.logits(images)
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ MARGIN = 1e-3
 MOVE_TOLERANCE = 2e-3
 DEFAULT_LIMIT = 10
 
-SETTINGS = settings(deadline=None, max_examples=25, database=None,
+SETTINGS = settings(deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_drlreward import options
+from conftest import rehash
+from pytest_drlreward.classifier import ONNX_FILE
 from pytest_drlreward.envspec import EnvSpecError, check_env_spec, parse_env_spec
 
 pytest_plugins = ["pytester"]
@@ -106,7 +107,7 @@ def test_ini_sets_defaults_and_the_command_line_wins(pytester):
     """)
     pytester.makepyfile(SHOW_CONFIG)
     from_ini = pytester.runpytest("-s")
-    from_ini.stdout.fnmatch_lines(["*BACKENDS=openvino ATOL=0.5 RTOL=0.001 ENV=PandaHover-v0 MODEL=my_model*"])
+    from_ini.stdout.fnmatch_lines(["*BACKENDS=openvino ATOL=0.5 RTOL=0.001 ENV=None MODEL=my_model*"])
     from_cli = pytester.runpytest("-s", "--drl-backends=torch, onnxruntime", "--drl-parity-atol=0")
     from_cli.stdout.fnmatch_lines(["*BACKENDS=torch,onnxruntime ATOL=0.0 RTOL=0.001*"])
 
@@ -124,13 +125,21 @@ def test_pyproject_takes_a_list_of_backends(pytester):
 def test_defaults_without_configuration(pytester):
     pytester.makepyfile(SHOW_CONFIG)
     result = pytester.runpytest("-s")
-    result.stdout.fnmatch_lines(["*BACKENDS=onnxruntime,openvino ATOL=0.0001 RTOL=0.001 ENV=PandaHover-v0 MODEL=None*"])
+    result.stdout.fnmatch_lines(["*BACKENDS=onnxruntime,openvino ATOL=0.0001 RTOL=0.001 ENV=None MODEL=None*"])
 
 
-def test_option_backend_names_match_panda_env():
-    from panda_env.reward import BACKEND_NAMES
+def test_without_env_or_model_the_tests_needing_them_skip_naming_the_setting(pytester):
+    pytester.makepyfile("""
+        def test_env(drl_env):
+            pass
 
-    assert set(options.BACKEND_NAMES) == set(BACKEND_NAMES)
+        def test_backend(reference_backend):
+            pass
+    """)
+    result = pytester.runpytest("-rs")
+    result.assert_outcomes(skipped=2)
+    result.stdout.fnmatch_lines(["*no env configured: set the drl_env ini key*",
+                                 "*no classifier configured: set the drl_model ini key*"])
 
 
 @pytest.mark.parametrize(
@@ -225,7 +234,7 @@ def test_env_factory_builds_registered_gymnasium_ids(pytester):
     pytester.runpytest("--drl-env=CartPole-v1").assert_outcomes(passed=1)
 
 
-def test_labelled_images_come_from_the_fixtures_folder_or_skip(pytester):
+def test_labelled_images_come_from_the_ini_key_or_skip(pytester):
     pytester.makepyfile("""
         def test_images(labelled_images):
             images, labels = labelled_images
@@ -234,11 +243,14 @@ def test_labelled_images_come_from_the_fixtures_folder_or_skip(pytester):
     """)
     result = pytester.runpytest("-rs")
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*no labelled images*labelled_images.npz*"])
-    pytester.mkdir("fixtures")
-    np.savez(pytester.path / "fixtures" / "labelled_images.npz", images=np.zeros((3, 8, 8, 3), np.uint8),
+    result.stdout.fnmatch_lines(["*no labelled images: no drl_model or drl_labelled_images configured*"])
+    pytester.mkdir("data")
+    np.savez(pytester.path / "data" / "labelled.npz", images=np.zeros((3, 8, 8, 3), np.uint8),
              labels=np.array([0, 1, 1]))
+    pytester.makeini("[pytest]\ndrl_labelled_images = data/labelled.npz\n")
     pytester.runpytest().assert_outcomes(passed=1)
+    result = pytester.runpytest("--drl-labelled-images=data/missing.npz")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR and "data/missing.npz" in result.stderr.str()
 
 
 def test_reward_backend_ids_are_backend_names(pytester):
@@ -252,7 +264,7 @@ def test_missing_backend_package_skips_with_the_pip_command(pytester):
     pytester.makepyfile(test_ids="def test_x(reward_backend):\n    pass\n")
     result = pytester.runpytest("-rs", "--drl-backends=openvino")
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*openvino is not installed: pip install openvino*"])
+    result.stdout.fnmatch_lines(['*needs *openvino*, which is not installed: pip install "pytest-drlreward[[]openvino[]]"*'])
 
 
 FAKE_BACKENDS = """
@@ -413,13 +425,9 @@ def test_contract_suite_passes_on_a_downstream_project(downstream):
 
 
 def test_parity_fails_on_an_onnx_file_with_other_weights(downstream):
-    from panda_env.reward.artifacts import METADATA_FILE, ONNX_FILE, sha256_of
-
     model = downstream.path / "models" / "tiny"
     shutil.copyfile(downstream.path / "models" / "other" / ONNX_FILE, model / ONNX_FILE)
-    metadata = json.loads((model / METADATA_FILE).read_text())
-    metadata["files"][ONNX_FILE] = sha256_of(model / ONNX_FILE)
-    (model / METADATA_FILE).write_text(json.dumps(metadata))
+    rehash(model, ONNX_FILE)
     result = downstream.runpytest_subprocess("-m", "parity", *SUITE)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(failed=4, deselected=result.parseoutcomes()["deselected"])

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 import sys
 
 import numpy as np
 import pytest
 from hypothesis import given
 
-from panda_env.reward import (BACKEND_NAMES, BackendUnavailableError, ModelDirError, export_classifier,
-                              load_backend, open_model_dir)
-from panda_env.reward.artifacts import METADATA_FILE, ONNX_FILE, TORCH_FILE, sha256_of
+from conftest import rehash
+from panda_env.reward import BACKEND_NAMES, BackendUnavailableError, ModelDirError, load_backend, open_model_dir
+from pytest_drlreward import export_classifier
 from pytest_drlreward.checks import ParityError, assert_backends_agree
+from pytest_drlreward.classifier import ONNX_FILE, TORCH_FILE
 from pytest_drlreward.strategies import image_batches
 
 # f32 everywhere: measured differences against Torch are ~1e-6 on logits of magnitude ~10.
@@ -110,13 +109,6 @@ def test_missing_model_directory_names_the_path(tmp_path):
         load_backend("torch", tmp_path / "nope")
 
 
-@pytest.fixture
-def model_copy(tmp_path):
-    target = tmp_path / "model"
-    shutil.copytree(open_model_dir().path, target)
-    return target
-
-
 def test_missing_file_is_named(model_copy):
     (model_copy / TORCH_FILE).unlink()
     with pytest.raises(ModelDirError, match=f"{TORCH_FILE} is missing"):
@@ -132,9 +124,7 @@ def test_hash_mismatch_names_the_file(model_copy):
 @pytest.mark.parametrize("name", ["onnxruntime", "openvino"])
 def test_corrupt_onnx_is_reported_with_its_path(model_copy, name):
     (model_copy / ONNX_FILE).write_bytes(b"not an onnx file")
-    metadata = json.loads((model_copy / METADATA_FILE).read_text())
-    metadata["files"][ONNX_FILE] = sha256_of(model_copy / ONNX_FILE)  # a corrupt file with a matching hash
-    (model_copy / METADATA_FILE).write_text(json.dumps(metadata))
+    rehash(model_copy, ONNX_FILE)  # a corrupt file with a matching hash
     with pytest.raises(ModelDirError, match="cannot"):
         load_backend(name, model_copy)
 
@@ -142,20 +132,31 @@ def test_corrupt_onnx_is_reported_with_its_path(model_copy, name):
 @pytest.mark.parametrize(("name", "module"), [("openvino", "openvino"), ("onnxruntime", "onnxruntime")])
 def test_missing_backend_package_says_what_to_install(monkeypatch, name, module):
     monkeypatch.setitem(sys.modules, module, None)  # makes `import module` raise ImportError
-    with pytest.raises(BackendUnavailableError, match=f"pip install {module}"):
+    monkeypatch.setattr("importlib.util.find_spec", lambda package, *a: None if package == module else object())
+    with pytest.raises(BackendUnavailableError, match=rf'pip install "pytest-drlreward\[{module}\]"'):
         load_backend(name)
 
 
-def test_export_leaves_nothing_behind_on_failure(tmp_path):
+def test_export_leaves_nothing_behind_on_failure(tmp_path, monkeypatch):
+    """The export fails inside its temporary directory (tracing a batch of 2); nothing is left."""
+    import tempfile
+
+    import torch
     from torch import nn
 
-    class Broken(nn.Module):
-        def forward(self, images):
-            raise RuntimeError("boom")
+    class BreaksOnBatches(nn.Module):
+        def forward(self, x):
+            if x.shape[0] > 1:
+                raise RuntimeError("boom")
+            return torch.zeros((1, 2))
 
-    with pytest.raises(Exception):
-        export_classifier(Broken(), np.zeros((2, 8, 8, 3), dtype=np.uint8), tmp_path / "out",
-                          torch_factory="x:y")
+    made = []
+    real_mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, "mkdtemp", lambda **kw: made.append(real_mkdtemp(**kw)) or made[-1])
+    with pytest.raises(Exception, match="boom"):
+        export_classifier(BreaksOnBatches(), np.zeros((1, 8, 8, 3), dtype=np.uint8), tmp_path / "out",
+                          torch_factory="panda_env.reward.model:build_classifier")
+    assert len(made) == 1 and made[0].startswith(str(tmp_path / ".out."))  # it got as far as the temporary
     assert list(tmp_path.iterdir()) == []
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import itertools
 import random
 
-import gymnasium as gym
 import numpy as np
 import pytest
+from fakes import FixedLogitsBackend, LineEnv, MeanPixelBackend
 from gymnasium import spaces
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_drlreward.checks import (
@@ -27,8 +27,6 @@ from pytest_drlreward.strategies import (
     observations,
     seeds,
 )
-
-FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # --------------------------------------------------------------------------- strategies
 
@@ -80,17 +78,21 @@ SPACES = {
 
 
 @pytest.mark.parametrize("name", list(SPACES))
-@FAST
 @given(data=st.data())
 def test_from_space_draws_only_members(name: str, data: st.DataObject) -> None:
     space = SPACES[name]
     element = data.draw(from_space(space))
     assert space.contains(element), (name, element)
-    assert np.all(np.isfinite(np.asarray(element, dtype=float))) if isinstance(space, spaces.Box) else True
+
+
+@pytest.mark.parametrize("name", [name for name, space in SPACES.items() if isinstance(space, spaces.Box)])
+@given(data=st.data())
+def test_box_draws_are_finite_even_for_unbounded_boxes(name: str, data: st.DataObject) -> None:
+    element = data.draw(from_space(SPACES[name]))
+    assert np.all(np.isfinite(np.asarray(element, dtype=float))), (name, element)
 
 
 @pytest.mark.parametrize("name", ["box_f32_bounded", "box_uint8_image", "box_int32_mixed", "multidiscrete_start_2d"])
-@FAST
 @given(data=st.data())
 def test_box_like_draws_have_space_dtype_and_shape(name: str, data: st.DataObject) -> None:
     space = SPACES[name]
@@ -99,7 +101,6 @@ def test_box_like_draws_have_space_dtype_and_shape(name: str, data: st.DataObjec
     assert element.shape == space.shape
 
 
-@FAST
 @given(data=st.data())
 def test_aliases_and_sequences_stay_in_space(data: st.DataObject) -> None:
     space = SPACES["dict_nested"]
@@ -117,17 +118,17 @@ def test_unsupported_space_raises_type_error(space: spaces.Space) -> None:
         from_space(space)
 
 
-@FAST
 @given(images=image_batches(16, 12, min_batch=1, max_batch=4))
 def test_image_batches_dtype_and_shape(images: np.ndarray) -> None:
     assert images.dtype == np.uint8
     assert images.ndim == 4 and 1 <= images.shape[0] <= 4 and images.shape[1:] == (16, 12, 3)
 
 
-@FAST
 @given(seed=seeds())
-def test_seeds_are_valid_reset_seeds(seed: int) -> None:
-    assert 0 <= seed <= 2**31 - 1
+def test_seeds_are_accepted_by_gymnasium_reset(seed: int) -> None:
+    env = LineEnv()
+    env.reset(seed=seed)  # Gymnasium's seeding raises for seeds it cannot take
+    assert env.np_random is not None
 
 
 # --------------------------------------------------------------------------- parity
@@ -136,27 +137,6 @@ RNG = np.random.default_rng(1234)
 WEIGHTS = RNG.normal(size=(3, 5)).astype(np.float32)
 
 
-class MeanPixelBackend:
-    """Logits = per-channel mean pixel (scaled to [0, 1]) times a fixed (3, K) matrix."""
-
-    def __init__(self, name: str, weights: np.ndarray) -> None:
-        self.name = name
-        self.weights = weights
-
-    def logits(self, images: np.ndarray) -> np.ndarray:
-        means = images.astype(np.float32).mean(axis=(1, 2)) / 255.0
-        return (means @ self.weights).astype(np.float32)
-
-
-class FixedLogitsBackend:
-    def __init__(self, name: str, out: np.ndarray) -> None:
-        self.name, self.out = name, out
-
-    def logits(self, images: np.ndarray) -> np.ndarray:
-        return self.out
-
-
-@FAST
 @given(images=image_batches(8, 8, max_batch=6))
 def test_identical_backends_agree(images: np.ndarray) -> None:
     report = assert_backends_agree(MeanPixelBackend("torch", WEIGHTS), MeanPixelBackend("openvino", WEIGHTS.copy()), images)
@@ -209,29 +189,6 @@ def test_nan_output_fails_naming_where() -> None:
 REWARDS = (-1.0, 0.0, 10.0)
 
 
-class LineEnv(gym.Env):
-    """A point on [0, 10] moved left/stay/right; reaching 10 ends the episode, 6 steps truncate it."""
-
-    observation_space = spaces.Box(0.0, 10.0, shape=(1,), dtype=np.float32)
-    action_space = spaces.Discrete(3)
-
-    def reset(self, *, seed=None, options=None):
-        super().reset(seed=seed)
-        self.pos = float(self.np_random.integers(0, 5))
-        self.t = 0
-        return self._obs(), {}
-
-    def _obs(self):
-        return np.array([self.pos], dtype=np.float32)
-
-    def step(self, action):
-        self.t += 1
-        self.pos = float(np.clip(self.pos + 3 * (int(action) - 1), 0, 10))
-        terminated = self.pos >= 10
-        reward = 10.0 if terminated else -1.0
-        return self._obs(), reward, terminated, self.t >= 6, {"pos": self.pos}
-
-
 class OutOfSpaceEnv(LineEnv):
     def step(self, action):
         obs, reward, terminated, truncated, info = super().step(action)
@@ -272,7 +229,6 @@ def test_well_behaved_env_passes() -> None:
     assert_step_contract(env, [2, 2, 2, 2, 0], seed=0, reward_set=REWARDS)
 
 
-@FAST
 @given(seed=seeds(), acts=action_sequences(LineEnv.action_space, max_size=12))
 def test_well_behaved_env_passes_for_any_seed_and_actions(seed: int, acts: list) -> None:
     assert_step_contract(LineEnv(), acts, seed=seed, reward_set=REWARDS)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Callable
 
 from panda_env.training.sac import TrainingReport, train
 

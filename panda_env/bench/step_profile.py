@@ -7,6 +7,7 @@ Rows cover both render qualities at several image sizes, plus the seed demo's pr
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def _reward_costs(image: np.ndarray, model_dir, backends, rounds: int) -> dict[s
         costs["preprocess_ms"] = median_ms(lambda: preprocess(torch.from_numpy(batch)), rounds)
     for name in backends:
         backend = load_backend(name, model_dir)
-        costs[f"reward_{name}_ms"] = median_ms(lambda: backend.logits(batch), rounds)
+        costs[f"reward_{name}_ms"] = median_ms(functools.partial(backend.logits, batch), rounds)
     if "openvino" in backends and has_int8_model(model_dir):
         backend = load_backend("openvino", model_dir, int8_model=True)
         costs["reward_openvino-int8_ms"] = median_ms(lambda: backend.logits(batch), rounds)
@@ -119,7 +120,7 @@ def profile_steps(image_sizes=(64, 96), qualities=("fast", "full"), backends=("t
                "sac_learning_ms": sac_learning_step_ms(rounds, seed, profile="seed")}
         for name in ("torch", "openvino"):
             backend = seed_backend(name)
-            row[f"reward_{name}_ms"] = median_ms(lambda: backend.logits(scene["image"][None]),
+            row[f"reward_{name}_ms"] = median_ms(functools.partial(backend.logits, scene["image"][None]),
                                                  max(rounds // 5, 3), warmup=2)
         rows.append(row)
     for row in rows:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from pytest_drlreward.classifier import ModelDir, export_classifier
 from panda_env.training.capture import CaptureSet
+from pytest_drlreward.classifier import ModelDir, export_classifier
 
 logger = logging.getLogger(__name__)
 FACTORY = "panda_env.reward.model:build_classifier"

@@ -50,7 +50,7 @@ def evaluate_policy_success(agent, episodes: int = 50, seed: int = 10_000, profi
             record = gif_path is not None and episode == 0
             if record:
                 frames.append(env.camera_image())
-            for step in range(1, 1000):
+            for step in range(1, 1000):  # noqa: B007  (the episode length, read after the loop)
                 action, _ = agent.predict(obs, deterministic=True)
                 obs, _, terminated, truncated, info = env.step(action)
                 if record:

@@ -1,0 +1,216 @@
+"""The core as a downstream project uses it: ``tests/downstream`` (a numpy env, a tiny CNN, ini keys only).
+
+- the ready contract suite passes there, and its parity tests fail on an ONNX file with other weights;
+- running the suite imports neither ``panda_env`` nor PyBullet nor stable-baselines3 (checked at run time);
+- no module of ``pytest_drlreward`` imports ``panda_env``, and only the plugin-side modules import pytest
+  (checked on the source, with ``ast``);
+- ``export_classifier`` takes a ``forward(self, x)`` model and a one-image example, and the ONNX it
+  writes runs at any batch size.
+
+The suite runs in a subprocess, in a copy of ``tests/downstream`` under ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import pytest_drlreward
+
+DOWNSTREAM = Path(__file__).resolve().parent / "downstream"
+PACKAGE = Path(pytest_drlreward.__file__).resolve().parent
+SUITE_ARGS = ["--pyargs", "pytest_drlreward.suite", "-p", "no:cacheprovider"]
+# Modules of pytest_drlreward that belong to the pytest side and may import pytest (paths relative to PACKAGE).
+PYTEST_SIDE = {"plugin.py", "options.py", "fixtures.py", "backend_cache.py", "recording.py"}
+PYTEST_SIDE_DIRS = {"suite"}
+FORBIDDEN_AT_RUN_TIME = ("panda_env", "pybullet", "stable_baselines3")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the downstream project (so nothing, e.g. Hypothesis's database, is written into the repo)."""
+    root = tmp_path / "downstream"
+    shutil.copytree(DOWNSTREAM, root, ignore=shutil.ignore_patterns("__pycache__", ".hypothesis", ".pytest_cache"))
+    return root
+
+
+def _clean_env() -> dict[str, str]:
+    """This process's environment without pytest's, xdist's and Hypothesis's variables."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("PYTEST_", "HYPOTHESIS_"))}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=_clean_env(), capture_output=True, text=True,
+                          timeout=300)
+
+
+def _load_tiny_model(monkeypatch: pytest.MonkeyPatch, project: Path):
+    """``tiny_model`` from the project, importable as ``tiny_model`` (its ``torch_factory``) for this test only."""
+    spec = importlib.util.spec_from_file_location("tiny_model", project / "tiny_model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setitem(sys.modules, "tiny_model", module)
+    return module
+
+
+# --------------------------------------------------------------------------- the suite on the project
+
+
+def test_contract_suite_passes_on_the_downstream_project(project):
+    result = _run(["-m", "pytest", *SUITE_ARGS, "-rs", "-v"], project)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    summary = out.strip().splitlines()[-1]
+    assert " passed" in summary and "skipped" not in summary and "failed" not in summary, out
+    passed = ["::test_env_keeps_step_contract PASSED", "::test_reference_classifies_labelled_images PASSED"]
+    for backend in ("onnxruntime", "openvino"):
+        passed += [f"::test_backend_matches_reference_on_{images}_images[{backend}] PASSED"
+                   for images in ("random", "labelled")]
+        passed.append(f"::test_backend_classifies_labelled_images[{backend}] PASSED")
+        assert f"parity: {backend} vs torch:" in out, out
+    missing = [line for line in passed if line not in out]
+    assert not missing, f"not reported as passed: {missing}\n{out}"
+
+
+def test_parity_fails_on_an_onnx_file_with_other_weights(project, tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    from pytest_drlreward.classifier import METADATA_FILE, ONNX_FILE, sha256_of
+
+    tiny_model = _load_tiny_model(monkeypatch, project)
+    torch.manual_seed(1)
+    other = tmp_path / "other"
+    example = np.zeros((1, 16, 16, 3), np.uint8)
+    pytest_drlreward.export_classifier(tiny_model.build(), example, other, torch_factory="tiny_model:build")
+    model = project / "models" / "tiny"
+    shutil.copyfile(other / ONNX_FILE, model / ONNX_FILE)
+    metadata = json.loads((model / METADATA_FILE).read_text())
+    metadata["files"][ONNX_FILE] = sha256_of(model / ONNX_FILE)  # the hash check passes: only parity can catch it
+    (model / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
+
+    result = _run(["-m", "pytest", *SUITE_ARGS, "-m", "parity"], project)
+    out = result.stdout + result.stderr
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, out
+    assert "4 failed" in out.splitlines()[-1], out  # 2 parity tests x 2 backends
+    assert "backends disagree" in out and "worst element: image" in out, out
+    assert "parity: onnxruntime vs torch" not in out, out
+
+
+def test_running_the_suite_imports_no_panda_env_pybullet_or_sb3(project):
+    code = (
+        "import sys, pytest\n"
+        f"rc = pytest.main({[*SUITE_ARGS, '-q']!r})\n"
+        f"loaded = [name for name in {FORBIDDEN_AT_RUN_TIME!r} if name in sys.modules]\n"
+        "print('FORBIDDEN LOADED:', loaded, '| torch loaded:', 'torch' in sys.modules)\n"
+        "sys.exit(int(rc) or (3 if loaded else 0))\n"
+    )
+    result = _run(["-c", code], project)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    # the run used the engines (torch is the parity reference), so the check is not vacuous
+    assert "FORBIDDEN LOADED: [] | torch loaded: True" in out, out
+
+
+# --------------------------------------------------------------------------- import graph of the source
+
+
+def _imported_modules(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, module) for every import in ``tree``, nested ones and ``import_module("...")`` calls included."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module))
+        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+              and isinstance(node.args[0].value, str)
+              and getattr(node.func, "attr", getattr(node.func, "id", None)) in ("import_module", "__import__")):
+            found.append((node.lineno, node.args[0].value))
+    return found
+
+
+def _names(module: str, top: str) -> bool:
+    return module == top or module.startswith(top + ".")
+
+
+def _violations(source: str, path: str, may_import_pytest: bool) -> list[str]:
+    problems = []
+    for line, module in _imported_modules(ast.parse(source, filename=path)):
+        if _names(module, "panda_env"):
+            problems.append(f"{path}:{line} imports {module} (pytest_drlreward never imports panda_env)")
+        if not may_import_pytest and (_names(module, "pytest") or _names(module, "_pytest")):
+            problems.append(f"{path}:{line} imports {module} (only the plugin-side modules may import pytest)")
+    return problems
+
+
+def _is_pytest_side(relative: Path) -> bool:
+    return str(relative.as_posix()) in PYTEST_SIDE or relative.parts[0] in PYTEST_SIDE_DIRS
+
+
+def test_core_source_never_imports_panda_env_and_only_plugin_modules_import_pytest():
+    files = sorted(PACKAGE.rglob("*.py"))
+    relative = {path.relative_to(PACKAGE).as_posix() for path in files}
+    assert {"checks.py", "classifier/export.py", "backends/registry.py", "plugin.py"} <= relative  # walked the package
+    problems = []
+    for path in files:
+        rel = path.relative_to(PACKAGE)
+        problems += _violations(path.read_text(), f"pytest_drlreward/{rel.as_posix()}", _is_pytest_side(rel))
+    assert not problems, "\n".join(problems)
+
+
+def test_import_graph_check_catches_nested_and_dynamic_imports():
+    source = (
+        "import numpy\n"
+        "import pytest_drlreward.checks\n"
+        "def f():\n"
+        "    from panda_env.reward import model\n"
+        "    import pytest\n"
+        "    import importlib\n"
+        "    importlib.import_module('panda_env.sim')\n"
+        "class C:\n"
+        "    def g(self):\n"
+        "        from _pytest.monkeypatch import MonkeyPatch\n"
+    )
+    problems = _violations(source, "core.py", may_import_pytest=False)
+    assert [p.split(" imports ")[0] for p in problems] == ["core.py:4", "core.py:5", "core.py:7", "core.py:10"]
+    assert _violations(source, "core.py", may_import_pytest=True) == [problems[0], problems[2]]
+    assert _is_pytest_side(Path("suite/test_contract.py")) and _is_pytest_side(Path("options.py"))
+    assert not _is_pytest_side(Path("checks.py")) and not _is_pytest_side(Path("backends/options.py"))
+
+
+# --------------------------------------------------------------------------- export_classifier
+
+
+def test_export_with_forward_x_and_one_example_image_runs_at_any_batch_size(project, tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxruntime")
+    from pytest_drlreward import load_backend
+
+    tiny_model = _load_tiny_model(monkeypatch, project)
+    torch.manual_seed(0)
+    model = tiny_model.build().eval()
+    images = np.random.default_rng(0).integers(0, 256, size=(5, 16, 16, 3), dtype=np.uint8)
+    out = tmp_path / "exported"
+    written = pytest_drlreward.export_classifier(model, images[:1], out, torch_factory="tiny_model:build")
+    assert written.path == out and written.image_shape == (16, 16, 3)
+    assert written.metadata["input"]["shape"] == [None, 16, 16, 3]
+    onnxruntime = load_backend("onnxruntime", out)
+    for batch in (1, 5):
+        with torch.inference_mode():
+            expected = model(torch.from_numpy(images[:batch])).numpy()
+        got = onnxruntime.logits(images[:batch])
+        assert got.shape == (batch, 2) and got.dtype == np.float32
+        np.testing.assert_allclose(got, expected, atol=1e-5, rtol=1e-4, err_msg=f"batch {batch}")
+    reference = load_backend("torch", out)  # the state dict rebuilds through torch_factory
+    np.testing.assert_allclose(reference.logits(images), onnxruntime.logits(images), atol=1e-5, rtol=1e-4)
