@@ -9,7 +9,7 @@ from hypothesis import given
 
 import panda_env
 from panda_env.envs import task
-from panda_env.envs.hover import REWARD_BACKENDS
+from panda_env.envs.hover import REWARD_BACKENDS, PandaHoverEnv
 from pytest_drlreward.checks import StepContractError, assert_step_contract
 from pytest_drlreward.strategies import action_sequences, seeds
 
@@ -71,3 +71,44 @@ def test_the_step_contract_check_catches_an_env_that_breaks_its_bounds():
             assert_step_contract(env, [np.zeros(2, np.float32)], seed=0, reward_set=task.REWARDS)
     finally:
         env.close()
+
+
+def test_goal_index_of_the_metadata_decides_the_reward(model_copy):
+    """A classifier whose metadata says column 0 means goal gets the opposite decisions, in the env and the VecEnv.
+
+    The copy keeps the shipped network and swaps the meaning of its columns (``goal_index`` 0, classes
+    reversed): wherever the shipped classifier says goal, this one must say not-goal, and vice versa.
+    """
+    import json
+
+    from panda_env.envs.batched import BatchedRewardVecEnv
+    from pytest_drlreward.classifier import METADATA_FILE
+
+    metadata = json.loads((model_copy / METADATA_FILE).read_text())
+    metadata["goal_index"], metadata["classes"] = 0, ["goal", "not_goal"]
+    (model_copy / METADATA_FILE).write_text(json.dumps(metadata))
+    shipped = PandaHoverEnv(reward_backend="onnxruntime", max_episode_steps=10)
+    swapped = PandaHoverEnv(reward_backend="onnxruntime", model_dir=model_copy, max_episode_steps=10)
+    vec = BatchedRewardVecEnv(1, "onnxruntime", model_dir=model_copy)
+    try:
+        vec.seed(5)
+        vec.reset()
+        for env in (shipped, swapped):
+            env.reset(seed=5)
+        decisions = []
+        for step in range(6):  # straight at the object: the shipped classifier sees the goal on the way
+            action = np.clip(shipped.object_xy - shipped._observation(), -0.1, 0.1).astype(np.float32)
+            *_, info = shipped.step(action)
+            *_, swapped_info = swapped.step(action)
+            if step == 0:  # the VecEnv ends its episode when it sees a goal: compare its first step only
+                _, _, _, (vec_info,) = vec.step(action[None])
+                assert vec_info["is_goal"] == swapped_info["is_goal"]
+            assert swapped_info["is_goal"] == (not info["is_goal"])
+            assert swapped_info["goal_probability"] == pytest.approx(1 - info["goal_probability"], abs=1e-5)
+            decisions.append(info["is_goal"])
+            if info["is_goal"]:
+                break
+        assert decisions[0] is False and decisions[-1] is True  # both decisions were compared
+    finally:
+        for env in (shipped, swapped, vec):
+            env.close()

@@ -23,9 +23,9 @@ logger = logging.getLogger(__name__)
 
 RENDER_QUALITIES = ("fast", "full")
 MOVE_MODES = ("ik", "physics")
-# "none": no table drawn (TinyRenderer's cost grows with the pixels each triangle covers: a tabletop
-# filling the frame cost 1.6 ms of a 96 px render); "box": a flat tabletop (12 triangles);
-# "seed": the seed demo's textured plane and table URDF (~3.8 ms at 64 px, most of it the large plane).
+# "none": no table drawn (TinyRenderer's cost grows with the pixels each triangle covers, and a
+# tabletop fills the frame); "box": a flat tabletop (12 triangles); "seed": the seed demo's textured
+# plane and table URDF (the large plane costs most of its render).
 TABLES = ("none", "box", "seed")
 _TABLETOP_HALF_EXTENTS = (0.45, 0.7, 0.02)
 _TABLETOP_RGBA = (0.78, 0.66, 0.50, 1.0)
@@ -151,8 +151,8 @@ class PandaScene:
         p = self.client
         if self.config.move_mode == "ik":
             # Kinematic move: IK, set the joints, refine from the new pose. A few rounds reach < 1 mm.
-            # The first round stops at 100 solver iterations, which most moves need (median move
-            # 0.53 ms against 0.85 ms with 200 every round, same worst error over 800 moves).
+            # The first round stops at 100 solver iterations, which most moves need (cheaper than 200
+            # every round, with the same worst error; `python -m panda_env bench` times a move).
             for round_ in range(self.config.ik_rounds):
                 joints = self._ik(target, _FIRST_IK_ITERATIONS if round_ == 0 else _IK_ITERATIONS)
                 for joint, angle in zip(ARM_JOINTS, joints[:7]):
