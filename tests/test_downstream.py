@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-import json
 import os
 import shutil
 import subprocess
@@ -25,6 +24,7 @@ import numpy as np
 import pytest
 
 import pytest_drlreward
+from conftest import rehash
 
 DOWNSTREAM = Path(__file__).resolve().parent / "downstream"
 PACKAGE = Path(pytest_drlreward.__file__).resolve().parent
@@ -86,7 +86,7 @@ def test_contract_suite_passes_on_the_downstream_project(project):
 
 def test_parity_fails_on_an_onnx_file_with_other_weights(project, tmp_path, monkeypatch):
     torch = pytest.importorskip("torch")
-    from pytest_drlreward.classifier import METADATA_FILE, ONNX_FILE, sha256_of
+    from pytest_drlreward.classifier import ONNX_FILE
 
     tiny_model = _load_tiny_model(monkeypatch, project)
     torch.manual_seed(1)
@@ -95,9 +95,7 @@ def test_parity_fails_on_an_onnx_file_with_other_weights(project, tmp_path, monk
     pytest_drlreward.export_classifier(tiny_model.build(), example, other, torch_factory="tiny_model:build")
     model = project / "models" / "tiny"
     shutil.copyfile(other / ONNX_FILE, model / ONNX_FILE)
-    metadata = json.loads((model / METADATA_FILE).read_text())
-    metadata["files"][ONNX_FILE] = sha256_of(model / ONNX_FILE)  # the hash check passes: only parity can catch it
-    (model / METADATA_FILE).write_text(json.dumps(metadata, indent=2))
+    rehash(model, ONNX_FILE)  # the hash check passes: only parity can catch it
 
     result = _run(["-m", "pytest", *SUITE_ARGS, "-m", "parity"], project)
     out = result.stdout + result.stderr

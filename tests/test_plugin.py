@@ -7,19 +7,15 @@ per module.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import rehash
-from pytest_drlreward.classifier import ONNX_FILE
 from pytest_drlreward.envspec import EnvSpecError, check_env_spec, parse_env_spec
 
 pytest_plugins = ["pytester"]
@@ -323,116 +319,16 @@ def test_failed_parity_records_no_summary_line(pytester):
 
 
 # --------------------------------------------------------------------------- a downstream project
+# (tests/test_downstream.py runs the suite on tests/downstream; here: the same project under xdist)
 
-TINY_MODEL = """
-    import torch
-    from torch import nn
-
-
-    class TinyClassifier(nn.Module):
-        \"\"\"uint8 (N, 16, 16, 3) -> logits (N, 2): one convolution, global average pooling, a linear layer.\"\"\"
-
-        def __init__(self):
-            super().__init__()
-            self.conv = nn.Conv2d(3, 4, kernel_size=3, padding=1)
-            self.head = nn.Linear(4, 2)
-
-        def forward(self, images):
-            x = images.permute(0, 3, 1, 2).to(torch.float32) / 255.0
-            return self.head(torch.relu(self.conv(x)).mean(dim=(2, 3)))
-
-
-    def build():
-        return TinyClassifier()
-"""
-
-TINY_PYPROJECT = """
-    [project]
-    name = "tiny-project"
-    version = "0"
-
-    [tool.pytest.ini_options]
-    pythonpath = ["."]
-    drl_env = "tiny_project.envs:make_env"
-    drl_model = "models/tiny"
-    drl_backends = "onnxruntime,openvino"
-"""
-
-
-def _export_tiny(model_file: Path, seed: int, out_dir: Path) -> None:
-    """Export a TinyClassifier with weights from ``seed``, and labelled images it classifies with a margin."""
-    import torch
-
-    import pytest_drlreward
-
-    spec = importlib.util.spec_from_file_location("_tiny_model_for_export", model_file)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    torch.manual_seed(seed)
-    model = module.build().eval()
-    images = np.random.default_rng(seed).integers(0, 256, size=(32, 16, 16, 3), dtype=np.uint8)
-    pytest_drlreward.export_classifier(model, images[:4], out_dir, torch_factory="tiny_project.model:build")
-    with torch.inference_mode():
-        logits = model(torch.from_numpy(images)).numpy()
-    clear = np.abs(logits[:, 1] - logits[:, 0]) > 1e-3
-    np.savez(out_dir / "labelled_images.npz", images=images[clear], labels=logits[clear].argmax(axis=1))
-
-
-@pytest.fixture(scope="module")
-def tiny_project(tmp_path_factory) -> Path:
-    """A downstream project: a numpy env, a Torch classifier ``models/tiny``, the same with other weights in
-    ``models/other``."""
-    root = tmp_path_factory.mktemp("tiny_root")
-    package = root / "tiny_project"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "envs.py").write_text(textwrap.dedent(POINT_ENV))
-    (package / "model.py").write_text(textwrap.dedent(TINY_MODEL))
-    (root / "pyproject.toml").write_text(textwrap.dedent(TINY_PYPROJECT))
-    # export_classifier imports torch_factory before writing, so the project must be importable here;
-    # it is taken off sys.path (and out of sys.modules) again afterwards.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(root))
-        _export_tiny(package / "model.py", 0, root / "models" / "tiny")
-        _export_tiny(package / "model.py", 1, root / "models" / "other")
-    for name in [m for m in sys.modules if m == "tiny_project" or m.startswith("tiny_project.")]:
-        del sys.modules[name]
-    return root
-
-
-@pytest.fixture
-def downstream(pytester, tiny_project) -> pytest.Pytester:
-    shutil.copytree(tiny_project, pytester.path, dirs_exist_ok=True)
-    return pytester
-
-
+DOWNSTREAM = Path(__file__).resolve().parent / "downstream"
 SUITE = ("--pyargs", "pytest_drlreward.suite", "-p", "no:cacheprovider")
 
 
-def test_contract_suite_passes_on_a_downstream_project(downstream):
-    result = downstream.runpytest_subprocess(*SUITE, "-rs", "--drl-timing-json=timing.json")
-    outcomes = result.parseoutcomes()
-    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
-    assert outcomes.get("skipped", 0) == 0 and outcomes["passed"] >= 14
-    text = result.stdout.str()
-    for backend in ("onnxruntime", "openvino"):
-        assert f"parity: {backend} vs torch:" in text
-    result.stdout.fnmatch_lines(["*drlreward timing*", "backend*batch*median ms*speed-up vs torch"])
-    rows = json.loads((downstream.path / "timing.json").read_text())
-    assert {(row["backend"], row["batch"]) for row in rows} == {
-        (name, batch) for name in ("torch", "onnxruntime", "openvino") for batch in (1, 8)}
-    assert all(set(row) >= {"backend", "batch", "median_ms"} for row in rows)
-
-
-def test_parity_fails_on_an_onnx_file_with_other_weights(downstream):
-    model = downstream.path / "models" / "tiny"
-    shutil.copyfile(downstream.path / "models" / "other" / ONNX_FILE, model / ONNX_FILE)
-    rehash(model, ONNX_FILE)
-    result = downstream.runpytest_subprocess("-m", "parity", *SUITE)
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.assert_outcomes(failed=4, deselected=result.parseoutcomes()["deselected"])
-    result.stdout.fnmatch_lines(["*backends disagree*", "*worst element: image *, class *"])
-    assert "parity:" not in result.stdout.str()
+@pytest.fixture
+def downstream(pytester) -> pytest.Pytester:
+    shutil.copytree(DOWNSTREAM, pytester.path, dirs_exist_ok=True)
+    return pytester
 
 
 def test_contract_suite_passes_under_xdist(downstream):
