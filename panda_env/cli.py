@@ -35,10 +35,43 @@ class UserError(Exception):
 
 
 def positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text}")
+    return value
+
+
+def positive_int_list(text: str) -> tuple[int, ...]:
+    """A comma list of positive integers, e.g. ``48,96``."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError(f"give comma-separated positive integers, e.g. 48,96; got {text!r}")
+    return tuple(positive_int(part) for part in parts)
+
+
+def writable_file(path: Path) -> Path:
+    """Raise UserError unless ``path`` can be written (its directory exists and takes a new file)."""
+    from panda_env.training.run_dir import check_writable
+
+    if path.is_dir():
+        raise UserError(f"{path} is a directory; give a file name")
+    if not path.parent.is_dir():
+        raise UserError(f"cannot write {path}: directory {path.parent} does not exist")
+    check_writable(path.parent)
+    return path
 
 
 # -- commands ---------------------------------------------------------------------------------------
@@ -84,9 +117,11 @@ def cmd_bench_env(args) -> int:
 
 
 def cmd_capture(args) -> int:
+    from panda_env.training.run_dir import check_writable
     from pytest_drlreward.atomic import check_target
 
     check_target(args.out, args.overwrite)  # before the long capture, not after
+    check_writable(args.out)
     from tqdm import tqdm
 
     from panda_env.training.capture import capture, save_capture
@@ -100,9 +135,11 @@ def cmd_capture(args) -> int:
 
 
 def cmd_train_classifier(args) -> int:
+    from panda_env.training.run_dir import check_writable
     from pytest_drlreward.atomic import check_target
 
     check_target(args.out, args.overwrite)  # before training, not after
+    check_writable(args.out)
     from panda_env.training.capture import load_capture
     from panda_env.training.classifier import export_trained, train_classifier
 
@@ -177,8 +214,10 @@ def cmd_quantize(args) -> int:
 def cmd_bench(args) -> int:
     from panda_env.bench.step_profile import profile_steps
 
-    sizes = tuple(int(x) for x in args.image_sizes.split(","))
-    result = profile_steps(image_sizes=sizes, rounds=args.rounds)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        writable_file(args.json)
+    result = profile_steps(image_sizes=args.image_sizes, rounds=args.rounds)
     print("median ms per env step, one run (step = move + render + reward + SAC gradient step):")
     head = (f"{'profile':<7} {'quality':<7} {'image':>9} {'move':>7} {'render':>7} {'preproc':>7} {'torch':>7} "
             f"{'onnxrt':>7} {'openvino':>8} {'ov-int8':>7} {'SAC':>7} {'step(ov)':>9} {'reward share(ov)':>17}")
@@ -208,7 +247,6 @@ def cmd_bench(args) -> int:
                       f"{default[f'step_{key}_ms']:.1f} ms vs {seed['step_torch_ms']:.1f} ms = "
                       f"{seed['step_torch_ms'] / default[f'step_{key}_ms']:.1f}x cheaper")
     if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
@@ -217,11 +255,9 @@ def cmd_bench(args) -> int:
 def cmd_train(args) -> int:
     from panda_env.training.sac import train
 
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        raise UserError(f"--out {args.out} is a file; give a directory")
     report = train(args.backend, steps=args.steps, seed=args.seed, out_dir=args.out, profile=args.profile,
                    model_dir=args.model, eval_episodes=args.eval_episodes, progress_bar=True, verbose=1,
-                   n_envs=args.n_envs, int8=args.int8)
+                   n_envs=args.n_envs, int8=args.int8, overwrite=args.overwrite)
     envs = f", {args.n_envs} envs batched" if args.n_envs > 1 else ""
     reward = f"{report.backend} INT8" if args.int8 else report.backend
     print(f"trained SAC for {report.steps} steps with the {reward} reward ({report.profile} profile{envs})")
@@ -240,6 +276,8 @@ def cmd_train(args) -> int:
 def cmd_evaluate(args) -> int:
     from panda_env.training.evaluate import evaluate_policy_success, load_agent
 
+    if args.gif is not None:
+        writable_file(args.gif)
     agent = load_agent(args.agent)
     result = evaluate_policy_success(agent, args.episodes, seed=args.seed, gif_path=args.gif)
     print(f"true-goal success {result.success_rate:.0%} over {result.episodes} episodes, "
@@ -252,6 +290,8 @@ def cmd_evaluate(args) -> int:
 def cmd_compare(args) -> int:
     from panda_env.bench.compare import compare_backends
 
+    if args.json is not None:
+        writable_file(args.json)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = [b for b in backends if b not in REWARD_BACKENDS]
     if unknown or not backends:
@@ -334,7 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_quantize)
 
     p = sub.add_parser("bench", help="step profiler: cost of each part of a training step, with shares")
-    p.add_argument("--image-sizes", default="48,96")
+    p.add_argument("--image-sizes", type=positive_int_list, default=(48, 96),
+                   help="comma-separated camera image sizes in pixels")
     p.add_argument("--rounds", type=positive_int, default=50)
     p.add_argument("--json", type=Path, default=Path("runs/bench.json"))
     p.set_defaults(func=cmd_bench)
@@ -346,8 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("runs/sac"))
     p.add_argument("--profile", choices=("fast", "seed"), default="fast")
     p.add_argument("--model", type=Path, default=None, help="classifier directory (default: the shipped one)")
-    p.add_argument("--eval-episodes", type=int, default=50)
+    p.add_argument("--eval-episodes", type=non_negative_int, default=50)
     p.add_argument("--int8", action="store_true", help="run the classifier's shipped INT8 OpenVINO model (openvino backend, fast profile)")
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out (agent.zip, report.json)")
     p.add_argument("--n-envs", type=positive_int, default=1,
                    help="envs stepped together, their images classified in one reward call per step")
     p.set_defaults(func=cmd_train)
@@ -365,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=positive_int, default=None, help="default: 8000 (fast), 300 (seed)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--profile", choices=("fast", "seed"), default="fast")
-    p.add_argument("--eval-episodes", type=int, default=50)
+    p.add_argument("--eval-episodes", type=non_negative_int, default=50)
     p.add_argument("--int8", action="store_true", help="run the classifier's shipped INT8 OpenVINO model (openvino backend, fast profile)")
     p.add_argument("--json", type=Path, default=None)
     p.set_defaults(func=cmd_compare)
@@ -385,7 +427,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (UserError, ModelDirError, BackendUnavailableError, FileNotFoundError, FileExistsError,
-            NotADirectoryError, ValueError) as error:
+    except (UserError, ModelDirError, BackendUnavailableError, OSError, ValueError) as error:
         print(f"panda_env {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"panda_env {args.command}: interrupted; every file it writes is written whole or not at all, "
+              f"so nothing half-written was left", file=sys.stderr)
+        return 130

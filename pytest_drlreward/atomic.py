@@ -1,19 +1,54 @@
 """Atomic writes: a file or a directory appears complete under its name, or not at all.
 
-Everything is written under a temporary sibling name (``.NAME.*``) and renamed into place; a failure
-removes the temporary. Files get ordinary permissions (``0o644`` less the umask, as ``open`` gives).
+Everything is written under a temporary sibling name (``.NAME.tmp-PID-*``) and renamed into place; a
+failure removes the temporary. A process killed outright (SIGKILL) cannot clean up, so the next write
+to the same target removes temporaries whose process is gone. Files get ordinary permissions (``0o666``
+less the umask, as ``open`` gives).
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_directory", "atomic_file", "check_target", "write_text_atomic"]
+__all__ = ["atomic_directory", "atomic_file", "check_target", "process_alive", "remove_stale_temporaries", "write_text_atomic"]
+
+
+def _prefix(target: Path, pid: int | None = None) -> str:
+    return f".{target.name}.tmp-{os.getpid() if pid is None else pid}-"
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs (on this machine)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(target: str | Path) -> list[Path]:
+    """Remove temporaries of ``target`` left by processes that no longer run; return what was removed."""
+    target = Path(target)
+    removed = []
+    if not target.parent.is_dir():
+        return removed
+    for candidate in target.parent.glob(f".{glob.escape(target.name)}.tmp-*-*"):
+        pid_text = candidate.name[len(f".{target.name}.tmp-"):].split("-", 1)[0]
+        if pid_text.isdigit() and not process_alive(int(pid_text)):
+            if candidate.is_dir():
+                shutil.rmtree(candidate, ignore_errors=True)
+            else:
+                candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
 
 
 def _umask() -> int:
@@ -38,7 +73,8 @@ def atomic_directory(target: str | Path, overwrite: bool = False) -> Iterator[Pa
     """Yield a fresh temporary directory next to ``target``; rename it to ``target`` on success."""
     target = check_target(target, overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    remove_stale_temporaries(target)
+    tmp = Path(tempfile.mkdtemp(prefix=_prefix(target), dir=target.parent))
     tmp.chmod(0o777 & ~_umask())  # mkdtemp makes it private
     try:
         yield tmp
@@ -59,7 +95,8 @@ def atomic_file(target: str | Path) -> Iterator[Path]:
     target = Path(target)
     if not target.parent.is_dir():
         raise FileNotFoundError(f"cannot write {target}: directory {target.parent} does not exist")
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent)
+    remove_stale_temporaries(target)
+    fd, name = tempfile.mkstemp(prefix=_prefix(target), suffix=target.suffix, dir=target.parent)
     os.close(fd)
     tmp = Path(name)
     try:

@@ -38,6 +38,15 @@ class PendingStep(NamedTuple):
     action_taken: bool
 
 
+def _check_positive_int(name: str, value: Any, upper: int | None = None, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1 \
+            or (upper is not None and value > upper):
+        bound = f" up to {upper}" if upper is not None else ""
+        raise ValueError(f"{name} must be a positive integer{bound}{' or None' if allow_none else ''}, got {value!r}")
+
+
 class PandaHoverEnv(gym.Env):
     """The Panda hover task with a pluggable reward (see the module docstring)."""
 
@@ -59,10 +68,17 @@ class PandaHoverEnv(gym.Env):
     ) -> None:
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"unknown render_mode {render_mode!r}; allowed values: None, 'rgb_array'")
-        if max_episode_steps is not None and (int(max_episode_steps) != max_episode_steps or max_episode_steps < 1):
-            raise ValueError(f"max_episode_steps must be a positive integer or None, got {max_episode_steps!r}")
-        if not goal_radius > 0:
-            raise ValueError(f"goal_radius must be positive, got {goal_radius!r}")
+        _check_positive_int("max_episode_steps", max_episode_steps, allow_none=True)
+        _check_positive_int("image_size", image_size, upper=task.MAX_IMAGE_SIZE)
+        if isinstance(goal_radius, bool) or not isinstance(goal_radius, (int, float, np.integer, np.floating)) \
+                or not 0 < goal_radius <= task.MAX_GOAL_RADIUS:
+            raise ValueError(f"goal_radius must be a number in (0, {task.MAX_GOAL_RADIUS}] metres (episodes start "
+                             f"{task.MIN_START_DISTANCE} m from the object, outside the goal), got {goal_radius!r}")
+        object_position = tuple(object_position)
+        if len(object_position) != 3 or not task.in_workspace(np.asarray(object_position[:2], dtype=np.float64)):
+            raise ValueError(f"object_position must be (x, y, z) with x-y inside the workspace x in "
+                             f"[{task.WORKSPACE_LOW[0]}, {task.WORKSPACE_HIGH[0]}], y in [{task.WORKSPACE_LOW[1]}, "
+                             f"{task.WORKSPACE_HIGH[1]}], got {object_position!r}")
         self.render_mode = render_mode
         self.max_episode_steps = max_episode_steps
         self.goal_radius = float(goal_radius)
@@ -72,6 +88,7 @@ class PandaHoverEnv(gym.Env):
         self.object_xy = np.asarray(self.scene_config.object_position[:2], dtype=np.float64)
         self.judge = judge or make_judge(reward_backend, model_dir, backend_options)
         self.reward_backend = self.judge.name
+        self._check_image_fits_the_classifier()
         self.action_space = spaces.Box(-task.MAX_MOVE, task.MAX_MOVE, shape=(2,), dtype=np.float32)
         self.observation_space = spaces.Box(
             task.WORKSPACE_LOW.astype(np.float32), task.WORKSPACE_HIGH.astype(np.float32), dtype=np.float32)
@@ -79,6 +96,7 @@ class PandaHoverEnv(gym.Env):
         self._scene = PandaScene(self.scene_config)
         self._xy = np.zeros(2)
         self._steps = 0
+        self._needs_reset = True
 
     # -- public helpers ------------------------------------------------------------------------
     @property
@@ -107,6 +125,7 @@ class PandaHoverEnv(gym.Env):
         start = self._draw_start()
         self._move(start)
         self._steps = 0
+        self._needs_reset = False
         return self._observation(), self._info(False, 0.0, True)
 
     def step(self, action):
@@ -118,6 +137,8 @@ class PandaHoverEnv(gym.Env):
     # -- the two halves of a step (a batched VecEnv judges many envs between them) -------------
     def begin_step(self, action) -> PendingStep:
         """First half of ``step``: check ``action`` and move the arm."""
+        if self._needs_reset:
+            raise RuntimeError("call reset() before step(): the episode has no start yet")
         delta = self._check_action(action)
         self._steps += 1
         target = self._xy + delta
@@ -159,11 +180,23 @@ class PandaHoverEnv(gym.Env):
         return {"is_goal": bool(is_goal), "goal_probability": float(probability),
                 "true_goal": bool(true_goal), "action_taken": bool(action_taken)}
 
+    def _check_image_fits_the_classifier(self) -> None:
+        """A classifier backend must take this env's camera images: fail now, not at the first step."""
+        shape = getattr(getattr(self.judge, "backend", None), "image_shape", None)
+        width, height = self.scene_config.camera_resolution or (self.scene_config.image_size,) * 2
+        if shape is not None and tuple(shape) != (height, width, 3):
+            raise ValueError(f"the {self.reward_backend!r} classifier takes images of shape {tuple(shape)}, but this env "
+                             f"renders ({height}, {width}, 3): pass image_size={shape[0]} or a classifier for "
+                             f"{self.scene_config.image_size} px")
+
     def _check_action(self, action) -> np.ndarray:
+        raw = np.asarray(action) if not isinstance(action, (str, bytes)) else None
+        if raw is None or raw.dtype.kind not in "iuf":
+            raise ValueError(f"action must be an array of 2 real numbers, got {action!r}")
         try:
-            delta = np.asarray(action, dtype=np.float64)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"action must be an array of 2 numbers, got {action!r}") from error
+            delta = raw.astype(np.float64)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise ValueError(f"action must be an array of 2 real numbers, got {action!r}") from error
         if delta.shape != (2,):
             raise ValueError(f"action must have shape (2,), got shape {delta.shape}: {action!r}")
         if not np.all(np.isfinite(delta)):

@@ -16,6 +16,8 @@ IMAGE_SIZE = DEFAULT_IMAGE_SIZE
 # The gripper hovers over the object when its horizontal distance to the object is below this.
 GOAL_RADIUS = 0.05
 MIN_START_DISTANCE = 0.10
+MAX_GOAL_RADIUS = MIN_START_DISTANCE  # episodes start outside the goal
+MAX_IMAGE_SIZE = 1024  # camera images larger than this are a mistake, not a setting
 REWARD_GOAL = 100.0
 REWARD_MOVE = -1.0
 REWARD_REFUSED = -5.0

@@ -31,6 +31,8 @@ from panda_env.sim import PandaScene, SceneConfig
 from pytest_drlreward.atomic import atomic_directory
 
 logger = logging.getLogger(__name__)
+LABEL_COLUMNS = ("index", "label", "x", "y", "distance")
+MANIFEST_KEYS = ("n", "seed", "image_size", "render_quality", "goal_radius", "object_position", "sampling")
 SAMPLING = "1/2 distance uniform in [0, r), 1/4 distance uniform in [r, 2r), 1/4 uniform over the rest of the workspace"
 
 
@@ -103,25 +105,61 @@ def save_capture(data: CaptureSet, out_dir: str | Path, overwrite: bool = False)
         np.save(tmp / "images.npy", data.images)
         with open(tmp / "labels.csv", "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["index", "label", "x", "y", "distance"])
+            writer.writerow(LABEL_COLUMNS)
             for i, (label, (x, y), d) in enumerate(zip(data.labels, data.positions, data.distances)):
                 writer.writerow([i, int(label), f"{x:.6f}", f"{y:.6f}", f"{d:.6f}"])
         (tmp / "manifest.json").write_text(json.dumps(data.manifest, indent=2) + "\n")
     return Path(out_dir)
 
 
+def _read_manifest(path: Path) -> dict:
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from error
+    missing = [key for key in MANIFEST_KEYS if not isinstance(manifest, dict) or key not in manifest]
+    if missing:
+        raise ValueError(f"{path} lacks {missing}: it was not written by `python -m panda_env capture`")
+    return manifest
+
+
+def _read_images(path: Path) -> np.ndarray:
+    try:
+        images = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise ValueError(f"{path} cannot be read as a .npy array (truncated or not written by numpy): {error}") from error
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3 or len(images) == 0:
+        raise ValueError(f"{path} must hold uint8 images (N, H, W, 3) with N >= 1, got {images.dtype} {images.shape}")
+    return images
+
+
+def _read_labels(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or not set(LABEL_COLUMNS) <= set(reader.fieldnames):
+            raise ValueError(f"{path} must start with the header {','.join(LABEL_COLUMNS)}, got {reader.fieldnames}")
+        rows = list(reader)
+    try:
+        labels = np.array([int(r["label"]) for r in rows], dtype=np.int64)
+        positions = np.array([[float(r["x"]), float(r["y"])] for r in rows]).reshape(-1, 2)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path}: a label or position is not a number: {error}") from error
+    bad = np.flatnonzero((labels != 0) & (labels != 1))
+    if len(bad):
+        raise ValueError(f"{path}: labels must be 0 (not goal) or 1 (goal); row {int(bad[0])} has {labels[bad[0]]}")
+    return labels, positions
+
+
 def load_capture(directory: str | Path) -> CaptureSet:
-    """Read a capture directory written by :func:`save_capture`."""
+    """Read a capture directory written by :func:`save_capture`; ValueError naming the file that is wrong."""
     directory = Path(directory)
     for name in ("images.npy", "labels.csv", "manifest.json"):
         if not (directory / name).is_file():
             raise FileNotFoundError(f"{directory / name} is missing: {directory} is not a capture directory "
                                     f"(write one with `python -m panda_env capture --out {directory}`)")
-    manifest = json.loads((directory / "manifest.json").read_text())
-    images = np.load(directory / "images.npy")
-    rows = list(csv.DictReader(open(directory / "labels.csv", newline="")))
-    labels = np.array([int(r["label"]) for r in rows], dtype=np.int64)
-    positions = np.array([[float(r["x"]), float(r["y"])] for r in rows]).reshape(-1, 2)
+    manifest = _read_manifest(directory / "manifest.json")
+    images = _read_images(directory / "images.npy")
+    labels, positions = _read_labels(directory / "labels.csv")
     if len(labels) != len(images):
-        raise ValueError(f"{directory}: {len(images)} images but {len(labels)} labels")
+        raise ValueError(f"{directory}: images.npy holds {len(images)} images but labels.csv {len(labels)} labels")
     return CaptureSet(images, labels, positions, manifest)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from panda_env.training.capture import CaptureSet
+from panda_env.training.capture import MANIFEST_KEYS, CaptureSet
 from pytest_drlreward.classifier import ModelDir, export_classifier
 
 logger = logging.getLogger(__name__)
@@ -70,6 +70,10 @@ def train_classifier(data: CaptureSet, *, epochs: int = 25, batch_size: int = 64
 
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be positive, got {epochs} and {batch_size}")
+    counts = np.bincount(data.labels, minlength=2)
+    if counts.min() < 2:
+        raise ValueError(f"the capture holds {counts[1]} goal and {counts[0]} not-goal images: a classifier needs at "
+                         f"least 2 of each class (capture more images, e.g. `python -m panda_env capture --n 4000`)")
     torch.manual_seed(seed)
     train_idx, val_idx, test_idx = split_indices(data.labels, seed, val_fraction, test_fraction)
     images, labels = data.images, data.labels
@@ -117,8 +121,7 @@ def export_trained(result: TrainingResult, data: CaptureSet, out_dir: str | Path
     info = {
         "architecture": architecture, "training_seed": seed, "val_accuracy": result.val_accuracy,
         "test_accuracy": result.test_accuracy, "split": result.split,
-        "capture": {k: data.manifest[k] for k in ("n", "seed", "image_size", "render_quality", "goal_radius",
-                                                  "object_position", "sampling")},
+        "capture": {k: data.manifest[k] for k in MANIFEST_KEYS},
     }
     return export_classifier(result.model, data.images[:2], out_dir, torch_factory=FACTORY,
                              torch_factory_kwargs={"architecture": architecture}, info=info,

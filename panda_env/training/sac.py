@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from panda_env.envs.goal import CallTimer
 from panda_env.training.evaluate import EvaluationResult, evaluate_policy_success
-from panda_env.training.runs import make_batched_env, make_env
+from panda_env.training.runs import backend_options_for, make_batched_env, make_env
 from pytest_drlreward.atomic import atomic_file, write_text_atomic
 
 logger = logging.getLogger(__name__)
@@ -59,13 +60,58 @@ def _time_gradient_steps(agent) -> CallTimer:
     return timer
 
 
+def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progress_bar: bool, verbose: int,
+           n_envs: int, int8: bool):
+    """Train an agent; return it and the report of where the time went (evaluation not yet done)."""
+    from stable_baselines3 import SAC
+    from stable_baselines3.common.monitor import Monitor
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from panda_env.training.profiles import sac_options
+
+    if n_envs == 1:
+        env = make_env(backend, profile, model_dir=model_dir, int8=int8)
+        monitored = Monitor(env)
+    else:  # the VecEnv has the same timers and reward_timer as a single env
+        env = make_batched_env(backend, n_envs, profile, model_dir=model_dir, int8=int8)
+        monitored = VecMonitor(env)
+    try:
+        agent = SAC("MlpPolicy", monitored, seed=seed, verbose=verbose, **sac_options(profile))
+        learning = _time_gradient_steps(agent)
+        start = time.perf_counter()
+        agent.learn(total_timesteps=steps, progress_bar=progress_bar)
+        total = time.perf_counter() - start
+        del agent.train  # drop the timing wrapper (an instance attribute) so the agent saves cleanly
+        physics, render = env.timers["physics"].total_s, env.timers["render"].total_s
+        reward = env.reward_timer
+        report = TrainingReport(
+            backend=backend, profile=profile, steps=steps, seed=seed, total_s=total, physics_s=physics,
+            render_s=render, reward_s=reward.total_s, learning_s=learning.total_s,
+            other_s=total - physics - render - reward.total_s - learning.total_s,
+            steps_per_s=steps / total, reward_calls=reward.calls, int8=int8)
+    finally:
+        env.close()
+    return agent, report
+
+
+def _check_count(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
 def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | None = None,
           profile: str = "fast", model_dir=None, eval_episodes: int = 50, progress_bar: bool = False,
-          verbose: int = 0, torch_threads: int | None = None, n_envs: int = 1, int8: bool = False) -> TrainingReport:
-    """Train SAC for ``steps`` env steps; evaluate; save the agent and a JSON report.
+          verbose: int = 0, torch_threads: int | None = None, n_envs: int = 1, int8: bool = False,
+          overwrite: bool = False) -> TrainingReport:
+    """Train SAC for ``steps`` env steps; save the agent; evaluate; write a JSON report.
 
-    SAC's settings are SB3's defaults except those of ``profiles.sac_options(profile)``; torch runs on
-    ``profiles.torch_threads(profile)`` threads unless ``torch_threads`` is given.
+    Every argument and ``out_dir`` are checked before training (``out_dir`` must be writable and, unless
+    ``overwrite``, hold no earlier run; one run at a time writes to it). The agent is saved (atomically,
+    as ``agent.zip``) before the evaluation, so an interrupted evaluation keeps it; ``report.json`` is
+    written after the evaluation. SAC's settings are SB3's defaults except those of
+    ``profiles.sac_options(profile)``; torch runs on ``profiles.torch_threads(profile)`` threads unless
+    ``torch_threads`` is given.
 
     ``n_envs > 1`` steps that many envs together (``BatchedRewardVecEnv``): one reward-backend call
     classifies all their images, so ``reward_calls`` is ``steps / n_envs``. SB3's SAC then takes one
@@ -73,50 +119,24 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
 
     ``int8``: the OpenVINO reward runs the classifier's shipped INT8 model (fast profile only).
     """
-    from stable_baselines3 import SAC
-    from stable_baselines3.common.monitor import Monitor
-    from stable_baselines3.common.vec_env import VecMonitor
+    from panda_env.training.profiles import check_profile, profile_torch_threads
+    from panda_env.training.run_dir import locked_run_dir
 
-    from panda_env.training.profiles import profile_torch_threads, sac_options
-
-    if steps < 1:
-        raise ValueError(f"steps must be positive, got {steps}")
-    if isinstance(n_envs, bool) or int(n_envs) != n_envs or n_envs < 1:
-        raise ValueError(f"n_envs must be a positive integer, got {n_envs!r}")
-    n_envs = int(n_envs)
-    out = Path(out_dir) if out_dir is not None else None
-    if out is not None and out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"output directory {out} is a file; choose another --out")
-    with profile_torch_threads(profile, torch_threads):  # given back after training
-        if n_envs == 1:
-            env = make_env(backend, profile, model_dir=model_dir, int8=int8)
-            monitored = Monitor(env)
-        else:  # the VecEnv has the same timers and reward_timer as a single env
-            env = make_batched_env(backend, n_envs, profile, model_dir=model_dir, int8=int8)
-            monitored = VecMonitor(env)
-        try:
-            agent = SAC("MlpPolicy", monitored, seed=seed, verbose=verbose, **sac_options(profile))
-            learning = _time_gradient_steps(agent)
-            start = time.perf_counter()
-            agent.learn(total_timesteps=steps, progress_bar=progress_bar)
-            total = time.perf_counter() - start
-            del agent.train  # drop the timing wrapper (an instance attribute) so the agent saves cleanly
-            physics, render = env.timers["physics"].total_s, env.timers["render"].total_s
-            reward = env.reward_timer
-            report = TrainingReport(
-                backend=backend, profile=profile, steps=steps, seed=seed, total_s=total, physics_s=physics,
-                render_s=render, reward_s=reward.total_s, learning_s=learning.total_s,
-                other_s=total - physics - render - reward.total_s - learning.total_s,
-                steps_per_s=steps / total, reward_calls=reward.calls, int8=int8)
-        finally:
-            env.close()
+    _check_count("steps", steps, 1)
+    _check_count("n_envs", n_envs, 1)
+    _check_count("eval_episodes", eval_episodes, 0)
+    check_profile(profile)
+    backend_options_for(backend, profile, int8)  # refuses --int8 off openvino or the fast profile
+    run_dir = locked_run_dir(out_dir, overwrite) if out_dir is not None else contextlib.nullcontext()
+    with run_dir as out, profile_torch_threads(profile, torch_threads):  # threads given back after training
+        agent, report = _learn(backend, steps, seed, profile, model_dir, progress_bar, verbose, n_envs, int8)
+        if out is not None:
+            with atomic_file(out / "agent.zip") as tmp:
+                agent.save(tmp)
+            report.agent_path = str(out / "agent.zip")
         if eval_episodes:
             result: EvaluationResult = evaluate_policy_success(agent, eval_episodes, seed=seed + 10_000, profile=profile)
             report.evaluation = asdict(result)
         if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            with atomic_file(out / "agent.zip") as tmp:
-                agent.save(tmp)
-            report.agent_path = str(out / "agent.zip")
             write_text_atomic(out / "report.json", report.to_json())
     return report

@@ -24,6 +24,7 @@ from pytest_drlreward.classifier.directory import ModelDir, ModelDirError
 from pytest_drlreward.classifier.int8 import open_int8_model
 
 PRECISIONS = ("f32", "bf16", "f16")
+PERFORMANCE_HINTS = ("LATENCY", "THROUGHPUT", "CUMULATIVE_THROUGHPUT")
 
 
 class OpenVinoBackend(RewardBackend):
@@ -37,6 +38,11 @@ class OpenVinoBackend(RewardBackend):
         super().__init__(model_dir)
         if precision not in PRECISIONS:
             raise ValueError(f"unknown OpenVINO precision {precision!r}; allowed values: {', '.join(PRECISIONS)}")
+        if performance_hint not in PERFORMANCE_HINTS:
+            raise ValueError(f"unknown OpenVINO performance_hint {performance_hint!r}; allowed values: "
+                             f"{', '.join(PERFORMANCE_HINTS)}")
+        if config is not None and not isinstance(config, dict):
+            raise ValueError(f"OpenVINO config must be a dict of properties, got {config!r}")
         ov = require("openvino", "the 'openvino' backend", extra="openvino")
         threads = check_threads(threads, self.name)
         properties = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": performance_hint}
@@ -44,6 +50,9 @@ class OpenVinoBackend(RewardBackend):
             properties["INFERENCE_NUM_THREADS"] = threads
         properties.update(config or {})
         core = ov.Core()
+        if device not in core.available_devices:
+            raise ValueError(f"OpenVINO device {device!r} is not available here; available: "
+                             f"{', '.join(core.available_devices)}")
         self.int8 = int8_model is not None and int8_model is not False
         if self.int8:
             source = open_int8_model(int8_model, model_dir)
@@ -52,10 +61,24 @@ class OpenVinoBackend(RewardBackend):
         try:
             self.compiled = core.compile_model(str(source), device, properties)
         except RuntimeError as error:
-            raise ModelDirError(f"OpenVINO cannot compile {source}: {error}") from error
+            raise self._explain(core, source, device, properties, error) from error
         self._request = self.compiled.create_infer_request()
         self.properties = properties
         self.source = source  # the file compiled: the ONNX file or the INT8 IR
+
+    @staticmethod
+    def _explain(core, source: Path, device: str, properties: dict, error: Exception) -> Exception:
+        """Which of the options OpenVINO refused (each is tried alone), or the model file if none was."""
+        bad = []
+        for key, value in properties.items():
+            try:
+                core.compile_model(str(source), device, {key: value})
+            except RuntimeError:
+                bad.append(f"{key}={value!r}")
+        if bad:
+            lines = [line for line in str(error).splitlines() if line.strip() and not line.startswith("Exception from")]
+            return ValueError(f"OpenVINO refused the option(s) {', '.join(bad)} on {device}: {' '.join(lines)}")
+        return ModelDirError(f"OpenVINO cannot compile {source}: {error}")
 
     def _logits(self, images: np.ndarray) -> np.ndarray:
         self._request.infer({0: images})
