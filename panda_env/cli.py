@@ -83,7 +83,7 @@ def cmd_demo(args) -> int:
     env = gym.make("PandaHover-v0", reward_backend=args.backend, image_size=args.image_size)
     try:
         obs, _ = env.reset(seed=args.seed)
-        print(f"reset: gripper at x={obs[0]:.3f} y={obs[1]:.3f}")
+        print(f"reward backend: {args.backend}; reset: gripper at x={obs[0]:.3f} y={obs[1]:.3f}")
         object_xy = env.unwrapped.object_xy
         for step in range(1, 11):
             # Head for the object, at most 0.1 m per axis.
@@ -256,8 +256,8 @@ def cmd_train(args) -> int:
     from panda_env.training.sac import train
 
     report = train(args.backend, steps=args.steps, seed=args.seed, out_dir=args.out, profile=args.profile,
-                   model_dir=args.model, eval_episodes=args.eval_episodes, progress_bar=True, verbose=1,
-                   n_envs=args.n_envs, int8=args.int8, overwrite=args.overwrite)
+                   model_dir=args.model, eval_episodes=args.eval_episodes, progress_bar=True,
+                   verbose=1 if args.verbose else 0, n_envs=args.n_envs, int8=args.int8, overwrite=args.overwrite)
     envs = f", {args.n_envs} envs batched" if args.n_envs > 1 else ""
     reward = f"{report.backend} INT8" if args.int8 else report.backend
     print(f"trained SAC for {report.steps} steps with the {reward} reward ({report.profile} profile{envs})")
@@ -269,7 +269,8 @@ def cmd_train(args) -> int:
         print(f"  evaluation: true-goal success {ev['success_rate']:.0%} over {ev['episodes']} episodes, "
               f"mean length {ev['mean_length']:.2f}")
     if args.out is not None:
-        print(f"  wrote {args.out / 'agent.zip'} and {args.out / 'report.json'}")
+        pictures = ", ".join(Path(p).name for p in report.pictures)
+        print(f"  wrote {args.out}/: agent.zip, report.json, {pictures}")
     return 0
 
 
@@ -279,19 +280,22 @@ def cmd_evaluate(args) -> int:
     if args.gif is not None:
         writable_file(args.gif)
     agent = load_agent(args.agent)
-    result = evaluate_policy_success(agent, args.episodes, seed=args.seed, gif_path=args.gif)
+    result = evaluate_policy_success(agent, args.episodes, seed=args.seed, gif_path=args.gif,
+                                     gif_backend=args.backend)
     print(f"true-goal success {result.success_rate:.0%} over {result.episodes} episodes, "
-          f"mean episode length {result.mean_length:.2f}")
+          f"mean episode length {result.mean_length:.2f} (episodes end on the simulator's truth, the oracle)")
     if args.gif:
-        print(f"wrote {args.gif}")
+        print(f"wrote {args.gif}: {min(3, args.episodes)} episodes, goal probability from the {args.backend} reward")
     return 0
 
 
 def cmd_compare(args) -> int:
     from panda_env.bench.compare import compare_backends
 
-    if args.json is not None:
-        writable_file(args.json)
+    for path in (args.json, args.chart):
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writable_file(path)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = [b for b in backends if b not in REWARD_BACKENDS]
     if unknown or not backends:
@@ -301,7 +305,8 @@ def cmd_compare(args) -> int:
                               eval_episodes=args.eval_episodes, int8=args.int8,
                               on_run=lambda r: print(f"  run: {r.backend} seed {r.seed}: {r.total_s:.1f} s "
                                                      f"(reward {r.reward_s:.1f} s)", flush=True))
-    print(f"profile {args.profile}, {steps} steps a run, {args.runs} runs per backend (means):")
+    runs = f"{args.runs} run" + ("s" if args.runs != 1 else "")
+    print(f"profile {args.profile}, {steps} steps a run, {runs} per backend (means):")
     print(f"{'backend':<12} {'total s':>9} {'ms/step':>8} {'inference s':>12} {'saving vs ' + backends[0]:>18} "
           f"{'success':>8}")
     for row in result["rows"]:
@@ -310,108 +315,151 @@ def cmd_compare(args) -> int:
     if args.json is not None:
         write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
         print(f"wrote {args.json}")
+    if args.chart is not None:
+        from panda_env.bench.compare import chart_rows
+        from panda_env.training.plots import time_split_png
+
+        time_split_png(chart_rows(result["rows"]), args.chart,
+                       f"mean training time per reward backend, {steps} steps, {runs}")
+        print(f"wrote {args.chart}")
     return 0
 
 
+def _command(sub, name: str, help_text: str, func) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text, description=help_text,
+                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.set_defaults(func=func)
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="panda_env", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="panda_env", description=__doc__.splitlines()[0].replace("``", ""),
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log debug messages, and stable-baselines3's own log while training")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    backend_help = "what decides the reward: the simulator's truth (oracle) or the classifier on an engine"
+    int8_help = "run the classifier's shipped INT8 OpenVINO model (openvino backend, fast profile only)"
+    model_help = "classifier directory; None: the one shipped in panda_env"
 
-    p = sub.add_parser("demo", help="run one short episode heading for the object, printing each step")
-    p.add_argument("--backend", choices=REWARD_BACKENDS, default="oracle")
-    p.add_argument("--image-size", type=positive_int, default=IMAGE_SIZE)
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=cmd_demo)
+    p = _command(sub, "demo", "run one short episode heading for the object, printing each step", cmd_demo)
+    p.add_argument("--backend", choices=REWARD_BACKENDS, default="oracle", help=backend_help)
+    p.add_argument("--image-size", type=positive_int, default=IMAGE_SIZE, help="camera image size in pixels")
+    p.add_argument("--seed", type=int, default=0, help="seed of the episode's start")
 
-    p = sub.add_parser("bench-env", help="env steps per second, fast vs full render quality")
-    p.add_argument("--backend", choices=REWARD_BACKENDS, default="oracle")
-    p.add_argument("--image-size", type=positive_int, default=IMAGE_SIZE)
-    p.add_argument("--steps", type=positive_int, default=300)
-    p.add_argument("--rounds", type=positive_int, default=3)
-    p.add_argument("--int8", action="store_true", help="run the classifier's shipped INT8 OpenVINO model (openvino backend, fast profile)")
-    p.set_defaults(func=cmd_bench_env)
+    p = _command(sub, "bench-env", "env steps per second, fast against full render quality", cmd_bench_env)
+    p.add_argument("--backend", choices=REWARD_BACKENDS, default="oracle", help=backend_help)
+    p.add_argument("--image-size", type=positive_int, default=IMAGE_SIZE, help="camera image size in pixels")
+    p.add_argument("--steps", type=positive_int, default=300, help="timed env steps per round")
+    p.add_argument("--rounds", type=positive_int, default=3, help="rounds per render quality, interleaved")
+    p.add_argument("--int8", action="store_true", help=int8_help)
 
-    p = sub.add_parser("capture", help="render labelled camera images for the classifier")
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--n", type=positive_int, default=4000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--image-size", type=positive_int, default=IMAGE_SIZE)
-    p.add_argument("--render-quality", choices=("fast", "full"), default="fast")
+    p = _command(sub, "capture", "render labelled camera images for the classifier", cmd_capture)
+    p.add_argument("--out", required=True, type=Path, help="new capture directory")
+    p.add_argument("--n", type=positive_int, default=4000, help="number of images")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sampled gripper positions")
+    p.add_argument("--image-size", type=positive_int, default=IMAGE_SIZE, help="camera image size in pixels")
+    p.add_argument("--render-quality", choices=("fast", "full"), default="fast",
+                   help="fast: low-polygon arm; full: the original meshes")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
-    p.set_defaults(func=cmd_capture)
 
-    p = sub.add_parser("train-classifier", help="train SqueezeNet from scratch and export the model directory")
-    p.add_argument("--data", required=True, type=Path)
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--epochs", type=positive_int, default=25)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--architecture", choices=("squeezenet1_1", "squeezenet1_0"), default="squeezenet1_1")
+    p = _command(sub, "train-classifier", "train SqueezeNet from scratch and export the classifier directory",
+                 cmd_train_classifier)
+    p.add_argument("--data", required=True, type=Path, help="capture directory to train on")
+    p.add_argument("--out", required=True, type=Path, help="new classifier directory")
+    p.add_argument("--epochs", type=positive_int, default=25, help="training epochs")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split, the weights and the batches")
+    p.add_argument("--architecture", choices=("squeezenet1_1", "squeezenet1_0"), default="squeezenet1_1",
+                   help="torchvision SqueezeNet variant")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
-    p.set_defaults(func=cmd_train_classifier)
 
-    p = sub.add_parser("evaluate-classifier", help="accuracy of a classifier on a capture directory")
-    p.add_argument("--data", required=True, type=Path)
-    p.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped one)")
-    p.add_argument("--backend", choices=BACKEND_NAMES, default="openvino")
-    p.set_defaults(func=cmd_evaluate_classifier)
+    p = _command(sub, "evaluate-classifier", "accuracy of a classifier on a capture directory",
+                 cmd_evaluate_classifier)
+    p.add_argument("--data", required=True, type=Path, help="capture directory with labelled images")
+    p.add_argument("--model", type=Path, default=None, help=model_help)
+    p.add_argument("--backend", choices=BACKEND_NAMES, default="openvino", help="engine that runs the classifier")
 
-    p = sub.add_parser("bench-backends", help="per-call latency of the three backends (and of the model "
-                                              "directory's INT8 model, if it has int8/), batch 1 and 8")
-    p.add_argument("--model", type=Path, default=None)
-    p.add_argument("--rounds", type=positive_int, default=200)
-    p.set_defaults(func=cmd_bench_backends)
+    p = _command(sub, "bench-backends", "per-call latency of the three engines (and of the classifier "
+                                        "directory's INT8 model, if it has int8/), batch 1 and 8", cmd_bench_backends)
+    p.add_argument("--model", type=Path, default=None, help=model_help)
+    p.add_argument("--rounds", type=positive_int, default=200, help="timed calls per engine and batch size")
 
-    p = sub.add_parser("quantize", help="INT8 OpenVINO model of a classifier (NNCF), calibrated on a capture "
-                                        "directory; compare it with f32")
+    p = _command(sub, "quantize", "INT8 OpenVINO model of a classifier (NNCF), calibrated on a capture "
+                                  "directory, compared with f32", cmd_quantize)
     p.add_argument("--data", required=True, type=Path, help="capture directory: calibration and comparison images")
-    p.add_argument("--model", type=Path, default=None, help="classifier directory (default: the shipped one)")
-    p.add_argument("--out", type=Path, default=None, help="output directory (default: MODEL/int8, which "
-                                                          "int8_model=True and bench-backends use)")
+    p.add_argument("--model", type=Path, default=None, help=model_help)
+    p.add_argument("--out", type=Path, default=None, help="output directory; None: MODEL/int8, which "
+                                                          "int8_model=True and bench-backends use")
     p.add_argument("--subset", type=positive_int, default=300, help="calibration images, evenly spaced")
     p.add_argument("--rounds", type=positive_int, default=100, help="timed calls per backend and batch size")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
-    p.set_defaults(func=cmd_quantize)
 
-    p = sub.add_parser("bench", help="step profiler: cost of each part of a training step, with shares")
+    p = _command(sub, "bench", "step profiler: the cost of each part of a training step, and its shares", cmd_bench)
     p.add_argument("--image-sizes", type=positive_int_list, default=(48, 96),
                    help="comma-separated camera image sizes in pixels")
-    p.add_argument("--rounds", type=positive_int, default=50)
-    p.add_argument("--json", type=Path, default=Path("runs/bench.json"))
-    p.set_defaults(func=cmd_bench)
+    p.add_argument("--rounds", type=positive_int, default=50, help="timed calls per part")
+    p.add_argument("--json", type=Path, default=Path("runs/bench.json"), help="where to write the results")
 
-    p = sub.add_parser("train", help="train SAC with a reward backend; print and save the timing split")
-    p.add_argument("--backend", choices=REWARD_BACKENDS, default="openvino")
-    p.add_argument("--steps", type=positive_int, default=8000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=Path("runs/sac"))
-    p.add_argument("--profile", choices=("fast", "seed"), default="fast")
-    p.add_argument("--model", type=Path, default=None, help="classifier directory (default: the shipped one)")
-    p.add_argument("--eval-episodes", type=non_negative_int, default=50)
-    p.add_argument("--int8", action="store_true", help="run the classifier's shipped INT8 OpenVINO model (openvino backend, fast profile)")
-    p.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out (agent.zip, report.json)")
+    p = _command(sub, "train", "train SAC with a reward backend; print and save the timing split, the learning "
+                               "curve and an evaluation GIF", cmd_train)
+    p.add_argument("--backend", choices=REWARD_BACKENDS, default="openvino", help=backend_help)
+    p.add_argument("--steps", type=positive_int, default=8000, help="SAC training steps")
+    p.add_argument("--seed", type=int, default=0, help="seed of SAC and of the episodes")
+    p.add_argument("--out", type=Path, default=Path("runs/sac"), help="run directory: agent.zip, report.json, "
+                                                                      "learning_curve.png, time_split.png, episode.gif")
+    p.add_argument("--profile", choices=("fast", "seed"), default="fast",
+                   help="fast: our settings; seed: the original demo's scene, camera and reward path")
+    p.add_argument("--model", type=Path, default=None, help=model_help)
+    p.add_argument("--eval-episodes", type=non_negative_int, default=50,
+                   help="deterministic evaluation episodes after training (0: none)")
+    p.add_argument("--int8", action="store_true", help=int8_help)
+    p.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
     p.add_argument("--n-envs", type=positive_int, default=1,
                    help="envs stepped together, their images classified in one reward call per step")
-    p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="deterministic evaluation of a trained agent (true-goal success)")
-    p.add_argument("--agent", required=True, type=Path)
-    p.add_argument("--episodes", type=positive_int, default=50)
-    p.add_argument("--seed", type=int, default=10_000)
-    p.add_argument("--gif", type=Path, default=None, help="write an animated GIF of the first episode")
-    p.set_defaults(func=cmd_evaluate)
+    p = _command(sub, "evaluate", "deterministic evaluation of a trained agent (true-goal success)", cmd_evaluate)
+    p.add_argument("--agent", required=True, type=Path, help="agent.zip written by train")
+    p.add_argument("--episodes", type=positive_int, default=50, help="deterministic episodes")
+    p.add_argument("--seed", type=int, default=10_000, help="seed of the first episode (one more for each next)")
+    p.add_argument("--gif", type=Path, default=None, help="write an animated GIF of the first 3 episodes")
+    p.add_argument("--backend", choices=REWARD_BACKENDS, default="openvino",
+                   help="classifier whose goal probability the GIF shows (episodes always end on the truth)")
 
-    p = sub.add_parser("compare", help="the seed's experiment: training time per reward backend")
-    p.add_argument("--backends", default="torch,openvino")
-    p.add_argument("--runs", type=positive_int, default=3)
-    p.add_argument("--steps", type=positive_int, default=None, help="default: 8000 (fast), 300 (seed)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--profile", choices=("fast", "seed"), default="fast")
-    p.add_argument("--eval-episodes", type=non_negative_int, default=50)
-    p.add_argument("--int8", action="store_true", help="run the classifier's shipped INT8 OpenVINO model (openvino backend, fast profile)")
-    p.add_argument("--json", type=Path, default=None)
-    p.set_defaults(func=cmd_compare)
+    p = _command(sub, "compare", "the original demo's experiment: training time per reward backend", cmd_compare)
+    p.add_argument("--backends", default="torch,openvino", help="comma-separated reward backends; the first is "
+                                                                "the baseline of the saving")
+    p.add_argument("--runs", type=positive_int, default=3, help="trainings per backend (backends alternate)")
+    p.add_argument("--steps", type=positive_int, default=None, help="steps a run; None: 8000 in the fast "
+                                                                    "profile, 300 in the seed profile")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first run (one more for each next)")
+    p.add_argument("--profile", choices=("fast", "seed"), default="fast",
+                   help="fast: our settings; seed: the original demo's scene, camera and reward path")
+    p.add_argument("--eval-episodes", type=non_negative_int, default=50, help="evaluation episodes after each run")
+    p.add_argument("--int8", action="store_true", help=int8_help)
+    p.add_argument("--json", type=Path, default=None, help="also write the results as JSON to this file")
+    p.add_argument("--chart", type=Path, default=Path("runs/compare.png"),
+                   help="PNG of the mean time split per backend")
     return parser
+
+
+def _import_pybullet_quietly() -> None:
+    """PyBullet prints its build time from C on import; keep it off the user's terminal."""
+    import os
+
+    if "pybullet" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            try:
+                import pybullet  # noqa: F401
+            except ImportError:
+                pass  # reported where it is needed
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -423,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
         handler.setFormatter(logging.Formatter("%(message)s"))
         package_logger.addHandler(handler)
     package_logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    _import_pybullet_quietly()
     from panda_env.reward import BackendUnavailableError, ModelDirError
 
     try:

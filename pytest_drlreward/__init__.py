@@ -8,6 +8,11 @@ public names are imported on first use, so ``import pytest_drlreward`` stays lig
   classifier-directory format.
 - :func:`assert_backends_agree`, :class:`ParityError`, :class:`ParityReport`: backend parity.
 - :func:`assert_step_contract`, :class:`StepContractError`: the Gymnasium reset/step contract.
+- :func:`assert_reward_fidelity`, :class:`FidelityError`, :func:`collect_rollout`: the learned reward
+  against the env's truth on rollouts (recall, false-goal rate, agreement, Wilson intervals).
+- :func:`assert_decisions_agree`: reward flips between two backends on the same (env) images.
+- :func:`assert_labelled_accuracy`: accuracy on labelled images (threshold or accuracy budget).
+- :func:`assert_vecenv_matches`: a VecEnv against its envs stepped one by one.
 """
 
 from __future__ import annotations
@@ -23,6 +28,18 @@ _LAZY = {
     "ParityError": "pytest_drlreward.checks",
     "ParityReport": "pytest_drlreward.checks",
     "StepContractError": "pytest_drlreward.checks",
+    "assert_reward_fidelity": "pytest_drlreward.checks",
+    "FidelityError": "pytest_drlreward.checks",
+    "FidelityReport": "pytest_drlreward.checks",
+    "collect_rollout": "pytest_drlreward.checks",
+    "Rollout": "pytest_drlreward.checks",
+    "assert_decisions_agree": "pytest_drlreward.checks",
+    "DecisionParityError": "pytest_drlreward.checks",
+    "assert_labelled_accuracy": "pytest_drlreward.checks",
+    "AccuracyError": "pytest_drlreward.checks",
+    "assert_vecenv_matches": "pytest_drlreward.checks",
+    "VecEnvMismatchError": "pytest_drlreward.checks",
+    "wilson_interval": "pytest_drlreward.checks",
     "export_classifier": "pytest_drlreward.classifier.export",
     "open_model_dir": "pytest_drlreward.classifier.directory",
     "ModelDir": "pytest_drlreward.classifier.directory",

@@ -1,7 +1,10 @@
-"""Latency measurement: the median of timed calls, and the timing table of reward backends.
+"""Latency measurement, the timing table of reward backends, and timing baselines.
 
 Usable from any script (no pytest here); the plugin's ``drl_timing`` fixture records rows made with
-``median_ms`` and prints ``table_lines(summarise(rows))``. Nothing here asserts a time.
+:func:`measure` and prints ``table_lines(summarise(rows))``. Nothing here asserts a time. A baseline
+(:func:`baseline_from`) stores each backend's latency as a ratio to the reference at the same batch,
+not absolute times, so a baseline from one machine or load still compares on another;
+:func:`compare_with_baseline` lists the ratios that grew beyond a margin.
 """
 
 from __future__ import annotations
@@ -9,13 +12,29 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from pytest_drlreward.backends import REFERENCE_BACKEND as REFERENCE
 
+BASELINE_FORMAT = 1
+DEFAULT_MARGIN = 0.5  # a ratio may grow by 50% before it counts as a regression
 
-def median_ms(call: Callable[[], Any], rounds: int = 50, warmup: int = 5) -> float:
-    """Median wall time of ``call()`` in milliseconds over ``rounds`` calls, after ``warmup`` calls."""
+
+@dataclass(frozen=True)
+class TimingSample:
+    """Quantiles of timed calls in milliseconds."""
+
+    median_ms: float
+    min_ms: float
+    max_ms: float
+    q1_ms: float
+    q3_ms: float
+    rounds: int
+
+
+def measure(call: Callable[[], Any], rounds: int = 50, warmup: int = 5) -> TimingSample:
+    """Wall time of ``call()`` over ``rounds`` calls after ``warmup`` calls: median, min, max, quartiles (ms)."""
     if rounds < 1 or warmup < 0:
         raise ValueError(f"rounds must be >= 1 and warmup >= 0, got rounds={rounds}, warmup={warmup}")
     for _ in range(warmup):
@@ -24,35 +43,111 @@ def median_ms(call: Callable[[], Any], rounds: int = 50, warmup: int = 5) -> flo
     for _ in range(rounds):
         start = time.perf_counter()
         call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+        times.append((time.perf_counter() - start) * 1e3)
+    q1, _, q3 = statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1 else (times[0],) * 3
+    return TimingSample(statistics.median(times), min(times), max(times), q1, q3, rounds)
+
+
+def median_ms(call: Callable[[], Any], rounds: int = 50, warmup: int = 5) -> float:
+    """Median wall time of ``call()`` in milliseconds over ``rounds`` calls, after ``warmup`` calls."""
+    return measure(call, rounds, warmup).median_ms
 
 
 def summarise(rows: Iterable[dict]) -> list[dict]:
-    """One row per (backend, batch): the median of its measurements and its speed-up over Torch.
+    """One row per (backend, batch): median of the medians, spread, and speed-up over the reference (Torch).
 
-    ``speedup_vs_torch`` is Torch's median ms at the same batch divided by the backend's (``None``
-    when Torch was not measured at that batch).
+    A row may carry ``min_ms``/``max_ms``/``q1_ms``/``q3_ms`` (kept: the smallest min, largest max, median
+    quartiles), ``threads`` and ``xdist_workers``. ``speedup_vs_torch`` is the reference's median ms at
+    the same batch divided by the backend's (``None`` when the reference was not measured at that batch).
     """
-    grouped: dict[tuple[str, int], list[float]] = {}
+    grouped: dict[tuple[str, int], list[dict]] = {}
     for row in rows:
-        grouped.setdefault((row["backend"], row["batch"]), []).append(float(row["median_ms"]))
-    medians = {key: statistics.median(values) for key, values in grouped.items()}
+        grouped.setdefault((row["backend"], int(row["batch"])), []).append(row)
+    medians = {key: statistics.median(float(r["median_ms"]) for r in group) for key, group in grouped.items()}
     summary = []
-    order = sorted(medians, key=lambda key: (key[1], key[0] != REFERENCE, key[0]))  # by batch, Torch first
-    for backend, batch in order:
+    for backend, batch in sorted(medians, key=lambda key: (key[1], key[0] != REFERENCE, key[0])):
+        group = grouped[(backend, batch)]
         ms = medians[(backend, batch)]
         torch_ms = medians.get((REFERENCE, batch))
-        summary.append({"backend": backend, "batch": batch, "median_ms": ms,
-                        "speedup_vs_torch": (torch_ms / ms) if torch_ms and ms > 0 else None,
-                        "measurements": len(grouped[(backend, batch)])})
+
+        def spread(key: str, pick: Callable[..., float], group: list[dict] = group) -> float | None:
+            values = [float(r[key]) for r in group if r.get(key) is not None]
+            return pick(values) if values else None
+
+        summary.append({
+            "backend": backend, "batch": batch, "median_ms": ms,
+            "min_ms": spread("min_ms", min), "max_ms": spread("max_ms", max),
+            "q1_ms": spread("q1_ms", statistics.median), "q3_ms": spread("q3_ms", statistics.median),
+            "speedup_vs_torch": (torch_ms / ms) if torch_ms and ms > 0 else None,
+            "measurements": len(group),
+            "threads": next((r["threads"] for r in group if r.get("threads") is not None), None),
+            "xdist_workers": max((int(r.get("xdist_workers") or 0) for r in group), default=0),
+        })
     return summary
 
 
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def table_lines(summary: list[dict]) -> list[str]:
-    """The timing table as text lines (header first)."""
-    lines = [f"{'backend':<14}{'batch':>6}{'median ms':>12}{'speed-up vs torch':>20}"]
+    """The timing table as text lines (header first; a note when measured under xdist)."""
+    lines = [f"{'backend':<15}{'batch':>6}{'median ms':>11}{'IQR ms':>19}{'min-max ms':>19}{'threads':>8}"
+             f"{'speed-up vs torch':>19}"]
     for row in summary:
         ratio = "-" if row["speedup_vs_torch"] is None else f"{row['speedup_vs_torch']:.2f}x"
-        lines.append(f"{row['backend']:<14}{row['batch']:>6}{row['median_ms']:>12.3f}{ratio:>20}")
+        iqr = f"{_ms(row.get('q1_ms'))}-{_ms(row.get('q3_ms'))}" if row.get("q1_ms") is not None else "-"
+        span = f"{_ms(row.get('min_ms'))}-{_ms(row.get('max_ms'))}" if row.get("min_ms") is not None else "-"
+        threads = "-" if row.get("threads") is None else str(row["threads"])
+        lines.append(f"{row['backend']:<15}{row['batch']:>6}{row['median_ms']:>11.3f}{iqr:>19}{span:>19}{threads:>8}{ratio:>19}")
+    workers = max((row.get("xdist_workers") or 0 for row in summary), default=0)
+    if workers:
+        lines.append(f"measured under pytest-xdist with {workers} workers: other tests ran at the same time, so times "
+                     f"are high and noisy; run -p no:xdist -m timing for numbers to quote")
     return lines
+
+
+# --------------------------------------------------------------------------- baselines
+
+
+def _key(backend: str, batch: int) -> str:
+    return f"{backend}@{batch}"
+
+
+def baseline_from(summary: list[dict]) -> dict:
+    """A baseline: for each (backend, batch) with a reference time, backend ms / reference ms."""
+    ratios = {_key(row["backend"], row["batch"]): 1.0 / row["speedup_vs_torch"]
+              for row in summary if row["speedup_vs_torch"]}
+    return {"format": BASELINE_FORMAT, "reference": REFERENCE, "ratios": ratios}
+
+
+@dataclass(frozen=True)
+class TimingComparison:
+    """A backend's latency ratio to the reference, now and in the baseline."""
+
+    key: str
+    baseline: float
+    current: float
+    margin: float
+
+    @property
+    def regressed(self) -> bool:
+        return self.current > self.baseline * (1.0 + self.margin)
+
+    def __str__(self) -> str:
+        change = self.current / self.baseline - 1.0
+        verdict = "REGRESSION" if self.regressed else "ok"
+        return (f"{self.key}: {self.current:.3f}x the reference's time (baseline {self.baseline:.3f}x, "
+                f"{change:+.0%}; allowed +{self.margin:.0%}) {verdict}")
+
+
+def compare_with_baseline(summary: list[dict], baseline: dict, margin: float = DEFAULT_MARGIN) -> tuple[list[TimingComparison], list[str]]:
+    """Compare this run's ratios with ``baseline``'s: (comparisons, notes on rows that could not be compared)."""
+    if baseline.get("format") != BASELINE_FORMAT or not isinstance(baseline.get("ratios"), dict):
+        raise ValueError(f"not a timing baseline of format {BASELINE_FORMAT} (write one with --drl-timing-save)")
+    current = baseline_from(summary)["ratios"]
+    comparisons = [TimingComparison(key, float(old), current[key], margin)
+                   for key, old in sorted(baseline["ratios"].items()) if key in current and float(old) > 0]
+    notes = [f"{key}: in the baseline, not measured now" for key in sorted(baseline["ratios"]) if key not in current]
+    notes += [f"{key}: measured now, not in the baseline" for key in sorted(current) if key not in baseline["ratios"]]
+    return comparisons, notes

@@ -50,3 +50,19 @@ def model_copy(tmp_path: Path) -> Path:
 def copy_model(tmp_path: Path) -> Callable[[str], Path]:
     """``copy_model(name)``: another private copy of the shipped classifier directory."""
     return lambda name: Path(shutil.copytree(SHIPPED_MODEL, tmp_path / name))
+
+
+# -- results worth reading after a run (e.g. the success rates `pytest -m slow` checked) ------------------
+_SUMMARIES: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call":
+        _SUMMARIES.extend(str(value) for key, value in report.user_properties if key == "summary")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    if _SUMMARIES and not hasattr(config, "workerinput"):
+        terminalreporter.write_sep("-", "results checked")
+        for line in _SUMMARIES:
+            terminalreporter.write_line(line)

@@ -12,7 +12,8 @@ from panda_env.cli import main
 from panda_env.training.sac import make_env, train
 
 REPORT_FIELDS = {"backend", "profile", "steps", "seed", "total_s", "physics_s", "render_s", "reward_s",
-                 "learning_s", "other_s", "steps_per_s", "reward_calls", "int8", "evaluation", "agent_path"}
+                 "learning_s", "other_s", "steps_per_s", "reward_calls", "int8", "evaluation", "agent_path",
+                 "learning_curve", "pictures"}
 
 
 @pytest.mark.parametrize(("backend", "int8"), [("oracle", False), ("torch", False), ("onnxruntime", False),
@@ -99,7 +100,10 @@ def test_cli_agent_file_that_is_not_an_agent(tmp_path, capsys):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_sac_with_openvino_reward_learns_the_task(tmp_path, seed):
+def test_sac_with_openvino_reward_learns_the_task(tmp_path, seed, record_property):
     """SAC (fast profile) with the OpenVINO reward: >= 90% true-goal success over 50 deterministic episodes."""
     report = train("openvino", steps=8000, seed=seed, out_dir=tmp_path, eval_episodes=50)
+    record_property("summary", f"SAC, openvino reward, seed {seed}: true-goal success "
+                               f"{report.evaluation['success_rate']:.0%} over 50 episodes after 8000 steps "
+                               f"({report.total_s:.0f} s of training; bar: 90%)")
     assert report.evaluation["success_rate"] >= 0.9, report.evaluation

@@ -23,7 +23,7 @@ def compare_backends(backends: list[str], runs: int = 3, steps: int = 8000, seed
         order = backends if run % 2 == 0 else list(reversed(backends))
         for backend in order:
             report = train(backend, steps=steps, seed=seed + run, profile=profile, model_dir=model_dir,
-                           eval_episodes=eval_episodes, int8=int8 and backend == "openvino")
+                           eval_episodes=eval_episodes, int8=int8 and backend == "openvino", table_rows=0)
             reports[backend].append(report)
             if on_run is not None:
                 on_run(report)
@@ -34,8 +34,17 @@ def compare_backends(backends: list[str], runs: int = 3, steps: int = 8000, seed
         rows.append({
             "backend": backend, "runs": len(items), "steps": steps, "profile": profile,
             "mean_total_s": total, "mean_reward_s": statistics.mean(r.reward_s for r in items),
+            **{f"mean_{part}": statistics.mean(getattr(r, part) for r in items)
+               for part in ("physics_s", "render_s", "learning_s", "other_s")},
             "mean_step_ms": 1000 * total / steps,
             "saving_vs_first_pct": 100.0 * (reference - total) / reference,
             "success_rate": statistics.mean(r.evaluation.get("success_rate", float("nan")) for r in items),
         })
     return {"rows": rows, "runs": {b: [asdict(r) for r in items] for b, items in reports.items()}}
+
+
+def chart_rows(rows: list[dict]) -> list[tuple[str, dict]]:
+    """(label, mean time parts) per compared backend, for ``plots.time_split_png``."""
+    return [(f"{row['backend']} ({row['profile']})", {part: row[f"mean_{part}"] for part in
+                                                     ("physics_s", "render_s", "reward_s", "learning_s", "other_s")})
+            for row in rows]

@@ -111,6 +111,12 @@ class PandaHoverEnv(gym.Env):
         self.timers["render"].add(time.perf_counter() - start)
         return image
 
+    def overview_camera(self, width: int = 320, height: int = 240):
+        """A wider camera for people (the arm, the object and the workspace): ``.render()`` gives uint8 RGB
+        (height, width, 3), ``.project(xyz)`` a world point's pixel. Not what the classifier sees (that is
+        ``camera_image``); its renders are not counted in ``timers``."""
+        return self._scene.view("overview", (width, height))
+
     def render(self) -> np.ndarray | None:
         return self.camera_image() if self.render_mode == "rgb_array" else None
 

@@ -26,6 +26,8 @@ CAMERAS = {
     # From in front of the table, looking down at the whole workspace
     # (x in [0.40, 0.70], y in [-0.40, 0.40]) with the gripper and the object both in view.
     "front": CameraSpec(target=(0.55, 0.0, 0.0), distance=1.05, yaw=90.0, pitch=-62.0, fov=50.0),
+    # For people watching an episode (the evaluation GIF): the arm from its side, the workspace below it.
+    "overview": CameraSpec(target=(0.45, 0.0, 0.12), distance=1.0, yaw=60.0, pitch=-40.0, fov=55.0),
     # The seed demo's camera.
     "seed": CameraSpec(target=(0.55, 0.0, 0.05), distance=0.7, yaw=90.0, pitch=-70.0, fov=60.0),
 }

@@ -174,3 +174,13 @@ class PandaScene:
     def render(self) -> np.ndarray:
         """The camera image: uint8 RGB, shape (image_size, image_size, 3) (or the camera's own size)."""
         return self.camera.render()
+
+    def view(self, camera: str = "front", resolution: tuple[int, int] = (320, 240)) -> Camera:
+        """Another camera of ``CAMERAS`` on this scene (e.g. for people watching an episode), made once."""
+        _check_choice("camera", camera, tuple(CAMERAS))
+        key = (camera, tuple(resolution))
+        views = self.__dict__.setdefault("_views", {})
+        if key not in views:
+            views[key] = Camera(self.client, CAMERAS[camera], resolution[0], tuple(resolution),
+                                self.config.object_position)
+        return views[key]

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from panda_env.reward import load_backend
 from panda_env.training.runs import make_env
+from pytest_drlreward.backends.base import goal_probabilities
 
 
 @dataclass
@@ -34,46 +36,44 @@ def load_agent(path: str | Path):
 
 
 def evaluate_policy_success(agent, episodes: int = 50, seed: int = 10_000, profile: str = "fast",
-                            gif_path: str | Path | None = None) -> EvaluationResult:
+                            gif_path: str | Path | None = None, gif_episodes: int = 3,
+                            gif_backend: str = "openvino") -> EvaluationResult:
     """Run ``episodes`` deterministic episodes; success means the simulator's true goal was reached.
 
     The env uses the oracle reward so episodes end exactly when the gripper truly hovers over the
-    object; the learned reward is judged separately (reward fidelity).
+    object; the learned reward is judged separately (reward fidelity). With ``gif_path`` the first
+    ``gif_episodes`` episodes are drawn into a GIF (see ``episode_gif``), showing the goal probability
+    that the ``gif_backend`` classifier gives each frame (``"oracle"``: the simulator's 0 or 1).
     """
-    if episodes < 1:
-        raise ValueError(f"episodes must be positive, got {episodes}")
+    from panda_env.training.episode_gif import capture_frame, write_episode_gif
+
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
     env = make_env("oracle", profile)
+    classifier = None if gif_path is None or gif_backend == "oracle" else load_backend(gif_backend)
     successes, lengths, frames = 0, [], []
     try:
         for episode in range(episodes):
             obs, _ = env.reset(seed=seed + episode)
-            record = gif_path is not None and episode == 0
+            record = gif_path is not None and episode < gif_episodes
             if record:
-                frames.append(env.camera_image())
+                frames.append(capture_frame(env, episode + 1, 0, None, None))
             for step in range(1, 1000):  # noqa: B007  (the episode length, read after the loop)
                 action, _ = agent.predict(obs, deterministic=True)
-                obs, _, terminated, truncated, info = env.step(action)
+                obs, reward, terminated, truncated, info = env.step(action)
                 if record:
-                    frames.append(env.camera_image())
+                    frame = capture_frame(env, episode + 1, step, float(reward), info)
+                    if classifier is not None:
+                        logits = classifier.logits(frame.classifier_view[None])
+                        frame.goal_probability = float(goal_probabilities(logits, classifier.goal_index)[0])
+                    frame.last = bool(terminated or truncated)
+                    frames.append(frame)
                 if terminated or truncated:
                     break
             successes += bool(info["true_goal"])
             lengths.append(step)
+        if gif_path is not None:
+            write_episode_gif(frames, env, gif_path)
     finally:
         env.close()
-    if gif_path is not None:
-        write_gif(frames, gif_path)
     return EvaluationResult(episodes, successes / episodes, float(np.mean(lengths)))
-
-
-def write_gif(frames: list[np.ndarray], path: str | Path, scale: int = 4, fps: int = 4) -> Path:
-    """Write frames as an animated GIF (nearest-neighbour upscaled), atomically."""
-    from PIL import Image
-
-    from pytest_drlreward.atomic import atomic_file
-
-    path = Path(path)
-    images = [Image.fromarray(f).resize((f.shape[1] * scale, f.shape[0] * scale), Image.NEAREST) for f in frames]
-    with atomic_file(path) as tmp:
-        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
-    return path

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pytest_drlreward.atomic import process_alive
 
-RUN_FILES = ("agent.zip", "report.json")
+RUN_FILES = ("agent.zip", "report.json", "learning_curve.png", "time_split.png", "episode.gif")
 LOCK_FILE = ".train.lock"
 
 

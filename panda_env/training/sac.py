@@ -11,6 +11,7 @@ from pathlib import Path
 
 from panda_env.envs.goal import CallTimer
 from panda_env.training.evaluate import EvaluationResult, evaluate_policy_success
+from panda_env.training.progress import EpisodeLog
 from panda_env.training.runs import backend_options_for, make_batched_env, make_env
 from pytest_drlreward.atomic import atomic_file, write_text_atomic
 
@@ -40,6 +41,8 @@ class TrainingReport:
     int8: bool = False
     evaluation: dict = field(default_factory=dict)
     agent_path: str = ""
+    learning_curve: list = field(default_factory=list)  # points of EpisodeLog.curve()
+    pictures: list = field(default_factory=list)  # PNG files written beside the agent
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -61,7 +64,7 @@ def _time_gradient_steps(agent) -> CallTimer:
 
 
 def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progress_bar: bool, verbose: int,
-           n_envs: int, int8: bool):
+           n_envs: int, int8: bool, table_rows: int):
     """Train an agent; return it and the report of where the time went (evaluation not yet done)."""
     from stable_baselines3 import SAC
     from stable_baselines3.common.monitor import Monitor
@@ -78,8 +81,9 @@ def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progres
     try:
         agent = SAC("MlpPolicy", monitored, seed=seed, verbose=verbose, **sac_options(profile))
         learning = _time_gradient_steps(agent)
+        episodes = EpisodeLog(every=steps // table_rows if table_rows else 0)
         start = time.perf_counter()
-        agent.learn(total_timesteps=steps, progress_bar=progress_bar)
+        agent.learn(total_timesteps=steps, progress_bar=progress_bar, callback=episodes)
         total = time.perf_counter() - start
         del agent.train  # drop the timing wrapper (an instance attribute) so the agent saves cleanly
         physics, render = env.timers["physics"].total_s, env.timers["render"].total_s
@@ -88,10 +92,21 @@ def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progres
             backend=backend, profile=profile, steps=steps, seed=seed, total_s=total, physics_s=physics,
             render_s=render, reward_s=reward.total_s, learning_s=learning.total_s,
             other_s=total - physics - render - reward.total_s - learning.total_s,
-            steps_per_s=steps / total, reward_calls=reward.calls, int8=int8)
+            steps_per_s=steps / total, reward_calls=reward.calls, int8=int8, learning_curve=episodes.curve())
     finally:
         env.close()
     return agent, report
+
+
+def _write_pictures(report: TrainingReport, out: Path) -> list[str]:
+    """The learning curve and the time split of a run, as PNGs in ``out``."""
+    from panda_env.training.plots import learning_curve_png, time_split_png
+
+    title = f"SAC, {report.backend} reward, {report.profile} profile, seed {report.seed}"
+    written = [learning_curve_png(report.learning_curve, out / "learning_curve.png", title)]
+    written.append(time_split_png([(f"{report.backend} ({report.steps} steps)", asdict(report))],
+                                  out / "time_split.png", f"where the {report.total_s:.0f} s of training went"))
+    return [str(path) for path in written]
 
 
 def _check_count(name: str, value, minimum: int) -> int:
@@ -103,7 +118,7 @@ def _check_count(name: str, value, minimum: int) -> int:
 def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | None = None,
           profile: str = "fast", model_dir=None, eval_episodes: int = 50, progress_bar: bool = False,
           verbose: int = 0, torch_threads: int | None = None, n_envs: int = 1, int8: bool = False,
-          overwrite: bool = False) -> TrainingReport:
+          overwrite: bool = False, table_rows: int = 5) -> TrainingReport:
     """Train SAC for ``steps`` env steps; save the agent; evaluate; write a JSON report.
 
     Every argument and ``out_dir`` are checked before training (``out_dir`` must be writable and, unless
@@ -118,6 +133,9 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
     gradient step per ``n_envs`` env steps (its ``train_freq``/``gradient_steps`` count vector steps).
 
     ``int8``: the OpenVINO reward runs the classifier's shipped INT8 model (fast profile only).
+    ``table_rows``: progress rows logged (``panda_env.training.progress``); ``verbose=1`` adds SB3's own log.
+    With ``out_dir`` the learning curve and the time split are drawn as PNGs beside the agent
+    (``report.pictures`` lists them).
     """
     from panda_env.training.profiles import check_profile, profile_torch_threads
     from panda_env.training.run_dir import locked_run_dir
@@ -129,14 +147,21 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
     backend_options_for(backend, profile, int8)  # refuses --int8 off openvino or the fast profile
     run_dir = locked_run_dir(out_dir, overwrite) if out_dir is not None else contextlib.nullcontext()
     with run_dir as out, profile_torch_threads(profile, torch_threads):  # threads given back after training
-        agent, report = _learn(backend, steps, seed, profile, model_dir, progress_bar, verbose, n_envs, int8)
+        agent, report = _learn(backend, steps, seed, profile, model_dir, progress_bar, verbose, n_envs, int8,
+                               table_rows)
         if out is not None:
             with atomic_file(out / "agent.zip") as tmp:
                 agent.save(tmp)
             report.agent_path = str(out / "agent.zip")
+            report.pictures = _write_pictures(report, out)
         if eval_episodes:
-            result: EvaluationResult = evaluate_policy_success(agent, eval_episodes, seed=seed + 10_000, profile=profile)
+            gif = out / "episode.gif" if out is not None else None
+            shown = backend if profile == "fast" else "oracle"  # the GIF shows this classifier's P(goal)
+            result: EvaluationResult = evaluate_policy_success(agent, eval_episodes, seed=seed + 10_000, profile=profile,
+                                                               gif_path=gif, gif_backend=shown)
             report.evaluation = asdict(result)
+            if gif is not None:
+                report.pictures.append(str(gif))
         if out is not None:
             write_text_atomic(out / "report.json", report.to_json())
     return report

@@ -10,19 +10,24 @@ from typing import Any
 
 from pytest_drlreward.backends.registry import (
     BACKEND_NAMES,
+    CANDIDATE_NAMES,
     REFERENCE_BACKEND,
     REGISTRY,
+    VARIANTS,
     BackendEntry,
     BackendUnavailableError,
+    BackendVariant,
+    base_backend,
     check_backend_name,
     install_hint,
+    is_quantized,
     load_backend,
     missing_package,
 )
 
-__all__ = ["BACKEND_NAMES", "REFERENCE_BACKEND", "REGISTRY", "BackendEntry", "BackendUnavailableError",
-           "RewardBackend", "check_backend_name", "goal_probabilities", "install_hint", "load_backend",
-           "missing_package"]
+__all__ = ["BACKEND_NAMES", "CANDIDATE_NAMES", "REFERENCE_BACKEND", "REGISTRY", "VARIANTS", "BackendEntry",
+           "BackendUnavailableError", "BackendVariant", "RewardBackend", "base_backend", "check_backend_name",
+           "goal_probabilities", "install_hint", "is_quantized", "load_backend", "missing_package"]
 
 
 def __getattr__(name: str) -> Any:

@@ -2,14 +2,16 @@
 
 Only the standard library is imported here; a backend's module (and its engine) is imported when it
 is loaded. ``BACKEND_NAMES`` is the single list of classifier backend names that the plugin, the
-checks and ``panda_env`` use.
+checks and ``panda_env`` use. ``VARIANTS`` adds names that load one of them with fixed options
+(``openvino-int8``: OpenVINO on the classifier directory's own INT8 model); ``load_backend`` and the
+plugin's ``drl_backends`` take them too (``CANDIDATE_NAMES``).
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,6 @@ class BackendUnavailableError(ImportError):
 def install_hint(extra: str) -> str:
     """The pip command that installs an extra of this distribution."""
     return f'pip install "{DISTRIBUTION}[{extra}]"'
-
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,41 @@ REGISTRY: dict[str, BackendEntry] = {
 BACKEND_NAMES: tuple[str, ...] = tuple(REGISTRY)
 REFERENCE_BACKEND = "torch"
 
+
+@dataclass(frozen=True)
+class BackendVariant:
+    """A name for a registered backend loaded with fixed options.
+
+    ``quantized`` variants compute other numbers by design (INT8): checks judge them by their
+    decisions (argmax agreement, accuracy budgets), not by elementwise logit tolerance.
+    """
+
+    base: str
+    options: dict[str, Any] = field(default_factory=dict)
+    quantized: bool = False
+    needs: str = ""  # what the classifier directory must hold, for messages
+
+
+VARIANTS: dict[str, BackendVariant] = {
+    "openvino-int8": BackendVariant("openvino", {"int8_model": True}, quantized=True,
+                                    needs="an INT8 model in <model_dir>/int8"),
+}
+CANDIDATE_NAMES: tuple[str, ...] = (*BACKEND_NAMES, *VARIANTS)
+
+
+def is_quantized(name: str) -> bool:
+    """Whether backend ``name`` is judged by decisions rather than elementwise tolerance."""
+    return name in VARIANTS and VARIANTS[name].quantized
+
+
+def base_backend(name: str) -> str:
+    """The registered backend a name loads (itself, or a variant's base); ValueError for unknown names."""
+    if name in VARIANTS:
+        return VARIANTS[name].base
+    check_backend_name(name)
+    return name
+
+
 def check_backend_name(name: str) -> BackendEntry:
     """The registry entry of ``name``; ValueError naming the allowed values otherwise."""
     if name not in REGISTRY:
@@ -54,8 +90,8 @@ def check_backend_name(name: str) -> BackendEntry:
 
 
 def missing_package(name: str) -> str | None:
-    """Why backend ``name`` cannot load here (its package is not installed, with the pip command), or None."""
-    entry = check_backend_name(name)
+    """Why backend ``name`` (or variant) cannot load here (its package is not installed, with the pip command), or None."""
+    entry = REGISTRY[base_backend(name)]
     if importlib.util.find_spec(entry.package) is None:
         return f"the {name!r} backend needs {entry.package!r}, which is not installed: {install_hint(entry.extra)}"
     return None
@@ -64,9 +100,16 @@ def missing_package(name: str) -> str | None:
 def load_backend(name: str, model_dir: str | Path | ModelDir, **options: Any) -> Any:
     """Load the classifier directory ``model_dir`` on backend ``name`` (options go to the backend).
 
+    ``name`` may be a variant (``VARIANTS``, e.g. ``openvino-int8``): its base backend is loaded with the
+    variant's options (given options win) and named after the variant.
     Raises ``ValueError`` for an unknown name, ``BackendUnavailableError`` (naming the extra to install)
     when the engine is missing, ``ModelDirError`` when the directory is not a valid classifier directory.
     """
+    if name in VARIANTS:
+        variant = VARIANTS[name]
+        backend = load_backend(variant.base, model_dir, **{**variant.options, **options})
+        backend.name = name
+        return backend
     entry = check_backend_name(name)
     reason = missing_package(name)
     if reason is not None:

@@ -1,0 +1,64 @@
+"""Checks for reward backends and Gymnasium environments, usable with or without pytest.
+
+Each check raises an ``AssertionError`` subclass whose message says exactly what failed and where,
+and returns a report with the numbers when it passes.
+
+- parity: :func:`assert_backends_agree` (logits within ``atol + rtol*|ref|``);
+- decisions: :func:`assert_decisions_agree` (reward flips between two backends on the same images);
+- accuracy: :func:`assert_labelled_accuracy` (labelled images, a threshold or an accuracy budget);
+- fidelity: :func:`assert_reward_fidelity` (learned reward vs the env's truth on rollouts);
+- step contract: :func:`assert_step_contract`; VecEnv: :func:`assert_vecenv_matches`;
+- env checkers: :func:`run_gymnasium_checker`, :func:`run_sb3_checker`.
+"""
+
+from __future__ import annotations
+
+from pytest_drlreward.checks.accuracy import AccuracyError, AccuracyReport, assert_labelled_accuracy
+from pytest_drlreward.checks.decisions import (
+    DecisionParityError,
+    DecisionParityReport,
+    Decisions,
+    assert_decisions_agree,
+    decide,
+)
+from pytest_drlreward.checks.env_checkers import EnvCheckerError, run_gymnasium_checker, run_sb3_checker
+from pytest_drlreward.checks.fidelity import FidelityError, FidelityReport, assert_reward_fidelity, fidelity_report
+from pytest_drlreward.checks.parity import ParityError, ParityReport, RewardBackend, assert_backends_agree
+from pytest_drlreward.checks.rollout import NoImageSourceError, Rollout, RolloutError, collect_rollout, env_image
+from pytest_drlreward.checks.stats import Proportion, wilson_interval
+from pytest_drlreward.checks.step_contract import StepContractError, assert_step_contract
+from pytest_drlreward.checks.vecenv import VecEnvMismatchError, VecEnvReport, assert_vecenv_matches
+
+__all__ = [
+    "AccuracyError",
+    "AccuracyReport",
+    "DecisionParityError",
+    "DecisionParityReport",
+    "Decisions",
+    "EnvCheckerError",
+    "FidelityError",
+    "FidelityReport",
+    "NoImageSourceError",
+    "ParityError",
+    "ParityReport",
+    "Proportion",
+    "RewardBackend",
+    "Rollout",
+    "RolloutError",
+    "StepContractError",
+    "VecEnvMismatchError",
+    "VecEnvReport",
+    "assert_backends_agree",
+    "assert_decisions_agree",
+    "assert_labelled_accuracy",
+    "assert_reward_fidelity",
+    "assert_step_contract",
+    "assert_vecenv_matches",
+    "collect_rollout",
+    "decide",
+    "env_image",
+    "fidelity_report",
+    "run_gymnasium_checker",
+    "run_sb3_checker",
+    "wilson_interval",
+]

@@ -1,0 +1,125 @@
+"""Reward decisions of a backend on many images, and decision parity between two backends.
+
+Decision parity asks what an agent would notice: on the same images (best: the env's own, from a
+:class:`~pytest_drlreward.checks.rollout.Rollout`), how many rewards flip between the reference and a
+candidate backend, and how far apart their logits are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pytest_drlreward.backends.base import goal_probabilities
+from pytest_drlreward.checks._format import backend_name, fmt
+from pytest_drlreward.checks.parity import DEFAULT_BATCH, logits_in_batches
+from pytest_drlreward.checks.rollout import Rollout, RolloutError
+from pytest_drlreward.checks.stats import Proportion
+
+MAX_CASES = 5
+
+
+def goal_index_of(backend: Any) -> int:
+    """The backend's goal column (its ``goal_index``; 1 when it has none)."""
+    return int(getattr(backend, "goal_index", 1))
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """A backend's logits (N, K), goal decisions (N,) and goal probabilities (N,) on N images."""
+
+    backend: str
+    logits: np.ndarray
+    goal: np.ndarray
+    probability: np.ndarray
+
+
+def decide(backend: Any, images: np.ndarray, batch_size: int | None = DEFAULT_BATCH) -> Decisions:
+    """Run ``backend`` on ``images`` (in batches): goal where the argmax is its ``goal_index``."""
+    logits = logits_in_batches(backend, images, batch_size=batch_size).astype(np.float64)
+    goal_index = goal_index_of(backend)
+    if logits.shape[1] <= goal_index:
+        raise ValueError(f"backend {backend_name(backend)!r} gave {logits.shape[1]} logits per image, but its goal_index is {goal_index}")
+    return Decisions(backend_name(backend), logits, logits.argmax(axis=1) == goal_index, goal_probabilities(logits, goal_index))
+
+
+def _images_of(images_or_rollout: Any) -> tuple[np.ndarray, Rollout | None]:
+    if isinstance(images_or_rollout, Rollout):
+        if images_or_rollout.images is None:
+            raise RolloutError("the rollout kept no images (collect it with images=True)")
+        return images_or_rollout.images, images_or_rollout
+    return np.asarray(images_or_rollout), None
+
+
+class DecisionParityError(AssertionError):
+    """A candidate backend flips more reward decisions than allowed; ``report`` holds the numbers."""
+
+    def __init__(self, message: str, report: DecisionParityReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass(frozen=True)
+class DecisionParityReport:
+    """Reward flips and logit differences of ``candidate`` against ``reference`` on ``n`` images."""
+
+    reference: str
+    candidate: str
+    source: str
+    flips: Proportion
+    max_logit_diff: float
+    max_flip_rate: float
+    cases: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> bool:
+        return self.flips.value <= self.max_flip_rate if self.flips.trials else True
+
+    def __str__(self) -> str:
+        return (f"{self.candidate} vs {self.reference} on {self.flips.trials} {self.source}: "
+                f"{self.flips.successes} reward flips (allowed {fmt(self.max_flip_rate)} of images), "
+                f"max |logit diff| {self.max_logit_diff:.2g}")
+
+
+def assert_decisions_agree(
+    reference: Any,
+    candidate: Any,
+    images_or_rollout: Any,
+    *,
+    max_flip_rate: float = 0.0,
+    source: str | None = None,
+    batch_size: int | None = DEFAULT_BATCH,
+) -> DecisionParityReport:
+    """Assert ``candidate`` makes the same goal decision as ``reference`` on (nearly) every image.
+
+    ``images_or_rollout``: uint8 images (N, H, W, 3) or a :class:`Rollout` with images (flips are then
+    named by step and seed). At most ``max_flip_rate`` of the images may flip. Raises
+    :class:`DecisionParityError`; returns a :class:`DecisionParityReport` with the largest logit difference.
+    """
+    images, rollout = _images_of(images_or_rollout)
+    ref, cand = decide(reference, images, batch_size), decide(candidate, images, batch_size)
+    if ref.logits.shape != cand.logits.shape:
+        raise DecisionParityError(f"logit shapes differ: {ref.backend!r} gave {ref.logits.shape}, {cand.backend!r} "
+                                  f"gave {cand.logits.shape}", DecisionParityReport(ref.backend, cand.backend, "images",
+                                                                                    Proportion(0, 0), float("inf"), max_flip_rate))
+    flipped = np.flatnonzero(ref.goal != cand.goal)
+    order = flipped[np.argsort(-np.abs(ref.probability[flipped] - cand.probability[flipped]), kind="stable")]
+    cases = tuple(
+        f"{rollout.where(i) if rollout is not None else f'image {i}'}: {ref.backend} says "
+        f"{'goal' if ref.goal[i] else 'no goal'} (p={ref.probability[i]:.3f}), {cand.backend} says "
+        f"{'goal' if cand.goal[i] else 'no goal'} (p={cand.probability[i]:.3f})"
+        for i in order[:MAX_CASES]
+    )
+    diff = float(np.max(np.abs(ref.logits - cand.logits), initial=0.0))
+    what = source or ("env images" if rollout is not None else "images")
+    report = DecisionParityReport(ref.backend, cand.backend, what, Proportion(len(flipped), len(images)), diff,
+                                  float(max_flip_rate), cases)
+    if not report.passed:
+        listed = "\n".join(f"    {case}" for case in cases)
+        more = f"\n    (+{len(flipped) - len(cases)} more)" if len(flipped) > len(cases) else ""
+        raise DecisionParityError(
+            f"reward decisions differ: {report}\n  flip rate {report.flips.text(percent=True)} exceeds "
+            f"{fmt(max_flip_rate)}; largest flips first:\n{listed}{more}", report)
+    return report

@@ -1,0 +1,188 @@
+"""Backend parity: two reward backends give the same logits on the same images.
+
+An element passes when ``|candidate - reference| <= atol + rtol * |reference|`` (numpy's
+``isclose`` rule); failures name the worst element, the share of elements out of tolerance and the
+smallest tolerance that would have passed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from pytest_drlreward.checks._format import MAX_LISTED, backend_name, fmt, listed
+
+DEFAULT_BATCH = 256  # images per backend call when a check runs a backend on many images
+
+
+class ParityError(AssertionError):
+    """Two reward backends gave different logits for the same images; ``report`` says by how much."""
+
+    def __init__(self, message: str, report: ParityReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class RewardBackend(Protocol):
+    """A reward model runtime: a name and a function from uint8 images (N, H, W, 3) to logits (N, K)."""
+
+    name: str
+
+    def logits(self, images: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class ParityReport:
+    """What :func:`assert_backends_agree` found; ``names`` is (reference, candidate).
+
+    ``min_atol`` is the smallest ``atol`` that would pass at this ``rtol``, ``min_rtol`` the smallest
+    ``rtol`` that would pass at this ``atol`` (``inf`` when a reference logit of 0 is off by more than atol).
+    """
+
+    names: tuple[str, str]
+    n_images: int
+    max_abs_error: float
+    max_rel_error: float
+    argmax_disagreements: int
+    atol: float
+    rtol: float
+    n_mismatched: int = 0
+    n_elements: int = 0
+    min_atol: float = 0.0
+    min_rtol: float = 0.0
+    passed: bool = True
+
+    def __str__(self) -> str:
+        reference, candidate = self.names
+        agree = self.n_images - self.argmax_disagreements
+        text = (f"{candidate} vs {reference}: {self.n_images} images, max |diff| {self.max_abs_error:.2g}, "
+                f"argmax agree {agree}/{self.n_images} (atol={fmt(self.atol)}, rtol={fmt(self.rtol)})")
+        if self.n_mismatched:
+            text += (f", {self.n_mismatched}/{self.n_elements} elements out of tolerance; passes with "
+                     f"atol>={fmt(self.min_atol)} or rtol>={fmt(self.min_rtol)}")
+        return text
+
+
+def logits_in_batches(backend: Any, images: np.ndarray, role: str = "", batch_size: int | None = DEFAULT_BATCH) -> np.ndarray:
+    """``backend.logits`` on ``images`` in batches of ``batch_size``, checked to be (N, K) and concatenated.
+
+    Row ``i`` of the result belongs to ``images[i]``, whatever the batching.
+    """
+    images = np.asarray(images)
+    size = len(images) if not batch_size else int(batch_size)
+    parts = []
+    for start in range(0, len(images), max(size, 1)):
+        chunk = images[start : start + size]
+        out = np.asarray(backend.logits(chunk))
+        if out.ndim != 2 or out.shape[0] != len(chunk):
+            who = f"{role} backend" if role else "backend"
+            raise ParityError(f"{who} {backend_name(backend)!r} returned logits of shape {out.shape} for "
+                              f"{len(chunk)} images; expected (N, K) = ({len(chunk)}, K)")
+        parts.append(out)
+    if not parts:
+        return np.zeros((0, 0), np.float32)
+    return np.concatenate(parts)
+
+
+def _check_finite(logits: np.ndarray, name: str, role: str) -> None:
+    """Raise naming where the first non-finite logits are."""
+    bad = np.argwhere(~np.isfinite(logits))
+    if len(bad) == 0:
+        return
+    where = ", ".join(f"image {i} class {k} = {logits[i, k]}" for i, k in bad[:MAX_LISTED])
+    more = f" (+{len(bad) - MAX_LISTED} more)" if len(bad) > MAX_LISTED else ""
+    raise ParityError(f"{role} backend {name!r} returned {len(bad)} non-finite logits out of {logits.size}: {where}{more}")
+
+
+def smallest_passing_tolerances(ref: np.ndarray, cand: np.ndarray, atol: float, rtol: float) -> tuple[float, float]:
+    """(smallest atol passing at ``rtol``, smallest rtol passing at ``atol``) for these logits."""
+    diff = np.abs(cand - ref)
+    scale = np.abs(ref)
+    if diff.size == 0:
+        return 0.0, 0.0
+    min_atol = float(max(0.0, np.max(diff - rtol * scale)))
+    over = diff > atol
+    if not over.any():
+        return min_atol, 0.0
+    if np.any(scale[over] == 0):
+        return min_atol, float("inf")
+    return min_atol, float(np.max((diff[over] - atol) / scale[over]))
+
+
+def _message(report: ParityReport, ref: np.ndarray, cand: np.ndarray, disagree: np.ndarray) -> str:
+    """Describe every way the candidate logits differ from the reference ones."""
+    ref_name, cand_name = report.names
+    diff = np.abs(cand - ref)
+    allowed = report.atol + report.rtol * np.abs(ref)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        excess = np.where(diff > allowed, diff / allowed, 0.0)
+        excess = np.where(np.isnan(excess), np.inf, excess)
+        rel = np.where(diff == 0, 0.0, diff / np.abs(ref))
+    worst = np.unravel_index(int(np.argmax(excess if report.n_mismatched else diff)), diff.shape)
+    i, k = int(worst[0]), int(worst[1])
+    share = report.n_mismatched / report.n_elements if report.n_elements else 0.0
+    return (
+        f"backends disagree: candidate {cand_name!r} vs reference {ref_name!r} on {ref.shape[0]} images x {ref.shape[1]} classes\n"
+        f"  out of tolerance: {report.n_mismatched}/{report.n_elements} elements ({100 * share:.3g}%) "
+        f"(atol={fmt(report.atol)}, rtol={fmt(report.rtol)}; allowed |candidate - reference| <= atol + rtol*|reference|)\n"
+        f"  worst element: image {i}, class {k}: reference={ref[i, k]:.7g}, candidate={cand[i, k]:.7g}, "
+        f"abs error={fmt(float(diff[i, k]))}, rel error={fmt(float(rel[i, k]))}\n"
+        f"  smallest tolerance that would pass: atol>={fmt(report.min_atol)} at rtol={fmt(report.rtol)}, "
+        f"or rtol>={fmt(report.min_rtol)} at atol={fmt(report.atol)}\n"
+        f"  argmax disagreements: {len(disagree)}/{ref.shape[0]} images"
+        + (f" at image indices {listed(disagree)}" if len(disagree) else "")
+    )
+
+
+def assert_backends_agree(
+    reference: RewardBackend,
+    candidate: RewardBackend,
+    images: np.ndarray,
+    atol: float = 1e-4,
+    rtol: float = 1e-3,
+    *,
+    check_argmax: bool = True,
+    batch_size: int | None = DEFAULT_BATCH,
+) -> ParityReport:
+    """Assert two backends give the same logits for ``images`` within tolerance.
+
+    An element passes when ``|candidate - reference| <= atol + rtol * |reference|``. With
+    ``check_argmax`` the predicted class of every image must also match. Backends run on batches of
+    ``batch_size`` images; image indices in messages are positions in ``images``. Raises
+    :class:`ParityError` (its ``report`` holds the numbers) or returns a :class:`ParityReport`.
+    """
+    images = np.asarray(images)
+    names = (backend_name(reference), backend_name(candidate))
+    ref = logits_in_batches(reference, images, "reference", batch_size)
+    cand = logits_in_batches(candidate, images, "candidate", batch_size)
+    if ref.shape != cand.shape:
+        raise ParityError(f"logit shapes differ: reference {names[0]!r} gave {ref.shape}, candidate {names[1]!r} gave {cand.shape}")
+    _check_finite(ref, names[0], "reference")
+    _check_finite(cand, names[1], "candidate")
+    ref64, cand64 = ref.astype(np.float64), cand.astype(np.float64)
+    diff = np.abs(cand64 - ref64)
+    n_mismatched = int(np.count_nonzero(diff > atol + rtol * np.abs(ref64)))
+    disagree = np.flatnonzero(ref64.argmax(axis=1) != cand64.argmax(axis=1)) if ref.size else np.array([], int)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(diff == 0, 0.0, diff / np.abs(ref64))
+    min_atol, min_rtol = smallest_passing_tolerances(ref64, cand64, atol, rtol)
+    passed = n_mismatched == 0 and not (check_argmax and len(disagree))
+    report = ParityReport(
+        names=names,
+        n_images=int(images.shape[0]) if images.ndim else 0,
+        max_abs_error=float(diff.max(initial=0.0)),
+        max_rel_error=float(rel.max(initial=0.0)),
+        argmax_disagreements=len(disagree),
+        atol=float(atol),
+        rtol=float(rtol),
+        n_mismatched=n_mismatched,
+        n_elements=int(ref.size),
+        min_atol=min_atol,
+        min_rtol=min_rtol,
+        passed=passed,
+    )
+    if not passed:
+        raise ParityError(_message(report, ref64, cand64, disagree), report)
+    return report

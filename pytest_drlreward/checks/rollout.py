@@ -1,0 +1,151 @@
+"""Rollouts: step an env with a policy and keep, for every step, the image the reward classifier
+would see, the env's truth (an info key) and where the step happened (episode seed, step in episode).
+
+One rollout serves every backend: the checks apply each backend to the same stored images, so
+backends are compared on the states an agent really visits, and no env needs a backend argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pytest_drlreward.policies import Policy, describe, random_policy
+
+
+class RolloutError(AssertionError):
+    """The env cannot give what a rollout needs (an image source, a consistent truth key)."""
+
+
+class NoImageSourceError(RolloutError):
+    """The env has neither ``unwrapped.camera_image()`` nor ``render()`` with ``render_mode="rgb_array"``."""
+
+
+def has_image_source(env: Any) -> bool:
+    """Whether :func:`env_image` can get an image from ``env``."""
+    return callable(getattr(env.unwrapped, "camera_image", None)) or getattr(env, "render_mode", None) == "rgb_array"
+
+
+def env_image(env: Any) -> np.ndarray:
+    """The uint8 RGB (H, W, 3) image the reward classifier sees now.
+
+    ``env.unwrapped.camera_image()`` if the env has it, else ``env.render()`` when its render mode is
+    ``"rgb_array"``.
+    """
+    camera = getattr(env.unwrapped, "camera_image", None)
+    if callable(camera):
+        image, source = camera(), "camera_image()"
+    elif getattr(env, "render_mode", None) == "rgb_array":
+        image, source = env.render(), "render()"
+    else:
+        raise NoImageSourceError(f"{type(env.unwrapped).__name__} has no camera_image() method and its render_mode "
+                                 f"is {getattr(env, 'render_mode', None)!r}, not 'rgb_array': no image to classify")
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
+        raise RolloutError(f"{type(env.unwrapped).__name__}.{source} returned {image.dtype} {image.shape}; "
+                           f"expected uint8 RGB (H, W, 3)")
+    return image
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """What a rollout saw after each of its ``n`` steps (reset states are not included).
+
+    ``images``: uint8 (n, H, W, 3) or None; ``truth``: bool (n,) from ``info[truth_key]``, None when the
+    env does not report it; ``decisions``/``probabilities``: the env's own reward decision and goal
+    probability when ``decision_key``/``probability_key`` were given and reported, else None;
+    ``episode_seeds``/``episode_steps``: the reset seed of each step's episode and the step's index in it.
+    """
+
+    images: np.ndarray | None
+    truth: np.ndarray | None
+    decisions: np.ndarray | None
+    probabilities: np.ndarray | None
+    episode_seeds: np.ndarray
+    episode_steps: np.ndarray
+    truth_key: str
+    seed: int
+    policy: str
+
+    def __len__(self) -> int:
+        return len(self.episode_seeds)
+
+    def where(self, index: int) -> str:
+        """``step 12 (seed 3, step 2 of its episode)``: enough to replay the state."""
+        return (f"step {index} (seed {int(self.episode_seeds[index])}, step {int(self.episode_steps[index]) + 1} "
+                f"of its episode)")
+
+    def describe(self) -> str:
+        """``1500 steps, random actions (seed 0)``."""
+        return f"{len(self)} steps, {self.policy}"
+
+
+def _flag(info: dict, key: str | None, index: int, column: list) -> None:
+    if key is None or column is None:
+        return
+    if key not in info:
+        raise RolloutError(f"step {index}: info has no {key!r} although earlier steps had it; it has {sorted(map(str, info))}")
+    column.append(info[key])
+
+
+def collect_rollout(
+    env: Any,
+    n_steps: int = 300,
+    *,
+    seed: int = 0,
+    policy: Policy | None = None,
+    truth_key: str = "true_goal",
+    decision_key: str | None = None,
+    probability_key: str | None = None,
+    images: bool = True,
+) -> Rollout:
+    """Reset ``env`` with ``seed`` and take ``n_steps`` steps, resetting with ``seed + episode`` after each end.
+
+    ``policy(obs) -> action`` chooses the actions (default: random actions seeded with ``seed``). With
+    ``images`` every step's image is kept (see :func:`env_image`). A key missing from the first
+    step's info gives a None column; a key that disappears later raises :class:`RolloutError`.
+    """
+    if n_steps < 1:
+        raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+    policy = policy or random_policy(env.action_space, seed)
+    if images and not has_image_source(env):
+        env_image(env)  # raises NoImageSourceError with the explanation
+    obs, _ = env.reset(seed=seed)
+    episode, episode_step = 0, 0
+    kept_images: list[np.ndarray] = []
+    columns: dict[str, list | None] = {}
+    seeds, steps = [], []
+    for index in range(n_steps):
+        obs, _, terminated, truncated, info = env.step(policy(obs))
+        if index == 0:
+            columns = {key: ([] if key is not None and key in info else None)
+                       for key in (truth_key, decision_key, probability_key)}
+        for key in (truth_key, decision_key, probability_key):
+            _flag(info, key, index, columns.get(key))
+        if images:
+            kept_images.append(env_image(env))
+        seeds.append(seed + episode)
+        steps.append(episode_step)
+        episode_step += 1
+        if terminated or truncated:
+            episode += 1
+            episode_step = 0
+            obs, _ = env.reset(seed=seed + episode)
+
+    def column(key: str | None, dtype: Any) -> np.ndarray | None:
+        values = columns.get(key) if key is not None else None
+        return None if values is None else np.asarray(values, dtype=dtype)
+
+    return Rollout(
+        images=np.stack(kept_images) if images else None,
+        truth=column(truth_key, bool),
+        decisions=column(decision_key, bool),
+        probabilities=column(probability_key, np.float64),
+        episode_seeds=np.asarray(seeds, dtype=np.int64),
+        episode_steps=np.asarray(steps, dtype=np.int64),
+        truth_key=truth_key,
+        seed=int(seed),
+        policy=describe(policy),
+    )

@@ -1,0 +1,204 @@
+"""VecEnv parity: a vectorised env gives what its envs give when stepped one by one.
+
+Works with Gymnasium's ``VectorEnv`` (autoreset modes next-step and same-step) and with
+stable-baselines3's ``VecEnv`` API (``seed``/``reset``/``step`` returning 4 values, auto-reset with
+``terminal_observation`` in the info), without importing stable-baselines3.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pytest_drlreward.checks._format import show
+
+
+class VecEnvMismatchError(AssertionError):
+    """A vectorised env and its envs stepped one by one gave different results."""
+
+
+@dataclass(frozen=True)
+class VecEnvReport:
+    """What :func:`assert_vecenv_matches` compared."""
+
+    api: str
+    n_envs: int
+    seeds: tuple[int, ...]
+    steps: int
+    episode_ends: int
+
+    def __str__(self) -> str:
+        return (f"{self.api} VecEnv of {self.n_envs} envs matched them stepped one by one: seeds {list(self.seeds)}, "
+                f"{self.steps} steps each, {self.episode_ends} episode ends")
+
+
+def _same(a: Any, b: Any, atol: float) -> bool:
+    if isinstance(a, dict) or isinstance(b, dict):
+        return isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k], atol) for k in a)
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y, atol) for x, y in zip(a, b))
+    x, y = np.asarray(a), np.asarray(b)
+    if x.shape != y.shape:
+        return False
+    if x.dtype.kind in "fc" or y.dtype.kind in "fc":
+        return bool(np.allclose(x, y, rtol=0.0, atol=atol, equal_nan=True))
+    try:
+        return bool(np.array_equal(x, y))
+    except (TypeError, ValueError):
+        return a == b
+
+
+def _item(batch: Any, i: int) -> Any:
+    """Element ``i`` of a batched observation (arrays, dicts and tuples of arrays)."""
+    if isinstance(batch, dict):
+        return {key: _item(value, i) for key, value in batch.items()}
+    if isinstance(batch, tuple):
+        return tuple(_item(value, i) for value in batch)
+    return batch[i]
+
+
+class _Comparer:
+    def __init__(self, atol: float) -> None:
+        self.atol = atol
+
+    def same(self, where: str, env: int, what: str, vec_value: Any, single_value: Any) -> None:
+        if not _same(vec_value, single_value, self.atol):
+            tolerance = f" (atol={self.atol:g})" if self.atol else ""
+            raise VecEnvMismatchError(f"{where}, env {env}: {what} differs{tolerance}: the VecEnv gives {show(vec_value)}, "
+                                      f"the env stepped alone gives {show(single_value)}")
+
+    def infos(self, where: str, env: int, vec_info: dict, info: dict, keys: Sequence[str] | None) -> None:
+        for key in info if keys is None else keys:
+            if key not in info:
+                continue
+            if key not in vec_info:
+                raise VecEnvMismatchError(f"{where}, env {env}: info key {key!r} is missing from the VecEnv's info "
+                                          f"(it has {sorted(map(str, vec_info))})")
+            self.same(where, env, f"info[{key!r}]", vec_info[key], info[key])
+
+
+def _is_gymnasium_vector(vec_env: Any) -> bool:
+    from gymnasium.vector import VectorEnv
+
+    return isinstance(vec_env, VectorEnv)
+
+
+def _gymnasium_info(infos: dict, i: int) -> dict:
+    """Env ``i``'s part of a Gymnasium vector info dict (keys whose ``_key`` mask is set for it)."""
+    return {key: _item(value, i) for key, value in infos.items()
+            if not key.startswith("_") and (f"_{key}" not in infos or bool(infos[f"_{key}"][i]))}
+
+
+def _run_gymnasium(vec_env: Any, singles: list, seeds: Sequence[int], actions: list, cmp: _Comparer,
+                   info_keys: Sequence[str] | None) -> int:
+    from gymnasium.vector import AutoresetMode
+    from gymnasium.vector.utils import iterate
+
+    mode = vec_env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+    if mode not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
+        raise ValueError(f"autoreset mode {mode} is not supported; use next-step or same-step")
+    ends = 0
+    for seed in seeds:
+        obs, _ = vec_env.reset(seed=seed)
+        for i, env in enumerate(singles):
+            cmp.same(f"reset(seed={seed})", i, "observation", _item(obs, i), env.reset(seed=seed + i)[0])
+        pending = [False] * len(singles)
+        for t, batch in enumerate(actions):
+            where = f"seed {seed}, step {t}"
+            obs, rewards, terminations, truncations, infos = vec_env.step(batch)
+            for i, (env, action) in enumerate(zip(singles, iterate(vec_env.action_space, batch))):
+                if pending[i]:  # next-step mode: this step only resets env i
+                    s_obs, info = env.reset()
+                    s_reward, s_term, s_trunc, pending[i] = 0.0, False, False, False
+                else:
+                    s_obs, s_reward, s_term, s_trunc, info = env.step(action)
+                cmp.same(where, i, "reward", rewards[i], s_reward)
+                cmp.same(where, i, "terminated", terminations[i], s_term)
+                cmp.same(where, i, "truncated", truncations[i], s_trunc)
+                vec_info = _gymnasium_info(infos, i)
+                if s_term or s_trunc:
+                    ends += 1
+                    if mode == AutoresetMode.SAME_STEP:
+                        cmp.same(where, i, "info['final_obs']", vec_info.get("final_obs"), s_obs)
+                        cmp.infos(where, i, vec_info.get("final_info", {}), info, info_keys)
+                        s_obs, info = env.reset()
+                    else:
+                        pending[i] = True
+                cmp.infos(where, i, vec_info, info, info_keys)
+                cmp.same(where, i, "observation", _item(obs, i), s_obs)
+    return ends
+
+
+def _run_sb3(vec_env: Any, singles: list, seeds: Sequence[int], actions: list, cmp: _Comparer,
+             info_keys: Sequence[str] | None) -> int:
+    ends = 0
+    for seed in seeds:
+        vec_env.seed(seed)
+        obs = vec_env.reset()
+        for i, env in enumerate(singles):
+            cmp.same(f"reset(seed={seed})", i, "observation", _item(obs, i), env.reset(seed=seed + i)[0])
+        for t, batch in enumerate(actions):
+            where = f"seed {seed}, step {t}"
+            obs, rewards, dones, infos = vec_env.step(batch)
+            for i, env in enumerate(singles):
+                s_obs, s_reward, s_term, s_trunc, info = env.step(batch[i])
+                cmp.same(where, i, "reward", rewards[i], s_reward)
+                cmp.same(where, i, "done", dones[i], s_term or s_trunc)
+                cmp.infos(where, i, infos[i], info, info_keys)
+                if s_term or s_trunc:
+                    ends += 1
+                    cmp.same(where, i, "info['terminal_observation']", infos[i].get("terminal_observation"), s_obs)
+                    cmp.same(where, i, "info['TimeLimit.truncated']", infos[i].get("TimeLimit.truncated", False),
+                             bool(s_trunc and not s_term))
+                    s_obs, _ = env.reset()
+                cmp.same(where, i, "observation", _item(obs, i), s_obs)
+    return ends
+
+
+def _sample_actions(vec_env: Any, n_envs: int, n_steps: int, seed: int) -> list:
+    space = copy.deepcopy(getattr(vec_env, "single_action_space", None) or vec_env.action_space)
+    space.seed(seed)
+    return [np.stack([space.sample() for _ in range(n_envs)]) for _ in range(n_steps)]
+
+
+def assert_vecenv_matches(
+    vec_env: Any,
+    env_fns: Sequence[Callable[[], Any]],
+    seeds: Sequence[int] = (0,),
+    actions: Sequence[Any] | None = None,
+    *,
+    n_steps: int = 20,
+    atol: float = 0.0,
+    info_keys: Sequence[str] | None = None,
+) -> VecEnvReport:
+    """Assert ``vec_env`` gives the observations, rewards, dones and infos of ``env_fns``' envs stepped one by one.
+
+    For each seed ``s`` the VecEnv is reset with ``s`` and env ``i`` with ``s + i`` (the convention of both
+    Gymnasium and stable-baselines3); then every batch in ``actions`` (each of shape (n_envs, ...);
+    default: ``n_steps`` batches sampled with seed 0) is stepped. Auto-resets are followed: env ``i`` is
+    reset without a seed when its episode ends, and the VecEnv's terminal observation is checked.
+    Info keys compared: ``info_keys``, or every key the single env reports. Floats may differ by ``atol``.
+    The envs made from ``env_fns`` are closed; ``vec_env`` is not. Raises :class:`VecEnvMismatchError`.
+    """
+    n_envs = int(getattr(vec_env, "num_envs", len(env_fns)))
+    if len(env_fns) != n_envs:
+        raise ValueError(f"the VecEnv has {n_envs} envs but {len(env_fns)} env_fns were given")
+    actions = _sample_actions(vec_env, n_envs, n_steps, 0) if actions is None else [np.asarray(a) for a in actions]
+    for t, batch in enumerate(actions):
+        if len(batch) != n_envs:
+            raise ValueError(f"actions[{t}] holds {len(batch)} actions, expected one per env ({n_envs})")
+    cmp = _Comparer(atol)
+    gymnasium_api = _is_gymnasium_vector(vec_env)
+    singles: list = []
+    try:
+        singles = [fn() for fn in env_fns]
+        run = _run_gymnasium if gymnasium_api else _run_sb3
+        ends = run(vec_env, singles, list(seeds), actions, cmp, info_keys)
+    finally:
+        for env in singles:
+            env.close()
+    return VecEnvReport("Gymnasium" if gymnasium_api else "SB3", n_envs, tuple(int(s) for s in seeds), len(actions), ends)

@@ -1,0 +1,51 @@
+"""What a new user meets: a quiet train with its pictures, and help for every option of every command."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from panda_env.cli import build_parser
+
+
+def test_train_prints_a_few_lines_and_writes_its_pictures(tmp_path):
+    """The main job's output stays short (progress bar, a few table rows, the report) and its pictures exist."""
+    out = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-m", "panda_env", "train", "--steps", "600", "--eval-episodes", "3",
+                             "--out", str(out)], capture_output=True, text=True, cwd=tmp_path, timeout=600)
+    assert result.returncode == 0, result.stderr
+    lines = (result.stdout + result.stderr).splitlines()
+    assert len(lines) < 30, "\n".join(lines)
+    text = "\n".join(lines)
+    for noise in ("pybullet build time", "Using cpu device", "Wrapping the env", "Traceback"):
+        assert noise not in text
+    assert "true-goal success" in text and "wrote" in text
+    assert sum(line.strip().startswith(("120 ", "240 ", "360 ", "480 ", "600 ")) for line in lines) == 5  # table rows
+    for name in ("learning_curve.png", "time_split.png"):
+        with Image.open(out / name) as image:
+            assert image.format == "PNG" and image.width >= 300
+    with Image.open(out / "episode.gif") as gif:
+        assert gif.format == "GIF" and gif.size[0] >= 300 and gif.n_frames >= 4
+
+
+def _every_option():
+    parser = build_parser()
+    yield "panda_env", parser
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    yield from sub.choices.items()
+
+
+@pytest.mark.parametrize(("name", "parser"), list(_every_option()), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_option_has_help_and_shows_its_default(name, parser):
+    assert "``" not in parser.format_help(), f"{name}: reST markup in --help"
+    formatter = parser._get_formatter()
+    for action in parser._actions:
+        if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+            continue
+        assert action.help, f"{name} {action.option_strings}: no help text"
+        if not action.required:
+            assert "%(default)" in formatter._get_help_string(action), f"{name} {action.option_strings}: no default"
