@@ -102,17 +102,19 @@ def cmd_demo(args) -> int:
 
 def cmd_bench_env(args) -> int:
     from panda_env.bench.env_rate import render_quality_ratio
+    from panda_env.bench.machine import describe_machine
     from panda_env.training.runs import backend_options_for
 
     options = backend_options_for(args.backend, "fast", args.int8)
+    print(describe_machine())
     result = render_quality_ratio(args.steps, args.rounds, reward_backend=args.backend, image_size=args.image_size,
                                   backend_options=options)
     reward = f"{args.backend} INT8" if args.int8 else args.backend
     print(f"env steps/s, reward={reward}, image {args.image_size}px, {args.steps} steps x {args.rounds} rounds "
           f"(median), rendering every step:")
+    print(f"  fast / full ratio:   {result['ratio']:8.2f}x")
     print(f"  fast render quality: {result['fast']:8.1f} steps/s")
     print(f"  full render quality: {result['full']:8.1f} steps/s")
-    print(f"  fast / full ratio:   {result['ratio']:8.2f}x")
     return 0
 
 
@@ -169,16 +171,20 @@ def cmd_evaluate_classifier(args) -> int:
 
 def cmd_bench_backends(args) -> int:
     from panda_env.bench.backends import backend_latency_table
+    from panda_env.bench.machine import describe_machine
+    from panda_env.bench.tables import ms, ratio, render
 
+    print(describe_machine())
     rows = backend_latency_table(args.model, batch_sizes=(1, 8), rounds=args.rounds)
-    print(f"{'backend':<13} {'batch':>5} {'median ms':>10} {'ms/image':>9} {'vs torch':>9}")
-    for row in rows:
-        print(f"{row['backend']:<13} {row['batch']:>5} {row['median_ms']:>10.3f} {row['ms_per_image']:>9.3f} "
-              f"{row['speedup_vs_torch']:>8.2f}x")
     per_image = {(row["backend"], row["batch"]): row["ms_per_image"] for row in rows}
-    gains = [f"{name} {per_image[(name, 1)] / per_image[(name, 8)]:.2f}x" for name, batch in per_image
-             if batch == 8 and (name, 1) in per_image]
-    print(f"one batch-8 call against 8 calls at batch 1, per image: {', '.join(gains)}")
+    table = []
+    for row in rows:
+        single = per_image.get((row["backend"], 1))
+        gain = single / row["ms_per_image"] if row["batch"] > 1 and single else None
+        table.append([row["backend"], row["batch"], ratio(row["speedup_vs_torch"]), ratio(gain),
+                      ms(row["median_ms"]), f"{row['ms_per_image']:.3f}"])
+    headers = ["backend", "batch", "speed-up vs torch", "batching gain per image", "median ms", "ms per image"]
+    print("\n".join(render(headers, table, args.markdown)))
     return 0
 
 
@@ -212,40 +218,34 @@ def cmd_quantize(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    from panda_env.bench.machine import describe_machine
     from panda_env.bench.step_profile import profile_steps
+    from panda_env.bench.tables import ms, percent, ratio, render
 
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         writable_file(args.json)
+    print(describe_machine())
     result = profile_steps(image_sizes=args.image_sizes, rounds=args.rounds)
-    print("median ms per env step, one run (step = move + render + reward + SAC gradient step):")
-    head = (f"{'profile':<7} {'quality':<7} {'image':>9} {'move':>7} {'render':>7} {'preproc':>7} {'torch':>7} "
-            f"{'onnxrt':>7} {'openvino':>8} {'ov-int8':>7} {'SAC':>7} {'step(ov)':>9} {'reward share(ov)':>17}")
-    print(head)
-
-    def cell(row, key, width):
-        return f"{row[key]:>{width}.2f}" if key in row else f"{'-':>{width}}"
-
-    for row in result["rows"]:
-        print(f"{row['profile']:<7} {row['render_quality']:<7} {str(row['image_size']):>9} {cell(row, 'move_ms', 7)} "
-              f"{cell(row, 'render_ms', 7)} {cell(row, 'preprocess_ms', 7)} {cell(row, 'reward_torch_ms', 7)} "
-              f"{cell(row, 'reward_onnxruntime_ms', 7)} {cell(row, 'reward_openvino_ms', 8)} "
-              f"{cell(row, 'reward_openvino-int8_ms', 7)} {cell(row, 'sac_learning_ms', 7)} {cell(row, 'step_openvino_ms', 9)} "
-              f"{100 * row.get('reward_openvino_share', float('nan')):>16.1f}%")
+    print("one run; median ms per part; step = arm move + render + reward + one SAC gradient step; predicted "
+          "saving = reward share of the Torch step x (1 - 1/speed-up) (Amdahl's law)")
+    headers = ["profile", "quality", "image", "OV speed-up vs torch", "OV predicted saving", "INT8 predicted saving",
+               "reward share (torch)", "move", "render", "torch", "onnxruntime", "openvino", "openvino INT8", "SAC",
+               "step (torch)", "step (openvino)"]
+    table = [[row["profile"], row["render_quality"], row["image_size"], ratio(row.get("speedup_openvino")),
+              percent(row.get("predicted_saving_openvino")), percent(row.get("predicted_saving_openvino-int8")),
+              percent(row.get("reward_torch_share")), ms(row["move_ms"]), ms(row["render_ms"]),
+              ms(row.get("reward_torch_ms")), ms(row.get("reward_onnxruntime_ms")), ms(row.get("reward_openvino_ms")),
+              ms(row.get("reward_openvino-int8_ms")), ms(row["sac_learning_ms"]), ms(row.get("step_torch_ms")),
+              ms(row.get("step_openvino_ms"))] for row in result["rows"]]
+    print("\n".join(render(headers, table, args.markdown)))
     default = next((r for r in result["rows"] if r["profile"] == "fast" and r["render_quality"] == "fast"
                     and r["image_size"] == IMAGE_SIZE), None)
     seed = next((r for r in result["rows"] if r["profile"] == "seed"), None)
-    if default:
-        print(f"OpenVINO vs Torch eager at batch 1, {IMAGE_SIZE} px: "
-              f"{default['reward_torch_ms'] / default['reward_openvino_ms']:.2f}x faster")
-        print(f"env stepping with the OpenVINO reward, no learning: "
-              f"{1000 / (default['move_ms'] + default['render_ms'] + default['reward_openvino_ms']):.0f} steps/s")
     if default and seed:
-        for key, label in (("openvino", "OpenVINO"), ("openvino-int8", "OpenVINO INT8")):
-            if f"step_{key}_ms" in default:
-                print(f"training step, fast profile ({label}) vs seed profile (Torch): "
-                      f"{default[f'step_{key}_ms']:.1f} ms vs {seed['step_torch_ms']:.1f} ms = "
-                      f"{seed['step_torch_ms'] / default[f'step_{key}_ms']:.1f}x cheaper")
+        print(f"training step, fast profile with OpenVINO against the seed profile with Torch: "
+              f"{seed['step_torch_ms'] / default['step_openvino_ms']:.1f}x cheaper "
+              f"({default['step_openvino_ms']:.1f} ms against {seed['step_torch_ms']:.1f} ms)")
     if args.json is not None:
         write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
         print(f"wrote {args.json}")
@@ -291,6 +291,8 @@ def cmd_evaluate(args) -> int:
 
 def cmd_compare(args) -> int:
     from panda_env.bench.compare import compare_backends
+    from panda_env.bench.machine import describe_machine
+    from panda_env.bench.tables import ratio, render
 
     for path in (args.json, args.chart):
         if path is not None:
@@ -301,17 +303,21 @@ def cmd_compare(args) -> int:
     if unknown or not backends:
         raise UserError(f"unknown backend(s) {unknown or args.backends!r}; allowed: {', '.join(REWARD_BACKENDS)}")
     steps = args.steps or (300 if args.profile == "seed" else 8000)
+    print(describe_machine())
     result = compare_backends(backends, runs=args.runs, steps=steps, seed=args.seed, profile=args.profile,
                               eval_episodes=args.eval_episodes, int8=args.int8,
                               on_run=lambda r: print(f"  run: {r.backend} seed {r.seed}: {r.total_s:.1f} s "
                                                      f"(reward {r.reward_s:.1f} s)", flush=True))
     runs = f"{args.runs} run" + ("s" if args.runs != 1 else "")
-    print(f"profile {args.profile}, {steps} steps a run, {runs} per backend (means):")
-    print(f"{'backend':<12} {'total s':>9} {'ms/step':>8} {'inference s':>12} {'saving vs ' + backends[0]:>18} "
-          f"{'success':>8}")
-    for row in result["rows"]:
-        print(f"{row['backend']:<12} {row['mean_total_s']:>9.1f} {row['mean_step_ms']:>8.1f} "
-              f"{row['mean_reward_s']:>12.1f} {row['saving_vs_first_pct']:>17.1f}% {row['success_rate']:>8.0%}")
+    print(f"profile {args.profile}, {steps} steps a run, {runs} per backend (means); predicted saving = the "
+          f"{backends[0]} runs' reward share x (1 - 1/speed-up of one reward call)")
+    headers = ["backend", f"saving vs {backends[0]}", "predicted saving", "reward call speed-up",
+               "true-goal success", "total s", "ms per step", "reward inference s"]
+    table = [[row["backend"], f"{row['saving_vs_first_pct']:.1f}%",
+              "-" if row["predicted_saving_pct"] is None else f"{row['predicted_saving_pct']:.1f}%",
+              ratio(row["speedup_vs_first"]), f"{row['success_rate']:.0%}", f"{row['mean_total_s']:.1f}",
+              f"{row['mean_step_ms']:.1f}", f"{row['mean_reward_s']:.1f}"] for row in result["rows"]]
+    print("\n".join(render(headers, table, args.markdown)))
     if args.json is not None:
         write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
         print(f"wrote {args.json}")
@@ -383,6 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         "directory's INT8 model, if it has int8/), batch 1 and 8", cmd_bench_backends)
     p.add_argument("--model", type=Path, default=None, help=model_help)
     p.add_argument("--rounds", type=positive_int, default=200, help="timed calls per engine and batch size")
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the README)")
 
     p = _command(sub, "quantize", "INT8 OpenVINO model of a classifier (NNCF), calibrated on a capture "
                                   "directory, compared with f32", cmd_quantize)
@@ -399,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated camera image sizes in pixels")
     p.add_argument("--rounds", type=positive_int, default=50, help="timed calls per part")
     p.add_argument("--json", type=Path, default=Path("runs/bench.json"), help="where to write the results")
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the README)")
 
     p = _command(sub, "train", "train SAC with a reward backend; print and save the timing split, the learning "
                                "curve and an evaluation GIF", cmd_train)
@@ -437,6 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-episodes", type=non_negative_int, default=50, help="evaluation episodes after each run")
     p.add_argument("--int8", action="store_true", help=int8_help)
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON to this file")
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the README)")
     p.add_argument("--chart", type=Path, default=Path("runs/compare.png"),
                    help="PNG of the mean time split per backend")
     return parser

@@ -7,15 +7,20 @@ A spec is one of
 - a factory, ``"module:function"``, called with the keyword arguments given to ``make``.
 
 Only the standard library is imported at module level; Gymnasium and the named modules are imported
-when an env is built (checking a spec imports Gymnasium, and at most the parents of the named module).
+when an env is built. Checking a spec (at pytest start) imports Gymnasium; a factory is checked in
+its module's source without running the module; a ``module:Id-v0`` spec imports the module, which
+registers the id, and checks that it did.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 from dataclasses import dataclass
 from typing import Any
+
+from pytest_drlreward.sourcecheck import lookup
 
 
 class EnvSpecError(ValueError):
@@ -45,27 +50,66 @@ def parse_env_spec(text: str) -> EnvSpec:
     return EnvSpec(text, module, name)
 
 
-def check_env_spec(text: str) -> EnvSpec:
-    """Check that ``text`` can name an env without importing the env's module; return the spec.
+def _module_exists(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
-    A module must be findable (``importlib.util.find_spec``); a plain id must be registered with
-    Gymnasium.
+
+def _registered(env_id: str) -> bool:
+    from gymnasium.envs.registration import registry
+
+    return env_id in registry
+
+
+def _close_ids(env_id: str) -> str:
+    from gymnasium.envs.registration import registry
+
+    close = difflib.get_close_matches(env_id, list(registry), n=3)
+    return f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+
+
+def _check_registered_by(spec: EnvSpec) -> None:
+    """Import ``spec.module`` (it registers ids) and check ``spec.name`` is registered."""
+    try:
+        importlib.import_module(spec.module)
+    except Exception as error:  # the user's module may raise anything on import
+        raise EnvSpecError(f"drl_env {spec.text!r}: importing {spec.module!r} failed: {type(error).__name__}: {error}") from None
+    if not _registered(spec.name):
+        raise EnvSpecError(f"drl_env {spec.text!r}: importing {spec.module!r} does not register a Gymnasium id "
+                           f"{spec.name!r}{_close_ids(spec.name)}")
+
+
+def check_env_spec(text: str) -> EnvSpec:
+    """Check that ``text`` names an env; return the spec (:class:`EnvSpecError` saying what is wrong otherwise).
+
+    A plain id must be registered with Gymnasium. For ``module:function`` the module must exist and its
+    source must define the function (checked without running it; when the source cannot tell, the
+    first build decides). ``module:Id-v0`` imports the module and requires the id to be registered.
     """
     spec = parse_env_spec(text)
-    if spec.module:
-        try:
-            found = importlib.util.find_spec(spec.module)
-        except (ImportError, ValueError):
-            found = None
-        if found is None:
-            raise EnvSpecError(f"drl_env {text!r}: cannot find module {spec.module!r} (is it installed, or on "
-                               f"the `pythonpath` ini setting?)")
-    else:
-        from gymnasium.envs.registration import registry
-
-        if spec.name not in registry:
+    if not spec.module:
+        if not _registered(spec.name):
             raise EnvSpecError(f"drl_env {text!r} is not a registered Gymnasium id; name the module that "
-                               f"registers it ('module:{spec.name}') or a factory ('module:function')")
+                               f"registers it ('module:{spec.name}') or a factory ('module:function')"
+                               f"{_close_ids(spec.name)}")
+        return spec
+    found = lookup(spec.module, spec.name) if spec.is_factory else None
+    if not (found.module_found if found is not None else _module_exists(spec.module)):
+        raise EnvSpecError(f"drl_env {text!r}: cannot find module {spec.module!r} (is it installed, or on "
+                           f"the `pythonpath` ini setting?)")
+    if found is not None and found.found is not False:
+        return spec
+    if found is not None:  # no such function: it may still be an id registered by the module
+        try:
+            _check_registered_by(spec)
+            return spec
+        except EnvSpecError:
+            hint = f"; did you mean {', '.join(map(repr, found.suggestions))}?" if found.suggestions else ""
+            raise EnvSpecError(f"drl_env {text!r}: {spec.module} ({found.path}) defines no {spec.name.split('.')[0]!r} "
+                               f"and registers no such Gymnasium id{hint}") from None
+    _check_registered_by(spec)
     return spec
 
 

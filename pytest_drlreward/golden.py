@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from pytest_drlreward.atomic import write_bytes_atomic
+from pytest_drlreward.atomic import atomic_file
 from pytest_drlreward.backends import REGISTRY, base_backend
 
 
@@ -60,7 +60,8 @@ def save_golden(directory: str | Path, backend: str, logits: np.ndarray, images:
     np.savez(buffer, logits=np.asarray(logits, dtype=np.float32), meta=np.array(json.dumps(meta)))
     path = golden_path(directory, backend)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(path, buffer.getvalue())
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
     return path
 
 

@@ -1,36 +1,47 @@
-"""The plugin's command-line options and ini keys, read once into a :class:`DrlConfig`.
+"""The plugin's command-line options and ini keys, read and checked once into a :class:`DrlConfig`.
 
-Each setting has an ini key (the project's default) and a ``--drl-*`` option (which wins). Bad values
-raise ``pytest.UsageError`` naming the value. Only the standard library and pytest are imported here.
+Each setting has an ini key (the project's default) and a ``--drl-*`` option (which wins). At start
+the values are checked, the classifier directory included (metadata, sha256 of every file, that its
+``torch_factory`` exists) and ``drl_env``'s factory or id: a bad value is one ``pytest.UsageError``
+naming the value and where it was set. Only the standard library, pytest and light parts of this
+package are imported here (numpy when a classifier directory or labelled images are configured).
 """
 
 from __future__ import annotations
 
-import math
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from pytest_drlreward.backends import BACKEND_NAMES, REFERENCE_BACKEND
+from pytest_drlreward.backends import BACKEND_NAMES, CANDIDATE_NAMES, REFERENCE_BACKEND, is_quantized
 from pytest_drlreward.classifier.directory import METADATA_FILE
 from pytest_drlreward.envspec import EnvSpecError, check_env_spec
+from pytest_drlreward.settings import number, options_for, parse_backend_options, parse_tolerances, whole_number
 
 DEFAULT_BACKENDS = tuple(name for name in BACKEND_NAMES if name != REFERENCE_BACKEND)
 DEFAULT_ATOL = 1e-4
 DEFAULT_RTOL = 1e-3
+DEFAULT_MIN_RECALL = 0.9
+DEFAULT_MAX_FALSE_GOAL_RATE = 0.005
+DEFAULT_MIN_GOALS = 5
+DEFAULT_FIDELITY_STEPS = 300
+DEFAULT_MIN_ACCURACY = 1.0
+DEFAULT_MAX_ACCURACY_DROP = 0.02
+DEFAULT_MIN_ARGMAX_AGREEMENT = 0.99
+DEFAULT_TIMING_MARGIN = 0.5
 LABELLED_IMAGES_FILE = "labelled_images.npz"  # looked for in the model directory unless drl_labelled_images
 
 
 @dataclass(frozen=True)
 class DrlConfig:
-    """The plugin's settings for one pytest run.
+    """The plugin's settings for one pytest run (see the README's list of ini keys).
 
-    ``env`` and ``model_dir`` are ``None`` when not configured (tests needing them skip, saying which
-    setting to give); ``backends`` are the candidates checked against the Torch reference;
-    ``atol``/``rtol`` are the parity tolerances; ``labelled_images`` is the ``.npz`` of labelled images
-    (default: ``labelled_images.npz`` in the model directory).
+    ``env``/``model_dir``/``truth_key`` are ``None`` when not configured (tests needing them skip,
+    saying which setting to give); ``backends`` are the candidates checked against the Torch reference.
     """
 
     env: str | None = None
@@ -39,124 +50,299 @@ class DrlConfig:
     backends: tuple[str, ...] = DEFAULT_BACKENDS
     atol: float = DEFAULT_ATOL
     rtol: float = DEFAULT_RTOL
+    tolerances: dict[str, tuple[float, float]] = field(default_factory=dict)
+    backend_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    truth_key: str | None = None
+    min_recall: float = DEFAULT_MIN_RECALL
+    max_false_goal_rate: float = DEFAULT_MAX_FALSE_GOAL_RATE
+    min_goals: int = DEFAULT_MIN_GOALS
+    fidelity_steps: int = DEFAULT_FIDELITY_STEPS
+    fidelity_seed: int = 0
+    policy: str | None = None
+    policy_base: Path | None = None
+    min_accuracy: float = DEFAULT_MIN_ACCURACY
+    max_accuracy_drop: float = DEFAULT_MAX_ACCURACY_DROP
+    min_argmax_agreement: float = DEFAULT_MIN_ARGMAX_AGREEMENT
     run_slow: bool = False
     timing_json: Path | None = None
+    timing_save: Path | None = None
+    timing_compare: Path | None = None
+    timing_margin: float = DEFAULT_TIMING_MARGIN
+    golden_save: Path | None = None
+    golden_compare: Path | None = None
+
+    def tolerance(self, backend: str) -> tuple[float, float]:
+        """(atol, rtol) for ``backend``: its ``drl_parity_tolerances`` entry, else drl_parity_atol/rtol."""
+        return self.tolerances.get(backend, (self.atol, self.rtol))
+
+    def options(self, backend: str) -> dict[str, Any]:
+        """Constructor options of ``backend`` from ``drl_backend_options``."""
+        return options_for(self.backend_options, backend)
+
+    @staticmethod
+    def quantized(backend: str) -> bool:
+        """Whether ``backend`` is judged by decisions (argmax agreement, accuracy budget), not tolerance."""
+        return is_quantized(backend)
 
 
 CONFIG_KEY = pytest.StashKey[DrlConfig]()  # config.stash[CONFIG_KEY]: the run's DrlConfig
 
-# name: (metavar, help)
-_SETTINGS = {
-    "env": ("ID_OR_SPEC", "Gymnasium env to check: a registered id, 'module:Id-v0' or 'module:factory' "
-                          "(no default: env tests skip without it)"),
-    "model": ("DIR", "classifier directory (metadata.json, classifier.onnx, classifier.pt) written by "
-                     "export_classifier (no default: backend tests skip without it)"),
-    "labelled_images": ("NPZ", f"labelled images (.npz with 'images' and 'labels'); default: "
-                               f"{LABELLED_IMAGES_FILE} in the model directory"),
-    "backends": ("NAMES", "comma-separated reward backends compared with the Torch reference "
-                          "(default: onnxruntime,openvino)"),
-    "parity_atol": ("FLOAT", f"absolute tolerance of backend parity checks (default: {DEFAULT_ATOL:g})"),
-    "parity_rtol": ("FLOAT", f"relative tolerance of backend parity checks (default: {DEFAULT_RTOL:g})"),
+# name: (metavar, ini type, help)
+_SETTINGS: dict[str, tuple[str, str, str]] = {
+    "env": ("ID_OR_SPEC", "string", "Gymnasium env to check: a registered id, 'module:Id-v0' or 'module:factory' "
+                                    "(no default: env tests skip without it)"),
+    "model": ("DIR", "string", "classifier directory (metadata.json, classifier.onnx, classifier.pt) written by "
+                               "export_classifier (no default: backend tests skip without it)"),
+    "labelled_images": ("NPZ", "string", f"labelled images (.npz with 'images' and 'labels', labels int or bool); "
+                                         f"default: {LABELLED_IMAGES_FILE} in the model directory"),
+    "backends": ("NAMES", "args", f"comma-separated reward backends compared with the Torch reference, of "
+                                  f"{', '.join(CANDIDATE_NAMES)} (default: {','.join(DEFAULT_BACKENDS)})"),
+    "parity_atol": ("FLOAT", "string", f"absolute tolerance of backend parity checks (default: {DEFAULT_ATOL:g})"),
+    "parity_rtol": ("FLOAT", "string", f"relative tolerance of backend parity checks (default: {DEFAULT_RTOL:g})"),
+    "parity_tolerances": ("TABLE", "linelist", "per-backend tolerances, one 'backend = atol, rtol' a line "
+                                               "(others use drl_parity_atol/rtol)"),
+    "backend_options": ("TABLE", "linelist", "backend constructor options, lines '[backend:] key=value, ...' "
+                                             "(no backend: every backend), e.g. 'threads=1'"),
+    "truth_key": ("KEY", "string", "info key holding the env's ground truth of the goal (e.g. true_goal); "
+                                   "fidelity tests skip without it"),
+    "min_recall": ("FRACTION", "string", f"reward fidelity: least goal recall (default {DEFAULT_MIN_RECALL})"),
+    "max_false_goal_rate": ("FRACTION", "string", f"reward fidelity: largest share of non-goal steps called goal "
+                                                  f"(default {DEFAULT_MAX_FALSE_GOAL_RATE})"),
+    "fidelity_min_goals": ("N", "string", f"reward fidelity: goals the rollout must reach (default {DEFAULT_MIN_GOALS})"),
+    "fidelity_steps": ("N", "string", f"steps of the rollout used for fidelity and decision parity "
+                                      f"(default {DEFAULT_FIDELITY_STEPS})"),
+    "fidelity_seed": ("N", "string", "seed of that rollout (default 0)"),
+    "policy": ("SPEC", "string", "policy of that rollout: an SB3 agent .zip or 'module:function' (default: random actions)"),
+    "min_accuracy": ("FRACTION", "string", f"least accuracy on the labelled images (default {DEFAULT_MIN_ACCURACY})"),
+    "max_accuracy_drop": ("FRACTION", "string", f"quantized backends: accuracy they may lose against the reference "
+                                                f"(default {DEFAULT_MAX_ACCURACY_DROP})"),
+    "min_argmax_agreement": ("FRACTION", "string", f"quantized backends: least share of images whose decision matches "
+                                                   f"the reference's (default {DEFAULT_MIN_ARGMAX_AGREEMENT})"),
+    "timing_margin": ("FRACTION", "string", f"--drl-timing-compare: how much a latency ratio may grow "
+                                            f"(default {DEFAULT_TIMING_MARGIN}, i.e. 50%)"),
+}
+_PATH_OPTIONS = {
+    "timing_json": "write the timing table's rows to PATH as JSON",
+    "timing_save": "write a timing baseline (latency ratios to the reference) to PATH",
+    "timing_compare": "compare latency ratios with the baseline at PATH; a ratio grown beyond drl_timing_margin fails the run",
+    "golden_save": "save each backend's logits on the labelled images into directory PATH",
+    "golden_compare": "compare each backend's logits on the labelled images with those saved in directory PATH",
 }
 
 
 def add_options(parser: pytest.Parser) -> None:
     """Register the ``drlreward`` option group and the ``drl_*`` ini keys."""
     group = parser.getgroup("drlreward", "learned-reward checks (pytest-drlreward)")
-    for name, (metavar, help_text) in _SETTINGS.items():
+    for name, (metavar, ini_type, help_text) in _SETTINGS.items():
         flag = "--drl-" + name.replace("_", "-")
         group.addoption(flag, dest="drl_" + name, default=None, metavar=metavar,
-                        help=f"{help_text}; overrides ini drl_{name}")
-        # drl_backends takes a list as well as "a,b"; the others are strings (numbers are read from text)
-        ini_type = "args" if name == "backends" else "string"
-        parser.addini("drl_" + name, help_text, type=ini_type, default=[] if ini_type == "args" else "")
+                        help=f"{help_text}; overrides ini drl_{name}" + ("; entries separated by ';'" if ini_type == "linelist" else ""))
+        parser.addini("drl_" + name, help_text, type=ini_type, default=[] if ini_type in ("args", "linelist") else "")
     group.addoption("--drl-run-slow", dest="drl_run_slow", action="store_true", default=False,
                     help="run tests marked slow (also run by selecting them with -m slow)")
-    group.addoption("--drl-timing-json", dest="drl_timing_json", default=None, metavar="PATH",
-                    help="write the timing table's rows to PATH as JSON")
+    for name, help_text in _PATH_OPTIONS.items():
+        group.addoption("--drl-" + name.replace("_", "-"), dest="drl_" + name, default=None, metavar="PATH", help=help_text)
 
 
-def _raw(config: pytest.Config, name: str) -> tuple[str | None, Path]:
-    """The value of setting ``name`` (option first, then ini) and the directory relative paths start from."""
+@dataclass(frozen=True)
+class _Value:
+    """A setting's raw text, where it was set (for messages) and the directory relative paths start from."""
+
+    text: str | None
+    origin: str
+    base: Path
+
+
+def _raw(config: pytest.Config, name: str) -> _Value:
     value = config.getoption("drl_" + name)
     if value is not None:
-        return str(value), config.invocation_params.dir
+        return _Value(str(value), "on the command line", config.invocation_params.dir)
     value = config.getini("drl_" + name)
+    ini_type = _SETTINGS[name][1]
     if isinstance(value, list):
-        value = ",".join(value)
+        value = "\n".join(value) if ini_type == "linelist" else ",".join(value)
     base = config.inipath.parent if config.inipath else config.rootpath
-    return (str(value) if value not in ("", None) else None), base
+    origin = f"in {config.inipath}" if config.inipath else "in the ini file"
+    return _Value(str(value) if value not in ("", None) else None, origin, base)
+
+
+def _error(name: str, value: _Value, problem: str) -> pytest.UsageError:
+    return pytest.UsageError(f"drl_{name} {value.text!r} ({value.origin}): {problem}")
 
 
 def _env(config: pytest.Config) -> str | None:
-    value, _ = _raw(config, "env")
-    if value is None:
+    value = _raw(config, "env")
+    if value.text is None:
         return None
     try:
-        return check_env_spec(value).text
+        return check_env_spec(value.text).text
     except EnvSpecError as error:
-        raise pytest.UsageError(str(error)) from None
+        raise pytest.UsageError(f"{error} ({value.origin})") from None
 
 
-def _model_dir(config: pytest.Config) -> Path | None:
-    value, base = _raw(config, "model")
-    if value is None:
+def _model_dir(config: pytest.Config, backends: tuple[str, ...]) -> Path | None:
+    value = _raw(config, "model")
+    if value.text is None:
         return None
-    path = (base / Path(value).expanduser()).resolve()
+    path = (value.base / Path(value.text).expanduser()).resolve()
     if not path.is_dir():
-        raise pytest.UsageError(f"drl_model {value!r}: directory {path} does not exist")
+        raise _error("model", value, f"directory {path} does not exist")
     if not (path / METADATA_FILE).is_file():
-        raise pytest.UsageError(f"drl_model {value!r}: {path} has no {METADATA_FILE}; write the directory "
-                                f"with pytest_drlreward.export_classifier")
+        raise _error("model", value, f"{path} has no {METADATA_FILE}; write the directory with "
+                                     f"pytest_drlreward.export_classifier")
+    from pytest_drlreward.preflight import check_model_dir, check_variants
+
+    try:
+        check_variants(check_model_dir(path), backends)
+    except ValueError as error:  # ModelDirError names the file
+        raise _error("model", value, str(error)) from None
     return path
 
 
 def _labelled_images(config: pytest.Config, model_dir: Path | None) -> Path | None:
-    value, base = _raw(config, "labelled_images")
-    if value is None:
-        return model_dir / LABELLED_IMAGES_FILE if model_dir is not None else None
-    path = (base / Path(value).expanduser()).resolve()
-    if not path.is_file():
-        raise pytest.UsageError(f"drl_labelled_images {value!r}: file {path} does not exist")
+    value = _raw(config, "labelled_images")
+    if value.text is None:
+        path = model_dir / LABELLED_IMAGES_FILE if model_dir is not None else None
+        if path is None or not path.is_file():
+            return path
+    else:
+        path = (value.base / Path(value.text).expanduser()).resolve()
+        if not path.is_file():
+            raise _error("labelled_images", value, f"file {path} does not exist")
+    from pytest_drlreward.preflight import check_labelled_file
+
+    try:
+        check_labelled_file(path)
+    except ValueError as error:
+        raise _error("labelled_images", value, str(error)) from None
     return path
 
 
 def _backends(config: pytest.Config) -> tuple[str, ...]:
-    value, _ = _raw(config, "backends")
-    if value is None:
+    value = _raw(config, "backends")
+    if value.text is None:
         return DEFAULT_BACKENDS
-    names = [name.strip() for name in re.split(r"[,\s]+", value) if name.strip()]
-    unknown = [name for name in names if name not in BACKEND_NAMES]
+    names = [name.strip() for name in re.split(r"[,\s]+", value.text) if name.strip()]
+    unknown = [name for name in names if name not in CANDIDATE_NAMES]
     if unknown or not names:
         named = ", ".join(map(repr, unknown)) or "(none given)"
-        raise pytest.UsageError(f"drl_backends {value!r}: unknown backend {named}; allowed: {', '.join(BACKEND_NAMES)}")
+        raise _error("backends", value, f"unknown backend {named}; allowed: {', '.join(CANDIDATE_NAMES)}")
     return tuple(dict.fromkeys(names))
 
 
-def _tolerance(config: pytest.Config, name: str, default: float) -> float:
-    value, _ = _raw(config, name)
-    if value is None:
+def _parsed(config: pytest.Config, name: str, parse: Any, default: Any) -> Any:
+    """``parse(text)`` of setting ``name`` (``default`` when unset); a ValueError becomes a usage error."""
+    value = _raw(config, name)
+    if value.text is None:
         return default
+    text = value.text.replace(";", "\n") if _SETTINGS[name][1] == "linelist" and value.origin.startswith("on") else value.text
     try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
-    if not (math.isfinite(number) and number >= 0):
-        raise pytest.UsageError(f"drl_{name} {value!r} must be a finite number >= 0")
-    return number
+        return parse(text)
+    except ValueError as error:
+        raise _error(name, value, str(error)) from None
+
+
+def _fraction(name: str) -> Any:
+    return lambda text: number(text, "the value", low=0.0, high=1.0)
+
+
+def _backend_options(config: pytest.Config, backends: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    table = _parsed(config, "backend_options", parse_backend_options, {})
+    if table:
+        from pytest_drlreward.preflight import check_backend_options
+
+        try:
+            check_backend_options(table, backends)
+        except ValueError as error:
+            raise _error("backend_options", _raw(config, "backend_options"), str(error)) from None
+    return table
+
+
+def _tolerances(config: pytest.Config) -> dict[str, tuple[float, float]]:
+    table = _parsed(config, "parity_tolerances", parse_tolerances, {})
+    unknown = [name for name in table if name not in CANDIDATE_NAMES]
+    if unknown:
+        raise _error("parity_tolerances", _raw(config, "parity_tolerances"),
+                     f"unknown backend {unknown[0]!r}; allowed: {', '.join(CANDIDATE_NAMES)}")
+    return table
+
+
+def _path_option(config: pytest.Config, name: str) -> Path | None:
+    value = config.getoption("drl_" + name)
+    return (config.invocation_params.dir / value) if value else None
+
+
+def _compare_path(config: pytest.Config, name: str, kind: str) -> Path | None:
+    path = _path_option(config, name)
+    if path is not None and not (path.is_dir() if kind == "directory" else path.is_file()):
+        raise pytest.UsageError(f"--drl-{name.replace('_', '-')}={config.getoption('drl_' + name)}: {kind} {path} does not exist")
+    return path
+
+
+def _policy(config: pytest.Config) -> tuple[str | None, Path | None]:
+    value = _raw(config, "policy")
+    if value.text is None:
+        return None, None
+    text = value.text.strip()
+    if text.endswith(".zip"):
+        path = (value.base / Path(text).expanduser())
+        if not path.is_file():
+            raise _error("policy", value, f"SB3 agent file {path} does not exist")
+    elif ":" in text:
+        from pytest_drlreward.sourcecheck import lookup
+
+        module, _, name = text.partition(":")
+        found = lookup(module, name)
+        if not found.module_found or found.found is False:
+            raise _error("policy", value, f"cannot find module {module!r}" if not found.module_found
+                         else f"{module} ({found.path}) defines no {name!r}")
+    else:
+        raise _error("policy", value, "give an SB3 agent file (.zip) or 'module:function'")
+    return text, value.base
 
 
 def read_config(config: pytest.Config) -> DrlConfig:
     """Read and check every setting; raise ``pytest.UsageError`` naming the first bad value."""
+    backends = _backends(config)
+    model_dir = _model_dir(config, backends)
+    policy, policy_base = _policy(config)
     timing_json = config.getoption("drl_timing_json")
-    model_dir = _model_dir(config)
     return DrlConfig(
         env=_env(config),
         model_dir=model_dir,
         labelled_images=_labelled_images(config, model_dir),
-        backends=_backends(config),
-        atol=_tolerance(config, "parity_atol", DEFAULT_ATOL),
-        rtol=_tolerance(config, "parity_rtol", DEFAULT_RTOL),
+        backends=backends,
+        atol=_parsed(config, "parity_atol", lambda t: number(t, "the value"), DEFAULT_ATOL),
+        rtol=_parsed(config, "parity_rtol", lambda t: number(t, "the value"), DEFAULT_RTOL),
+        tolerances=_tolerances(config),
+        backend_options=_backend_options(config, backends),
+        truth_key=(_raw(config, "truth_key").text or "").strip() or None,
+        min_recall=_parsed(config, "min_recall", _fraction("min_recall"), DEFAULT_MIN_RECALL),
+        max_false_goal_rate=_parsed(config, "max_false_goal_rate", _fraction("max_false_goal_rate"),
+                                    DEFAULT_MAX_FALSE_GOAL_RATE),
+        min_goals=_parsed(config, "fidelity_min_goals", lambda t: whole_number(t, "the value"), DEFAULT_MIN_GOALS),
+        fidelity_steps=_parsed(config, "fidelity_steps", lambda t: whole_number(t, "the value", low=1),
+                               DEFAULT_FIDELITY_STEPS),
+        fidelity_seed=_parsed(config, "fidelity_seed", lambda t: whole_number(t, "the value"), 0),
+        policy=policy,
+        policy_base=policy_base,
+        min_accuracy=_parsed(config, "min_accuracy", _fraction("min_accuracy"), DEFAULT_MIN_ACCURACY),
+        max_accuracy_drop=_parsed(config, "max_accuracy_drop", _fraction("max_accuracy_drop"), DEFAULT_MAX_ACCURACY_DROP),
+        min_argmax_agreement=_parsed(config, "min_argmax_agreement", _fraction("min_argmax_agreement"),
+                                     DEFAULT_MIN_ARGMAX_AGREEMENT),
         run_slow=bool(config.getoption("drl_run_slow")),
         timing_json=(config.invocation_params.dir / timing_json) if timing_json else None,
+        timing_save=_path_option(config, "timing_save"),
+        timing_compare=_compare_path(config, "timing_compare", "file"),
+        timing_margin=_parsed(config, "timing_margin", lambda t: number(t, "the value"), DEFAULT_TIMING_MARGIN),
+        golden_save=_path_option(config, "golden_save"),
+        golden_compare=_compare_path(config, "golden_compare", "directory"),
     )
+
+
+def xdist_workers() -> int:
+    """How many pytest-xdist workers run (0 without xdist)."""
+    try:
+        return int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    except ValueError:
+        return 0

@@ -30,9 +30,43 @@ def test_step_total_and_reward_share_on_known_part_costs(monkeypatch):
     assert row["reward_openvino_share"] == pytest.approx(0.3)
 
 
-def test_bench_backends_prints_every_backend_and_the_batching_gain(capsys):
+def test_step_profile_predicts_the_saving_against_torch_on_known_costs(monkeypatch):
+    """Torch 6 ms of a 13 ms step, OpenVINO 2 ms: 3x faster, predicted saving 6/13 x 2/3 = 4/13 of the step."""
+    monkeypatch.setattr(step_profile, "sac_learning_step_ms", lambda *a, **k: 4.0)
+    monkeypatch.setattr(step_profile, "_scene_costs", lambda *a, **k: {"move_ms": 1.0, "render_ms": 2.0, "image": None})
+    monkeypatch.setattr(step_profile, "_model_dir_for", lambda *a, **k: None)
+    monkeypatch.setattr(step_profile, "_reward_costs",
+                        lambda *a, **k: {"reward_torch_ms": 6.0, "reward_openvino_ms": 2.0})
+    (row,) = profile_steps(image_sizes=(IMAGE_SIZE,), qualities=("fast",), include_seed=False)["rows"]
+    assert row["speedup_openvino"] == pytest.approx(3.0)
+    assert row["predicted_saving_openvino"] == pytest.approx(4 / 13)
+    assert row["predicted_saving_torch"] == pytest.approx(0.0)
+
+
+def test_bench_backends_prints_the_machine_every_backend_and_the_batching_gain(capsys):
     assert main(["bench-backends", "--rounds", "5"]) == 0
-    out = capsys.readouterr().out
-    for name in ("torch", "onnxruntime", "openvino", "openvino-int8"):
-        assert sum(line.split()[0] == name for line in out.splitlines() if line.strip()) == 2  # batch 1 and 8
-    assert "one batch-8 call against 8 calls at batch 1, per image: torch" in out
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("machine: ") and "cores" in lines[0] and "SIMD:" in lines[0]
+    rows = [line.split() for line in lines[2:]]
+    for name in ("torch", "onnxruntime", "openvino", "openvino-int8"):  # batch 1 and 8
+        assert sorted(int(row[1]) for row in rows if row[0] == name) == [1, 8]
+    assert all(row[3] == "-" for row in rows if row[1] == "1")  # the batching gain is a batch-8 figure
+    assert all(row[3].endswith("x") and float(row[3][:-1]) > 0 for row in rows if row[1] == "8")
+    assert [row[2] for row in rows if row[0] == "torch"] == ["1.00x", "1.00x"]
+
+
+def test_bench_backends_markdown_is_a_table(capsys):
+    assert main(["bench-backends", "--rounds", "2", "--markdown"]) == 0
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert lines[0].startswith("| backend | batch | speed-up vs torch") and lines[1].startswith("|---|")
+    assert len(lines) == 2 + 8 and all(line.count("|") == 7 for line in lines)
+
+
+@pytest.mark.parametrize(("share", "speedup", "saving"), [(0.2, 2.0, 0.1), (0.5, 4.0, 0.375), (0.3, 1.0, 0.0),
+                                                          (0.1196, 100.0, 0.118404)])
+def test_predicted_saving_is_amdahls_law(share, speedup, saving):
+    from panda_env.bench.step_profile import predicted_saving
+
+    assert predicted_saving(share, speedup) == pytest.approx(saving)
+    with pytest.raises(ValueError):
+        predicted_saving(1.5, 2.0)

@@ -1,4 +1,6 @@
-"""The seed demo's experiment: train with each backend the same number of times, alternating, and compare."""
+"""The original demo's experiment: train with each backend the same number of times, alternating, and
+compare total times; beside each measured saving, the saving Amdahl's law predicts from the baseline's
+own reward share and the engines' speed-up on one image (measured in the same command)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import statistics
 from collections.abc import Callable
 from dataclasses import asdict
 
+from panda_env.bench.step_profile import predicted_saving
 from panda_env.training.sac import TrainingReport, train
 
 
@@ -29,6 +32,8 @@ def compare_backends(backends: list[str], runs: int = 3, steps: int = 8000, seed
                 on_run(report)
     rows = []
     reference = statistics.mean(r.total_s for r in reports[backends[0]])
+    share = statistics.mean(r.reward_s for r in reports[backends[0]]) / reference
+    speedups = reward_speedups(backends, profile, model_dir, int8)
     for backend, items in reports.items():
         total = statistics.mean(r.total_s for r in items)
         rows.append({
@@ -38,6 +43,9 @@ def compare_backends(backends: list[str], runs: int = 3, steps: int = 8000, seed
                for part in ("physics_s", "render_s", "learning_s", "other_s")},
             "mean_step_ms": 1000 * total / steps,
             "saving_vs_first_pct": 100.0 * (reference - total) / reference,
+            "speedup_vs_first": speedups.get(backend),
+            "predicted_saving_pct": (100.0 * predicted_saving(share, speedups[backend])
+                                     if speedups.get(backend) else None),
             "success_rate": statistics.mean(r.evaluation.get("success_rate", float("nan")) for r in items),
         })
     return {"rows": rows, "runs": {b: [asdict(r) for r in items] for b, items in reports.items()}}
@@ -48,3 +56,31 @@ def chart_rows(rows: list[dict]) -> list[tuple[str, dict]]:
     return [(f"{row['backend']} ({row['profile']})", {part: row[f"mean_{part}"] for part in
                                                      ("physics_s", "render_s", "reward_s", "learning_s", "other_s")})
             for row in rows]
+
+
+def reward_speedups(backends: list[str], profile: str, model_dir=None, int8: bool = False,
+                    rounds: int = 200) -> dict[str, float]:
+    """Each backend's reward call speed-up over the first one's, on one camera image of the profile
+    (interleaved medians); the oracle has no reward call and gets none."""
+    import numpy as np
+
+    from panda_env.bench.backends import interleaved_median_ms
+    from panda_env.training.runs import make_env
+
+    loaded = {}
+    image = None
+    for backend in backends:
+        if backend == "oracle":
+            continue
+        env = make_env(backend, profile, model_dir=model_dir, int8=int8 and backend == "openvino")
+        try:
+            env.reset(seed=0)
+            image = env.camera_image()[None] if image is None else image
+            loaded[backend] = env.judge.backend
+        finally:
+            env.close()
+    if backends[0] not in loaded:
+        return {}
+    medians = interleaved_median_ms(loaded, np.ascontiguousarray(image), rounds if profile == "fast" else 10,
+                                    warmup=5 if profile == "fast" else 1)
+    return {name: medians[backends[0]] / ms for name, ms in medians.items()}

@@ -124,10 +124,31 @@ def profile_steps(image_sizes=(64, 96), qualities=("fast", "full"), backends=("t
                                                  max(rounds // 5, 3), warmup=2)
         rows.append(row)
     for row in rows:
-        for name in (*backends, "openvino-int8"):
-            key = f"reward_{name}_ms"
-            if key in row:
-                step = row["move_ms"] + row["render_ms"] + row[key] + row["sac_learning_ms"]
-                row[f"step_{name}_ms"] = step
-                row[f"reward_{name}_share"] = row[key] / step
+        add_step_totals(row, (*backends, "openvino-int8"))
     return {"rows": rows, "sac_learning_ms": learning}
+
+
+def predicted_saving(reward_share: float, speedup: float) -> float:
+    """Amdahl's law: the share of the total time saved when a part taking ``reward_share`` of it runs
+    ``speedup`` times faster: ``reward_share * (1 - 1/speedup)``."""
+    if not 0 <= reward_share <= 1 or speedup <= 0:
+        raise ValueError(f"reward_share must be in [0, 1] and speedup positive, got {reward_share} and {speedup}")
+    return reward_share * (1.0 - 1.0 / speedup)
+
+
+def add_step_totals(row: dict, names) -> dict:
+    """Per reward backend in ``row``: the step total, the reward's share of it, and (against Torch) its
+    speed-up and the saving of the whole step that Amdahl's law predicts."""
+    for name in names:
+        key = f"reward_{name}_ms"
+        if key in row:
+            step = row["move_ms"] + row["render_ms"] + row[key] + row["sac_learning_ms"]
+            row[f"step_{name}_ms"] = step
+            row[f"reward_{name}_share"] = row[key] / step
+    if "step_torch_ms" in row:
+        for name in names:
+            if f"step_{name}_ms" in row:
+                speedup = row["reward_torch_ms"] / row[f"reward_{name}_ms"]
+                row[f"speedup_{name}"] = speedup
+                row[f"predicted_saving_{name}"] = predicted_saving(row["reward_torch_share"], speedup)
+    return row

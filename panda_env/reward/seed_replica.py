@@ -9,6 +9,8 @@ are our classifier's (trained on our own small overhead-camera images), so in th
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from panda_env.reward import open_model_dir
@@ -49,7 +51,9 @@ class SeedOpenVinoBackend:
         import torch
 
         self.preprocess, self.goal_index = _SeedPreprocess(), goal_index
-        model = ov.convert_model(net, example_input=torch.zeros(1, 3, 224, 298))
+        with warnings.catch_warnings():  # convert_model traces with torch.jit, which torch now calls deprecated
+            warnings.simplefilter("ignore", FutureWarning)
+            model = ov.convert_model(net, example_input=torch.zeros(1, 3, 224, 298))
         self.compiled = ov.Core().compile_model(model, "CPU")
 
     def logits(self, images: np.ndarray) -> np.ndarray:

@@ -1,0 +1,98 @@
+"""Checks run once when pytest starts, so a bad setting is one clear error, not a traceback per test.
+
+No pytest here: each check raises ``ValueError`` (``ModelDirError`` is one) naming the value and the
+file; the plugin turns it into a usage error. Nothing heavy is imported: the classifier's
+``torch_factory`` is checked in its module's source, not imported (that would import torch).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pytest_drlreward.backends.registry import CANDIDATE_NAMES, REFERENCE_BACKEND, REGISTRY, VARIANTS, base_backend
+from pytest_drlreward.classifier.directory import METADATA_FILE, ModelDir, ModelDirError, open_model_dir
+from pytest_drlreward.settings import ALL_BACKENDS, options_for
+from pytest_drlreward.sourcecheck import lookup
+
+
+def check_model_dir(path: Path) -> ModelDir:
+    """Open the classifier directory (metadata fields, sha256 of every file) and check its ``torch_factory``."""
+    directory = open_model_dir(path)
+    factory = directory.metadata["torch_factory"]
+    module, _, name = factory.partition(":")
+    found = lookup(module, name)
+    where = directory.path / METADATA_FILE
+    if not found.module_found:
+        raise ModelDirError(f"{where}: torch_factory {factory!r}: cannot find module {module!r} (is it installed, "
+                            f"or on the `pythonpath` ini setting?)")
+    if found.found is False:
+        hint = f"; did you mean {', '.join(map(repr, found.suggestions))}?" if found.suggestions else ""
+        raise ModelDirError(f"{where}: torch_factory {factory!r}: {module} ({found.path}) defines no {name!r}{hint}")
+    return directory
+
+
+def check_variants(directory: ModelDir, backends: Iterable[str]) -> None:
+    """Check the classifier directory holds what each configured variant needs (e.g. a valid INT8 model)."""
+    if any(VARIANTS.get(name) and VARIANTS[name].options.get("int8_model") is True for name in backends):
+        from pytest_drlreward.classifier.int8 import open_int8_model
+
+        open_int8_model(True, directory)
+
+
+def _npy_header(archive: zipfile.ZipFile, member: str) -> tuple[tuple[int, ...], Any]:
+    import numpy as np
+
+    with archive.open(member) as handle:
+        version = np.lib.format.read_magic(handle)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(handle)  # the header only: no data is read
+    return shape, dtype
+
+
+def check_labelled_file(path: Path) -> None:
+    """Check an ``.npz`` of labelled images from its headers (keys, dtypes, shapes) without loading the arrays."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = {name[:-4]: name for name in archive.namelist() if name.endswith(".npy")}
+            missing = {"images", "labels"} - set(members)
+            if missing:
+                raise ValueError(f"{path} lacks {sorted(missing)}; it has {sorted(members)}")
+            (images_shape, images_dtype), (labels_shape, labels_dtype) = (
+                _npy_header(archive, members[key]) for key in ("images", "labels"))
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ValueError(f"{path} is not a readable .npz file: {error}") from None
+    if images_dtype.str.lstrip("|") != "u1" or len(images_shape) != 4 or images_shape[-1] != 3:
+        raise ValueError(f"{path}: images must be uint8 (N, H, W, 3), got {images_dtype} {images_shape}")
+    if len(labels_shape) != 1 or labels_shape[0] != images_shape[0] or labels_dtype.kind not in "biu":
+        raise ValueError(f"{path}: labels must be bool or integers of shape ({images_shape[0]},), got "
+                         f"{labels_dtype} {labels_shape}")
+
+
+def _backend_class(name: str) -> Any:
+    module_name, _, class_name = REGISTRY[base_backend(name)].target.partition(":")
+    return getattr(importlib.import_module(module_name), class_name)  # imports numpy, not the engine
+
+
+def check_backend_options(table: dict[str, dict[str, Any]], backends: Iterable[str]) -> None:
+    """Check ``drl_backend_options``: backend names exist and each backend's constructor takes its options."""
+    unknown = [name for name in table if name != ALL_BACKENDS and name not in CANDIDATE_NAMES]
+    if unknown:
+        raise ValueError(f"options for unknown backend {unknown[0]!r}; backends: {', '.join(CANDIDATE_NAMES)}")
+    from pytest_drlreward.backends.base import check_threads
+
+    for name in dict.fromkeys([REFERENCE_BACKEND, *backends, *(n for n in table if n != ALL_BACKENDS)]):
+        options = options_for(table, name)
+        if not options:
+            continue
+        parameters = inspect.signature(_backend_class(name).__init__).parameters
+        taken = [p for p in parameters if p not in ("self", "model_dir")]
+        bad = [key for key in options if key not in taken]
+        if bad:
+            raise ValueError(f"backend {name!r} takes no option {bad[0]!r}; its options: {', '.join(taken)}")
+        if "threads" in options:
+            check_threads(options["threads"], name)
