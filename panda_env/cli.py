@@ -54,6 +54,16 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text}")
+    return value
+
+
 def positive_int_list(text: str) -> tuple[int, ...]:
     """A comma list of positive integers, e.g. ``48,96``."""
     parts = [part.strip() for part in text.split(",") if part.strip()]
@@ -254,19 +264,36 @@ def cmd_bench(args) -> int:
 
 def cmd_train(args) -> int:
     from panda_env.training.sac import train
+    from panda_env.training.solved import SolvedRule
 
+    rule = None
+    if args.until_solved or args.target_success is not None:
+        rule = SolvedRule(target=args.target_success or 0.9, every=args.check_every, episodes=args.check_episodes)
     report = train(args.backend, steps=args.steps, seed=args.seed, out_dir=args.out, profile=args.profile,
                    model_dir=args.model, eval_episodes=args.eval_episodes, progress_bar=True,
-                   verbose=1 if args.verbose else 0, n_envs=args.n_envs, int8=args.int8, overwrite=args.overwrite)
+                   verbose=1 if args.verbose else 0, n_envs=args.n_envs, int8=args.int8, overwrite=args.overwrite,
+                   until_solved=rule)
     envs = f", {args.n_envs} envs batched" if args.n_envs > 1 else ""
     reward = f"{report.backend} INT8" if args.int8 else report.backend
     print(f"trained SAC for {report.steps} steps with the {reward} reward ({report.profile} profile{envs})")
     print(f"  total {report.total_s:.1f} s ({report.steps_per_s:.1f} steps/s): physics {report.physics_s:.1f} s, "
           f"rendering {report.render_s:.1f} s, reward inference {report.reward_s:.1f} s "
           f"({report.reward_calls} calls), learning {report.learning_s:.1f} s, other {report.other_s:.1f} s")
+    solved = report.until_solved
+    if solved:
+        if solved["solved"]:
+            print(f"  solved after {solved['steps_to_solve']} steps and {solved['train_s_to_solve']:.1f} s of training: "
+                  f"a check reached {solved['checks'][-1]['success_rate']:.0%} true-goal success over "
+                  f"{solved['episodes']} episodes (checks every {solved['every']} steps took {solved['check_s']:.1f} s "
+                  f"more, not counted)")
+        else:
+            best = max((c["success_rate"] for c in solved["checks"]), default=0.0)
+            print(f"  not solved within {report.steps} steps: the best check reached {best:.0%} "
+                  f"(target {solved['target']:.0%}); raise --steps")
     if report.evaluation:
         ev = report.evaluation
-        print(f"  evaluation: true-goal success {ev['success_rate']:.0%} over {ev['episodes']} episodes, "
+        what = "confirmation" if solved else "evaluation"
+        print(f"  {what}: true-goal success {ev['success_rate']:.0%} over {ev['episodes']} fresh episodes, "
               f"mean length {ev['mean_length']:.2f}")
     if args.out is not None:
         pictures = ", ".join(Path(p).name for p in report.pictures)
@@ -424,6 +451,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
     p.add_argument("--n-envs", type=positive_int, default=1,
                    help="envs stepped together, their images classified in one reward call per step")
+    p.add_argument("--until-solved", action="store_true",
+                   help="stop when a check reaches the target true-goal success (--steps is then the cap)")
+    p.add_argument("--target-success", type=fraction, default=None,
+                   help="the success a check must reach (implies --until-solved; None: 0.9)")
+    p.add_argument("--check-every", type=positive_int, default=250, help="steps between checks (--until-solved)")
+    p.add_argument("--check-episodes", type=positive_int, default=20,
+                   help="deterministic episodes a check runs (--until-solved)")
 
     p = _command(sub, "evaluate", "deterministic evaluation of a trained agent (true-goal success)", cmd_evaluate)
     p.add_argument("--agent", required=True, type=Path, help="agent.zip written by train")

@@ -1,4 +1,4 @@
-"""Reward backends for tests: loaded once per session per (backend, classifier directory).
+"""Reward backends for tests: loaded once per session per (backend, classifier directory, options).
 
 A backend whose engine is not installed makes the asking test skip, with the pip command that
 installs its extra. Engines are imported on first use.
@@ -17,11 +17,11 @@ NO_MODEL_REASON = "no classifier configured: set the drl_model ini key or --drl-
 
 
 class BackendCache:
-    """Opens each classifier directory once and loads each backend on it once."""
+    """Opens each classifier directory once and loads each backend on it once (per set of options)."""
 
     def __init__(self) -> None:
         self._dirs: dict[Path, Any] = {}
-        self._backends: dict[tuple[str, Path], Any] = {}
+        self._backends: dict[tuple, Any] = {}
 
     def model_dir(self, path: Path | None) -> Any:
         """The checked ``ModelDir`` at ``path``; skips the test when no directory is configured."""
@@ -33,15 +33,15 @@ class BackendCache:
             self._dirs[path] = open_model_dir(path)
         return self._dirs[path]
 
-    def get(self, name: str, path: Path | None) -> Any:
-        """Backend ``name`` on the classifier at ``path``; skips the test if its package is missing."""
+    def get(self, name: str, path: Path | None, **options: Any) -> Any:
+        """Backend ``name`` on the classifier at ``path`` with ``options``; skips the test if its package is missing."""
         reason = missing_package(name)
         if reason is not None:
             pytest.skip(reason)
         directory = self.model_dir(path)
-        key = (name, directory.path)
+        key = (name, directory.path, tuple(sorted(options.items())))
         if key not in self._backends:
             from pytest_drlreward.backends import load_backend
 
-            self._backends[key] = load_backend(name, directory)
+            self._backends[key] = load_backend(name, directory, **options)
         return self._backends[key]

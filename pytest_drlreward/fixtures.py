@@ -5,13 +5,16 @@
 - ``drl_env``: one env from the factory.
 - ``reward_backend``: each configured backend in turn (tests get ids like ``test_x[openvino]``).
 - ``reference_backend`` (session): the Torch backend on the same classifier.
-- ``labelled_images`` (session): ``(images uint8 (N, H, W, 3), labels int (N,))``, or a skip.
+- ``labelled_images`` (session): ``(images uint8 (N, H, W, 3), labels bool or int (N,))``, or a skip.
+- ``drl_rollout`` (session): one seeded rollout of ``drl_env`` with its images and truth, or a skip.
 - ``drl_parity``: parity checks with the configured tolerances, summarised in the terminal summary.
+- ``drl_verdicts``: records fidelity, accuracy and golden lines for the terminal summary.
 - ``drl_timing``: ``measure(backend, images)`` -> median ms, shown in the timing table.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,8 +23,8 @@ import pytest
 
 from pytest_drlreward.backend_cache import BackendCache
 from pytest_drlreward.backends import REFERENCE_BACKEND
-from pytest_drlreward.options import CONFIG_KEY, DrlConfig
-from pytest_drlreward.recording import ParityRecorder, TimingRecorder
+from pytest_drlreward.options import CONFIG_KEY, DrlConfig, xdist_workers
+from pytest_drlreward.recording import ParityRecorder, TimingRecorder, record
 
 NO_ENV_REASON = "no env configured: set the drl_env ini key or --drl-env=ID_OR_SPEC"
 
@@ -63,6 +66,23 @@ def drl_env(drl_env_factory: Callable[..., Any]) -> Any:
     return drl_env_factory()
 
 
+def backend_threads(config: DrlConfig, name: str) -> int | None:
+    """Threads for backend ``name``: its configured ``threads``, else under xdist the cores shared among workers."""
+    configured = config.options(name).get("threads")
+    if configured is not None:
+        return int(configured)
+    workers = xdist_workers()
+    return max(1, (os.cpu_count() or 1) // workers) if workers else None
+
+
+def _load(cache: BackendCache, config: DrlConfig, name: str) -> Any:
+    options = config.options(name)
+    threads = backend_threads(config, name)
+    if threads is not None:
+        options["threads"] = threads
+    return cache.get(name, config.model_dir, **options)
+
+
 @pytest.fixture(scope="session")
 def _drl_backend_cache() -> BackendCache:
     return BackendCache()
@@ -71,19 +91,20 @@ def _drl_backend_cache() -> BackendCache:
 @pytest.fixture
 def reward_backend(request: pytest.FixtureRequest, drl_config: DrlConfig, _drl_backend_cache: BackendCache) -> Any:
     """A configured reward backend on the configured classifier (the plugin parametrises over ``drl_backends``)."""
-    name = getattr(request, "param", drl_config.backends[0])
-    return _drl_backend_cache.get(name, drl_config.model_dir)
+    return _load(_drl_backend_cache, drl_config, getattr(request, "param", drl_config.backends[0]))
 
 
 @pytest.fixture(scope="session")
 def reference_backend(drl_config: DrlConfig, _drl_backend_cache: BackendCache) -> Any:
     """The Torch backend on the configured classifier: the reference for parity checks."""
-    return _drl_backend_cache.get(REFERENCE_BACKEND, drl_config.model_dir)
+    return _load(_drl_backend_cache, drl_config, REFERENCE_BACKEND)
 
 
 def load_labelled_images(path: Path) -> tuple[Any, Any]:
-    """Read ``images`` (uint8 (N, H, W, 3)) and ``labels`` (int (N,)) from an ``.npz`` file, read-only."""
+    """Read ``images`` (uint8 (N, H, W, 3)) and ``labels`` (bool or int (N,)) from an ``.npz`` file, read-only."""
     import numpy as np
+
+    from pytest_drlreward.checks.accuracy import check_labels
 
     with np.load(path, allow_pickle=False) as data:
         missing = {"images", "labels"} - set(data.files)
@@ -92,9 +113,10 @@ def load_labelled_images(path: Path) -> tuple[Any, Any]:
         images, labels = data["images"], data["labels"]
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(f"{path}: images must be uint8 (N, H, W, 3), got {images.dtype} {images.shape}")
-    if labels.ndim != 1 or len(labels) != len(images) or labels.dtype.kind not in "iu":
-        raise ValueError(f"{path}: labels must be integers of shape ({len(images)},), "
-                         f"got {labels.dtype} {labels.shape}")
+    try:
+        check_labels(labels, len(images))
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
     images.setflags(write=False)
     labels.setflags(write=False)
     return images, labels
@@ -110,15 +132,80 @@ def labelled_images(drl_config: DrlConfig) -> tuple[Any, Any]:
     return load_labelled_images(path)
 
 
+def _rollout_env(spec: str) -> Any:
+    """An env built from ``spec`` that can show its images (asks for ``render_mode="rgb_array"`` if it must)."""
+    from pytest_drlreward.checks.rollout import has_image_source
+    from pytest_drlreward.envspec import make_env
+
+    env = make_env(spec)
+    if has_image_source(env) or "rgb_array" not in (getattr(env, "metadata", None) or {}).get("render_modes", []):
+        return env
+    env.close()
+    return make_env(spec, render_mode="rgb_array")
+
+
+@pytest.fixture(scope="session")
+def drl_rollout(drl_config: DrlConfig) -> Any:
+    """One rollout of ``drl_env`` (``drl_fidelity_steps`` steps from ``drl_fidelity_seed``, ``drl_policy``):
+    every step's image and, when ``drl_truth_key`` is set and reported, the truth. Skips when the env
+    has no image to classify."""
+    from pytest_drlreward.checks.rollout import collect_rollout, has_image_source
+
+    if drl_config.env is None:
+        pytest.skip(NO_ENV_REASON)
+    env = _rollout_env(drl_config.env)
+    try:
+        if not has_image_source(env):
+            pytest.skip(f"{type(env.unwrapped).__name__} shows no image to classify: give it a camera_image() method "
+                        f"or render_mode='rgb_array'")
+        policy = None
+        if drl_config.policy is not None:
+            from pytest_drlreward.policies import load_policy
+
+            policy = load_policy(drl_config.policy, drl_config.policy_base)
+        return collect_rollout(env, drl_config.fidelity_steps, seed=drl_config.fidelity_seed, policy=policy,
+                               truth_key=drl_config.truth_key or "")
+    finally:
+        env.close()
+
+
 @pytest.fixture
 def drl_parity(request: pytest.FixtureRequest, drl_config: DrlConfig) -> Iterator[ParityRecorder]:
-    """``check(reference, candidate, images, source=...)`` with ``drl_parity_atol``/``drl_parity_rtol``."""
-    recorder = ParityRecorder(request.node, drl_config.atol, drl_config.rtol)
+    """``check(reference, candidate, images, source=...)`` with the candidate's tolerance or decision budget,
+    and ``decisions(reference, candidate, images_or_rollout, max_flip_rate=0)``."""
+    recorder = ParityRecorder(request.node, drl_config.atol, drl_config.rtol, drl_config.tolerances,
+                              quantized=drl_config.quantized, min_argmax_agreement=drl_config.min_argmax_agreement)
     yield recorder
     recorder.finish()
 
 
+class VerdictRecorder:
+    """Records fidelity, accuracy and golden-output lines on the current test (``drl_verdicts`` fixture)."""
+
+    def __init__(self, node: pytest.Item) -> None:
+        self._node = node
+
+    def __call__(self, key: str, run: Callable[[], Any]) -> Any:
+        """Run a check returning a report (raising one on failure) and record its line under ``key``."""
+        __tracebackhide__ = True
+        try:
+            report = run()
+        except AssertionError as error:
+            found = getattr(error, "report", None)
+            record(self._node, key, str(found) if found is not None else str(error).splitlines()[0], passed=False)
+            raise
+        record(self._node, key, str(report))
+        return report
+
+
 @pytest.fixture
-def drl_timing(request: pytest.FixtureRequest) -> TimingRecorder:
+def drl_verdicts(request: pytest.FixtureRequest) -> VerdictRecorder:
+    """``drl_verdicts(key, check)``: run ``check()`` and record its report's line for the terminal summary."""
+    return VerdictRecorder(request.node)
+
+
+@pytest.fixture
+def drl_timing(request: pytest.FixtureRequest, drl_config: DrlConfig) -> TimingRecorder:
     """``measure(backend, images, rounds=50, warmup=10)`` -> median ms, recorded in the timing table."""
-    return TimingRecorder(request.node)
+    return TimingRecorder(request.node, lambda backend: backend_threads(drl_config, str(getattr(backend, "name", ""))),
+                          xdist_workers())

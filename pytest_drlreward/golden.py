@@ -51,9 +51,10 @@ def golden_path(directory: str | Path, backend: str) -> Path:
     return Path(directory) / f"{backend}.npz"
 
 
-def save_golden(directory: str | Path, backend: str, logits: np.ndarray, images: np.ndarray) -> Path:
+def save_golden(directory: str | Path, backend: str, logits: np.ndarray, images: np.ndarray, goal_index: int = 1) -> Path:
     """Write ``backend``'s ``logits`` on ``images`` to its golden file; return the path."""
     meta = {"backend": backend, "images_sha256": images_digest(images), "n_images": int(len(images)),
+            "goal_index": int(goal_index),
             "engine": engine_version(backend), "machine": f"{platform.machine()} {platform.system()}",
             "python": platform.python_version()}
     buffer = io.BytesIO()
@@ -72,6 +73,7 @@ class GoldenLogits:
         self.name = name
         self._logits = logits
         self.meta = meta
+        self.goal_index = int(meta.get("goal_index", 1))
 
     def logits(self, images: np.ndarray) -> np.ndarray:
         if len(images) != len(self._logits):

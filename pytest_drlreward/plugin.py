@@ -1,14 +1,15 @@
 """The pytest plugin (entry point ``pytest11: drlreward``): options, markers, hooks and the summary.
 
-Loading it imports only the standard library and pytest; torch, ONNX Runtime, OpenVINO, PyBullet and
-Gymnasium are imported by fixtures when a test asks for them (Gymnasium also when ``drl_env`` names
-a plain id, to check it is registered).
+Loading it imports only the standard library, pytest and light parts of this package; torch, ONNX
+Runtime, OpenVINO and PyBullet are imported by fixtures when a test asks for them. At start
+(``pytest_configure``) every setting is checked, so a bad one is one usage error.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,9 @@ from pytest_drlreward.fixtures import (  # noqa: F401  (imported so pytest regis
     drl_env,
     drl_env_factory,
     drl_parity,
+    drl_rollout,
     drl_timing,
+    drl_verdicts,
     labelled_images,
     reference_backend,
     reward_backend,
@@ -33,20 +36,29 @@ MARKERS = {
     "slow": "slow test, skipped unless selected with -m slow or --drl-run-slow (pytest-drlreward)",
 }
 SLOW_SKIP_REASON = "slow test: run with -m slow or --drl-run-slow"
+GOLDEN_MODULE = Path(__file__).resolve().parent / "suite" / "test_golden.py"
+SECTIONS = (  # (user_properties key, terminal summary section title)
+    (recording.PARITY_PROPERTY, "drlreward parity"),
+    (recording.FIDELITY_PROPERTY, "drlreward reward fidelity"),
+    (recording.ACCURACY_PROPERTY, "drlreward labelled accuracy"),
+    (recording.GOLDEN_PROPERTY, "drlreward golden outputs"),
+)
 
 
 class SessionRecords:
-    """What this run's tests recorded (timing rows, parity lines), printed in the terminal summary.
+    """What this run's tests recorded (timing rows, summary lines), printed in the terminal summary.
 
     Tests record on ``item.user_properties``, which travel with xdist's reports, so the controller
     sees every worker's records in ``pytest_runtest_logreport``; only the controller (or a run
-    without xdist) prints them and writes ``--drl-timing-json``.
+    without xdist) prints them, writes the timing files and compares with a timing baseline.
     """
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.timing_rows: list[dict] = []
-        self.parity_lines: list[str] = []
+        self.lines: dict[str, list[str]] = {key: [] for key, _ in SECTIONS}
+        self.baseline_lines: list[str] = []
+        self.timing_regressed = False
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "teardown":  # the teardown report holds everything the test recorded
@@ -54,14 +66,37 @@ class SessionRecords:
         for key, value in report.user_properties:
             if key == recording.TIMING_PROPERTY:
                 self.timing_rows.append(dict(value))
-            elif key == recording.PARITY_PROPERTY:
-                self.parity_lines.append(str(value))
+            elif key in self.lines:
+                self.lines[key].append(str(value))
 
+    def _compare_timing(self, summary: list[dict]) -> None:
+        drl = self.config.stash[CONFIG_KEY]
+        try:
+            baseline = json.loads(drl.timing_compare.read_text())
+            comparisons, notes = timing.compare_with_baseline(summary, baseline, drl.timing_margin)
+        except (ValueError, OSError) as error:
+            self.baseline_lines = [f"cannot compare with {drl.timing_compare}: {error}"]
+            self.timing_regressed = True
+            return
+        self.baseline_lines = [f"compared with {drl.timing_compare} (latency ratios to torch, margin "
+                               f"+{drl.timing_margin:.0%}):"]
+        self.baseline_lines += [str(c) for c in comparisons] + notes
+        self.timing_regressed = any(c.regressed for c in comparisons)
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        path = self.config.stash[CONFIG_KEY].timing_json
-        if path is not None and not _is_xdist_worker(self.config):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(path, json.dumps(timing.summarise(self.timing_rows), indent=2) + "\n")
+        if _is_xdist_worker(self.config):
+            return
+        drl = self.config.stash[CONFIG_KEY]
+        summary = timing.summarise(self.timing_rows)
+        for path, content in ((drl.timing_json, summary), (drl.timing_save, timing.baseline_from(summary))):
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_text_atomic(path, json.dumps(content, indent=2) + "\n")
+        if drl.timing_compare is not None:
+            self._compare_timing(summary)
+            if self.timing_regressed and session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if _is_xdist_worker(self.config):
@@ -70,10 +105,15 @@ class SessionRecords:
             terminalreporter.write_sep("-", "drlreward timing")
             for line in timing.table_lines(timing.summarise(self.timing_rows)):
                 terminalreporter.write_line(line)
-        if self.parity_lines:
-            terminalreporter.write_sep("-", "drlreward parity")
-            for line in self.parity_lines:
-                terminalreporter.write_line(line)
+        if self.baseline_lines:
+            terminalreporter.write_sep("-", "drlreward timing baseline" + (": REGRESSION" if self.timing_regressed else ""))
+            for line in self.baseline_lines:
+                terminalreporter.write_line(line, red=line.endswith("REGRESSION"))
+        for key, title in SECTIONS:
+            if self.lines[key]:
+                terminalreporter.write_sep("-", title)
+                for line in self.lines[key]:
+                    terminalreporter.write_line(line, red=line.startswith(recording.FAILED_MARK))
 
 
 RECORDS_KEY = pytest.StashKey[SessionRecords]()
@@ -105,6 +145,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     records = config.stash.get(RECORDS_KEY, None)
     if records is not None and config.pluginmanager.is_registered(records):
         config.pluginmanager.unregister(records)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The suite's golden-output tests are collected only with --drl-golden-save or --drl-golden-compare."""
+    if collection_path == GOLDEN_MODULE:
+        drl = config.stash.get(CONFIG_KEY, None)
+        if drl is None or (drl.golden_save is None and drl.golden_compare is None):
+            return True
+    return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,10 +1,10 @@
-"""What the plugin's ``drl_parity`` and ``drl_timing`` fixtures record on a test for the terminal summary.
+"""What the plugin's fixtures record on a test for the terminal summary.
 
-Records go to ``item.user_properties``, which travel with xdist's reports, so the controller sees
-every worker's records. ``drl_parity.check(reference, candidate, images, source=...)`` runs
-:func:`~pytest_drlreward.checks.assert_backends_agree` with the configured tolerances; once the test
-ends and every check passed, one line per (candidate, reference, source) is recorded.
-``drl_timing.measure(backend, images)`` records (backend, batch, median ms).
+Records go to ``item.user_properties`` as ``(PROPERTY, line)``, which travel with xdist's reports, so
+the controller sees every worker's records. ``drl_parity.check(reference, candidate, images, source=...)``
+judges a candidate the way its kind demands (elementwise tolerance for exact backends, argmax agreement
+for quantized ones) and records one line per (candidate, reference, source) when the test ends, passed
+or not (failed rows start with ``FAILED``). ``drl_timing.measure(backend, images)`` records a timing row.
 """
 
 from __future__ import annotations
@@ -14,10 +14,19 @@ from typing import Any
 
 import pytest
 
-from pytest_drlreward.timing import median_ms
+from pytest_drlreward.timing import measure
 
-PARITY_PROPERTY = "drlreward_parity"  # user_properties key of one parity summary line
+PARITY_PROPERTY = "drlreward_parity"  # user_properties key of one parity or decision-parity line
+FIDELITY_PROPERTY = "drlreward_fidelity"  # one reward-fidelity line
+ACCURACY_PROPERTY = "drlreward_accuracy"  # one labelled-accuracy line
+GOLDEN_PROPERTY = "drlreward_golden"  # one golden-output line
 TIMING_PROPERTY = "drlreward_timing"  # user_properties key of one timing row
+FAILED_MARK = "FAILED "
+
+
+def record(node: pytest.Item, key: str, line: str, passed: bool = True) -> None:
+    """Record a summary line on ``node``; failed lines start with ``FAILED``."""
+    node.user_properties.append((key, ("" if passed else FAILED_MARK) + line))
 
 
 def merge_reports(reports: Sequence[Any]) -> Any:
@@ -33,52 +42,117 @@ def merge_reports(reports: Sequence[Any]) -> Any:
         argmax_disagreements=sum(r.argmax_disagreements for r in reports),
         atol=first.atol,
         rtol=first.rtol,
+        n_mismatched=sum(r.n_mismatched for r in reports),
+        n_elements=sum(r.n_elements for r in reports),
+        min_atol=max(r.min_atol for r in reports),
+        min_rtol=max(r.min_rtol for r in reports),
+        passed=all(r.passed for r in reports),
     )
 
 
-class ParityRecorder:
-    """Runs parity checks for one test and records a summary line per pair once the test is done."""
+def merge_decision_reports(reports: Sequence[Any]) -> Any:
+    """One DecisionParityReport for several checks of the same pair."""
+    from pytest_drlreward.checks import DecisionParityReport, Proportion
 
-    def __init__(self, node: pytest.Item, atol: float, rtol: float) -> None:
+    first = reports[0]
+    flips = Proportion(sum(r.flips.successes for r in reports), sum(r.flips.trials for r in reports))
+    return DecisionParityReport(first.reference, first.candidate, first.source, flips,
+                                max(r.max_logit_diff for r in reports), first.max_flip_rate)
+
+
+class ParityRecorder:
+    """Runs parity checks for one test and records a summary line per pair once the test is done.
+
+    ``tolerances`` maps backend names to (atol, rtol) (others use ``atol``/``rtol``); ``quantized(name)``
+    says which candidates are judged by argmax agreement (at least ``min_argmax_agreement`` of images).
+    """
+
+    def __init__(self, node: pytest.Item, atol: float, rtol: float, tolerances: dict[str, tuple[float, float]] | None = None,
+                 quantized: Any = None, min_argmax_agreement: float = 0.99) -> None:
         self._node = node
         self.atol = atol
         self.rtol = rtol
-        self._reports: dict[tuple[str, str, str], list[Any]] = {}
-        self._failed = False
+        self.tolerances = dict(tolerances or {})
+        self._quantized = quantized or (lambda name: False)
+        self.min_argmax_agreement = min_argmax_agreement
+        self._reports: dict[tuple[str, str, str, str], list[Any]] = {}
+        self._failures: dict[tuple[str, str, str, str], str] = {}
+
+    def tolerance(self, backend: Any) -> tuple[float, float]:
+        """(atol, rtol) that applies to ``backend``."""
+        return self.tolerances.get(str(getattr(backend, "name", "")), (self.atol, self.rtol))
 
     def check(self, reference: Any, candidate: Any, images: Any, *, source: str = "", check_argmax: bool = True) -> Any:
-        """Assert ``candidate`` matches ``reference`` on ``images``; return the ParityReport."""
+        """Judge ``candidate`` against ``reference`` on ``images``; return the report.
+
+        Exact backends: logits within their tolerance (and the same argmax, with ``check_argmax``).
+        Quantized backends: the same decision on at least ``min_argmax_agreement`` of the images.
+        """
         from pytest_drlreward.checks import assert_backends_agree
 
         __tracebackhide__ = True
+        name = str(getattr(candidate, "name", ""))
+        if self._quantized(name):
+            return self.decisions(reference, candidate, images, source=source,
+                                  max_flip_rate=1.0 - self.min_argmax_agreement)
+        atol, rtol = self.tolerance(candidate)
+        return self._run("parity", source, lambda: assert_backends_agree(reference, candidate, images, atol, rtol,
+                                                                         check_argmax=check_argmax),
+                         (str(getattr(reference, "name", "")), name))
+
+    def decisions(self, reference: Any, candidate: Any, images: Any, *, source: str = "", max_flip_rate: float = 0.0) -> Any:
+        """Assert the candidate flips at most ``max_flip_rate`` of the reward decisions (images or a Rollout)."""
+        from pytest_drlreward.checks import assert_decisions_agree
+
+        __tracebackhide__ = True
+        names = (str(getattr(reference, "name", "")), str(getattr(candidate, "name", "")))
+        return self._run("decisions", source, lambda: assert_decisions_agree(reference, candidate, images,
+                                                                             max_flip_rate=max_flip_rate,
+                                                                             source=source or None), names)
+
+    def _run(self, kind: str, source: str, run: Any, names: tuple[str, str]) -> Any:
+        __tracebackhide__ = True
+        key = (kind, names[1], names[0], source)
         try:
-            report = assert_backends_agree(reference, candidate, images, self.atol, self.rtol,
-                                           check_argmax=check_argmax)
-        except AssertionError:
-            self._failed = True
+            report = run()
+        except AssertionError as error:
+            found = getattr(error, "report", None)
+            if found is not None:
+                self._reports.setdefault(key, []).append(found)
+            self._failures[key] = str(error).splitlines()[0]
             raise
-        self._reports.setdefault((*report.names, source), []).append(report)
+        self._reports.setdefault(key, []).append(report)
         return report
 
     def finish(self) -> None:
-        """Record the summary lines on the test (nothing if any check failed)."""
-        if self._failed:
-            return
-        for (_, _, source), reports in self._reports.items():
-            suffix = f" [{source}]" if source else ""
-            self._node.user_properties.append((PARITY_PROPERTY, f"parity: {merge_reports(reports)}{suffix}"))
+        """Record the summary lines on the test (failed pairs marked)."""
+        for key in dict.fromkeys([*self._reports, *self._failures]):
+            kind, candidate, reference, source = key
+            suffix = f" [{source}]" if source and kind == "parity" else ""
+            reports = self._reports.get(key)
+            failed = key in self._failures
+            if reports:
+                merged = merge_reports(reports) if kind == "parity" else merge_decision_reports(reports)
+                line = f"{kind}: {merged}{suffix}"
+            else:
+                line = f"{kind}: {candidate} vs {reference}{suffix}: {self._failures[key]}"
+            record(self._node, PARITY_PROPERTY, line, passed=not failed)
 
 
 class TimingRecorder:
     """Measures backends and records each result on the current test (``drl_timing`` fixture)."""
 
-    def __init__(self, node: pytest.Item) -> None:
+    def __init__(self, node: pytest.Item, threads: Any = None, xdist_workers: int = 0) -> None:
         self._node = node
+        self._threads = threads or (lambda backend: None)
+        self._workers = xdist_workers
 
     def measure(self, backend: Any, images: Any, rounds: int = 50, warmup: int = 10) -> float:
-        """Median ms of ``backend.logits(images)``; records (backend name, batch size, median ms)."""
-        ms = median_ms(lambda: backend.logits(images), rounds, warmup)
+        """Median ms of ``backend.logits(images)``; records the row (with spread) for the timing table."""
+        sample = measure(lambda: backend.logits(images), rounds, warmup)
         row = {"backend": str(getattr(backend, "name", type(backend).__name__)), "batch": int(len(images)),
-               "median_ms": ms}
+               "median_ms": sample.median_ms, "min_ms": sample.min_ms, "max_ms": sample.max_ms,
+               "q1_ms": sample.q1_ms, "q3_ms": sample.q3_ms, "threads": self._threads(backend),
+               "xdist_workers": self._workers}
         self._node.user_properties.append((TIMING_PROPERTY, row))
-        return ms
+        return sample.median_ms

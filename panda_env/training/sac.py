@@ -13,6 +13,7 @@ from panda_env.envs.goal import CallTimer
 from panda_env.training.evaluate import EvaluationResult, evaluate_policy_success
 from panda_env.training.progress import EpisodeLog
 from panda_env.training.runs import backend_options_for, make_batched_env, make_env
+from panda_env.training.solved import SolvedRule, UntilSolved
 from pytest_drlreward.atomic import atomic_file, write_text_atomic
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ class TrainingReport:
     agent_path: str = ""
     learning_curve: list = field(default_factory=list)  # points of EpisodeLog.curve()
     pictures: list = field(default_factory=list)  # PNG files written beside the agent
+    # train until solved: the rule, its checks, steps and training seconds to the solved policy, check time
+    until_solved: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -64,7 +67,7 @@ def _time_gradient_steps(agent) -> CallTimer:
 
 
 def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progress_bar: bool, verbose: int,
-           n_envs: int, int8: bool, table_rows: int):
+           n_envs: int, int8: bool, table_rows: int, solved_rule: SolvedRule | None, sac_overrides: dict | None):
     """Train an agent; return it and the report of where the time went (evaluation not yet done)."""
     from stable_baselines3 import SAC
     from stable_baselines3.common.monitor import Monitor
@@ -79,12 +82,18 @@ def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progres
         env = make_batched_env(backend, n_envs, profile, model_dir=model_dir, int8=int8)
         monitored = VecMonitor(env)
     try:
-        agent = SAC("MlpPolicy", monitored, seed=seed, verbose=verbose, **sac_options(profile))
+        agent = SAC("MlpPolicy", monitored, seed=seed, verbose=verbose, **{**sac_options(profile), **(sac_overrides or {})})
         learning = _time_gradient_steps(agent)
         episodes = EpisodeLog(every=steps // table_rows if table_rows else 0)
+        callbacks = [episodes]
+        if solved_rule is not None:
+            solved = UntilSolved(solved_rule, profile)
+            callbacks.append(solved)
         start = time.perf_counter()
-        agent.learn(total_timesteps=steps, progress_bar=progress_bar, callback=episodes)
-        total = time.perf_counter() - start
+        agent.learn(total_timesteps=steps, progress_bar=progress_bar, callback=callbacks)
+        check_s = solved.record.check_s if solved_rule is not None else 0.0
+        total = time.perf_counter() - start - check_s  # training time: the checks are reported apart
+        steps = agent.num_timesteps
         del agent.train  # drop the timing wrapper (an instance attribute) so the agent saves cleanly
         physics, render = env.timers["physics"].total_s, env.timers["render"].total_s
         reward = env.reward_timer
@@ -93,6 +102,12 @@ def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progres
             render_s=render, reward_s=reward.total_s, learning_s=learning.total_s,
             other_s=total - physics - render - reward.total_s - learning.total_s,
             steps_per_s=steps / total, reward_calls=reward.calls, int8=int8, learning_curve=episodes.curve())
+        if solved_rule is not None:
+            record = solved.record
+            report.until_solved = {**asdict(record.rule), "checks": record.checks, "solved": record.steps_to_solve is not None,
+                                   "steps_to_solve": record.steps_to_solve,
+                                   "train_s_to_solve": total if record.steps_to_solve is not None else None,
+                                   "check_s": record.check_s}
     finally:
         env.close()
     return agent, report
@@ -118,7 +133,8 @@ def _check_count(name: str, value, minimum: int) -> int:
 def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | None = None,
           profile: str = "fast", model_dir=None, eval_episodes: int = 50, progress_bar: bool = False,
           verbose: int = 0, torch_threads: int | None = None, n_envs: int = 1, int8: bool = False,
-          overwrite: bool = False, table_rows: int = 5) -> TrainingReport:
+          overwrite: bool = False, table_rows: int = 5, until_solved: SolvedRule | None = None,
+          sac_overrides: dict | None = None) -> TrainingReport:
     """Train SAC for ``steps`` env steps; save the agent; evaluate; write a JSON report.
 
     Every argument and ``out_dir`` are checked before training (``out_dir`` must be writable and, unless
@@ -134,6 +150,9 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
 
     ``int8``: the OpenVINO reward runs the classifier's shipped INT8 model (fast profile only).
     ``table_rows``: progress rows logged (``panda_env.training.progress``); ``verbose=1`` adds SB3's own log.
+    ``until_solved``: stop once a check of the policy reaches the rule's true-goal success (``steps`` is the
+    cap; ``panda_env.training.solved``); the final evaluation then confirms it on other episodes.
+    ``sac_overrides``: keyword arguments of SB3's ``SAC`` that replace the profile's (e.g. for a search).
     With ``out_dir`` the learning curve and the time split are drawn as PNGs beside the agent
     (``report.pictures`` lists them).
     """
@@ -148,7 +167,7 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
     run_dir = locked_run_dir(out_dir, overwrite) if out_dir is not None else contextlib.nullcontext()
     with run_dir as out, profile_torch_threads(profile, torch_threads):  # threads given back after training
         agent, report = _learn(backend, steps, seed, profile, model_dir, progress_bar, verbose, n_envs, int8,
-                               table_rows)
+                               table_rows, until_solved, sac_overrides)
         if out is not None:
             with atomic_file(out / "agent.zip") as tmp:
                 agent.save(tmp)

@@ -1,19 +1,29 @@
-"""The contract suite: the env keeps the Gymnasium step contract, every backend agrees with the
-Torch reference and classifies the labelled images, and each backend's latency is measured.
+"""The contract suite: the env keeps the Gymnasium contract (our checks, Gymnasium's and SB3's
+checkers, vectorisation), every backend agrees with the Torch reference (random images, labelled
+images, the env's own images), classifies the labelled images well enough, and decides the reward as
+the env's truth says (reward fidelity); each backend's latency is measured.
 
-Hypothesis runs few examples (10 to 25) unless the project loaded its own settings profile.
+Hypothesis runs few examples (10 to 25) unless the project loaded its own settings profile. A test
+with ``@given`` and function-scoped fixtures would share one fixture value across all its examples
+(and Hypothesis's health check refuses that), so each property here is an inner function, decorated
+and called inside the test: the fixtures are built once, on purpose, and each example resets the env
+with its own seed.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from pytest_drlreward.recording import ACCURACY_PROPERTY, FIDELITY_PROPERTY
 from pytest_drlreward.strategies import action_sequences, image_batches, seeds
 
-LABELLED_CHUNK = 64  # labelled images are checked this many at a time
 TIMING_BATCHES = (1, 8)
+VECTOR_ENVS = 2
+VECTOR_STEPS = 12
 
 
 def _settings(max_examples: int) -> settings:
@@ -21,11 +31,6 @@ def _settings(max_examples: int) -> settings:
     profile = getattr(settings, "get_current_profile_name", lambda: "default")()
     counts = {"max_examples": max_examples} if profile == "default" else {}
     return settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], **counts)
-
-
-def _chunks(array: np.ndarray, size: int = LABELLED_CHUNK):
-    for start in range(0, len(array), size):
-        yield array[start : start + size]
 
 
 # --------------------------------------------------------------------------- environment
@@ -43,12 +48,48 @@ def test_env_keeps_step_contract(drl_env):
     check()
 
 
+def test_env_passes_gymnasium_checker(drl_env_factory):
+    """Gymnasium's check_env finds no error and warns about nothing (render modes are not checked)."""
+    from pytest_drlreward.checks import run_gymnasium_checker
+
+    run_gymnasium_checker(drl_env_factory())
+
+
+def test_env_passes_sb3_checker(drl_env_factory):
+    """stable-baselines3's check_env finds no error (its advice shows as warnings); needs stable-baselines3."""
+    pytest.importorskip("stable_baselines3", reason="stable-baselines3 is not installed: its env checker is skipped")
+    from pytest_drlreward.checks import run_sb3_checker
+
+    for advice in run_sb3_checker(drl_env_factory()):
+        warnings.warn(f"stable-baselines3's check_env: {advice}", UserWarning, stacklevel=1)
+
+
+def test_vector_env_matches_single_envs(drl_config):
+    """Envs built from drl_env are independent: a Gymnasium SyncVectorEnv of them gives what each gives alone."""
+    from gymnasium.vector import SyncVectorEnv
+
+    from pytest_drlreward.checks import assert_vecenv_matches
+    from pytest_drlreward.envspec import make_env
+
+    if drl_config.env is None:
+        pytest.skip("no env configured: set the drl_env ini key or --drl-env=ID_OR_SPEC")
+    env_fns = [lambda: make_env(drl_config.env)] * VECTOR_ENVS
+    vector = SyncVectorEnv(env_fns)
+    try:
+        assert_vecenv_matches(vector, env_fns, seeds=(0, 100), n_steps=VECTOR_STEPS)
+    finally:
+        vector.close()
+
+
 # --------------------------------------------------------------------------- parity
 
 
 @pytest.mark.parity
-def test_backend_matches_reference_on_random_images(reference_backend, reward_backend, drl_parity):
-    """Logits agree within drl_parity_atol/rtol on drawn image batches (argmax ties may differ)."""
+def test_backend_matches_reference_on_random_images(reference_backend, reward_backend, drl_parity, drl_config):
+    """Logits agree within the backend's tolerance on drawn image batches (argmax ties may differ)."""
+    if drl_config.quantized(reward_backend.name):
+        pytest.skip(f"{reward_backend.name} is quantized: judged by its decisions on labelled and env images, "
+                    f"not elementwise on noise")
     height, width, channels = reference_backend.image_shape
 
     @_settings(25)
@@ -61,31 +102,85 @@ def test_backend_matches_reference_on_random_images(reference_backend, reward_ba
 
 @pytest.mark.parity
 def test_backend_matches_reference_on_labelled_images(reference_backend, reward_backend, labelled_images, drl_parity):
-    """Logits and predicted classes agree on the labelled images."""
+    """Logits and predicted classes agree on the labelled images (image numbers are positions in the file)."""
     images, _ = labelled_images
-    for chunk in _chunks(images):
-        drl_parity.check(reference_backend, reward_backend, chunk, source="labelled images")
+    drl_parity.check(reference_backend, reward_backend, images, source="labelled images")
+
+
+@pytest.mark.parity
+def test_backend_decisions_match_reference_on_env_images(reference_backend, reward_backend, drl_rollout, drl_parity,
+                                                         drl_config):
+    """On the images of a seeded rollout of the env (what an agent sees), no reward flips (quantized: within
+    the drl_min_argmax_agreement budget), and exact backends' logits agree within tolerance."""
+    _check_image_shape(drl_rollout, reference_backend)
+    if drl_config.quantized(reward_backend.name):
+        drl_parity.check(reference_backend, reward_backend, drl_rollout, source="env images")
+        return
+    drl_parity.decisions(reference_backend, reward_backend, drl_rollout, source="env images")
+    drl_parity.check(reference_backend, reward_backend, drl_rollout.images, source="env images")
 
 
 # --------------------------------------------------------------------------- classification
 
 
-def _assert_classifies(backend, images: np.ndarray, labels: np.ndarray) -> None:
-    predicted = np.concatenate([np.argmax(backend.logits(chunk), axis=1) for chunk in _chunks(images)])
-    wrong = np.flatnonzero(predicted != labels)
-    listed = ", ".join(f"image {i}: predicted {predicted[i]}, label {labels[i]}" for i in wrong[:10])
-    assert len(wrong) == 0, (
-        f"backend {backend.name!r} misclassified {len(wrong)}/{len(labels)} labelled images: {listed}"
-        + (" ..." if len(wrong) > 10 else "")
-    )
+def _accuracy(backend, labelled_images, drl_config, reference=None):
+    from pytest_drlreward.checks import assert_labelled_accuracy
+
+    images, labels = labelled_images
+    if reference is not None and drl_config.quantized(backend.name):
+        return assert_labelled_accuracy(backend, images, labels, reference=reference, max_drop=drl_config.max_accuracy_drop)
+    return assert_labelled_accuracy(backend, images, labels, min_accuracy=drl_config.min_accuracy)
 
 
-def test_reference_classifies_labelled_images(reference_backend, labelled_images):
-    _assert_classifies(reference_backend, *labelled_images)
+def test_reference_classifies_labelled_images(reference_backend, labelled_images, drl_config, drl_verdicts):
+    """At least drl_min_accuracy of the labelled images are classified right."""
+    drl_verdicts(ACCURACY_PROPERTY, lambda: _accuracy(reference_backend, labelled_images, drl_config))
 
 
-def test_backend_classifies_labelled_images(reward_backend, labelled_images):
-    _assert_classifies(reward_backend, *labelled_images)
+def test_backend_classifies_labelled_images(reward_backend, reference_backend, labelled_images, drl_config, drl_verdicts):
+    """At least drl_min_accuracy (quantized: the reference's accuracy minus drl_max_accuracy_drop)."""
+    drl_verdicts(ACCURACY_PROPERTY, lambda: _accuracy(reward_backend, labelled_images, drl_config, reference_backend))
+
+
+# --------------------------------------------------------------------------- reward fidelity
+
+
+def _check_image_shape(rollout, backend) -> None:
+    shape = tuple(rollout.images.shape[1:])
+    if shape != tuple(backend.image_shape):
+        pytest.fail(f"the env's images are {shape} but the classifier takes {tuple(backend.image_shape)}: configure "
+                    f"the env (drl_env) to render what the classifier (drl_model) was trained on", pytrace=False)
+
+
+def _fidelity(backend, rollout, drl_config, drl_verdicts):
+    from pytest_drlreward.checks import FidelityError, decide, fidelity_report
+
+    if not drl_config.truth_key:
+        pytest.skip("no truth key: set drl_truth_key to the info key holding the env's ground truth (e.g. true_goal)")
+    if rollout.truth is None:
+        pytest.skip(f"the env reports no {drl_config.truth_key!r} in its step info (drl_truth_key)")
+    _check_image_shape(rollout, backend)
+
+    def check():
+        decided = decide(backend, rollout.images)
+        report = fidelity_report(rollout, decided.goal, decided.probability, decided.backend,
+                                 min_recall=drl_config.min_recall, max_false_goal_rate=drl_config.max_false_goal_rate,
+                                 min_goals=drl_config.min_goals)
+        if not report.passed:
+            raise FidelityError(report)
+        return report
+
+    drl_verdicts(FIDELITY_PROPERTY, check)
+
+
+def test_reference_reward_fidelity(reference_backend, drl_rollout, drl_config, drl_verdicts):
+    """The reference's reward agrees with the env's truth on the rollout (recall, false-goal rate)."""
+    _fidelity(reference_backend, drl_rollout, drl_config, drl_verdicts)
+
+
+def test_reward_fidelity(reward_backend, drl_rollout, drl_config, drl_verdicts):
+    """Each backend's reward agrees with the env's truth on the rollout (recall, false-goal rate)."""
+    _fidelity(reward_backend, drl_rollout, drl_config, drl_verdicts)
 
 
 # --------------------------------------------------------------------------- timing
