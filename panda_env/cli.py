@@ -358,6 +358,36 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_solve_time(args) -> int:
+    from panda_env.bench.machine import describe_machine
+    from panda_env.bench.solve_time import solve_time
+    from panda_env.bench.tables import ratio, render
+    from panda_env.training.solved import SolvedRule
+
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        writable_file(args.json)
+    print(describe_machine())
+    rule = SolvedRule(target=args.target_success, every=args.check_every, episodes=args.check_episodes)
+    result = solve_time(args.seeds, args.backend, args.steps, rule, args.seed_steps,
+                        on_run=lambda r: print(f"  run: {r.backend} ({r.profile}) seed {r.seed}: {r.steps} steps, "
+                                               f"{r.total_s:.1f} s", flush=True))
+    demo = result["demo"]
+    print(f"the original demo's training, seed profile with Torch: {demo['step_s'] * 1000:.0f} ms a step "
+          f"(measured on {demo['steps_measured']} steps) x {demo['steps']} steps = {demo['total_s']:.0f} s")
+    headers = ["seed", "times less than the demo", "training s to solve", "steps to solve", "confirmed success",
+               "check s (not counted)"]
+    table = [[row["seed"], ratio(row["times_less_than_demo"]),
+              "not solved" if row["train_s_to_solve"] is None else f"{row['train_s_to_solve']:.1f}",
+              row["steps_to_solve"] or "-", f"{row['confirmed_success']:.0%}", f"{row['check_s']:.1f}"]
+             for row in result["rows"]]
+    print("\n".join(render(headers, table, args.markdown)))
+    if args.json is not None:
+        write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
 def _command(sub, name: str, help_text: str, func) -> argparse.ArgumentParser:
     parser = sub.add_parser(name, help=help_text, description=help_text,
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -466,6 +496,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gif", type=Path, default=None, help="write an animated GIF of the first 3 episodes")
     p.add_argument("--backend", choices=REWARD_BACKENDS, default="openvino",
                    help="classifier whose goal probability the GIF shows (episodes always end on the truth)")
+
+    p = _command(sub, "solve-time", "training time to a solved policy per seed, against the original demo's "
+                                    "8000 steps (its cost per step measured in the same command)", cmd_solve_time)
+    p.add_argument("--backend", choices=REWARD_BACKENDS, default="openvino", help=backend_help)
+    p.add_argument("--seeds", type=positive_int_list, default=(0, 1, 2), help="comma-separated training seeds")
+    p.add_argument("--steps", type=positive_int, default=8000, help="step cap of each run")
+    p.add_argument("--target-success", type=fraction, default=0.9, help="the success a check must reach")
+    p.add_argument("--check-every", type=positive_int, default=250, help="steps between checks")
+    p.add_argument("--check-episodes", type=positive_int, default=20, help="deterministic episodes a check runs")
+    p.add_argument("--seed-steps", type=positive_int, default=100,
+                   help="steps the seed profile trains to measure its cost per step")
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the README)")
+    p.add_argument("--json", type=Path, default=None, help="also write the results as JSON to this file")
 
     p = _command(sub, "compare", "the original demo's experiment: training time per reward backend", cmd_compare)
     p.add_argument("--backends", default="torch,openvino", help="comma-separated reward backends; the first is "

@@ -9,7 +9,9 @@ import torch
 from stable_baselines3 import SAC
 
 from panda_env.cli import main
-from panda_env.training.sac import make_env, train
+from panda_env.training.runs import make_env
+from panda_env.training.sac import train
+from panda_env.training.solved import SolvedRule
 
 REPORT_FIELDS = {"backend", "profile", "steps", "seed", "total_s", "physics_s", "render_s", "reward_s",
                  "learning_s", "other_s", "steps_per_s", "reward_calls", "int8", "evaluation", "agent_path",
@@ -101,9 +103,75 @@ def test_cli_agent_file_that_is_not_an_agent(tmp_path, capsys):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_sac_with_openvino_reward_learns_the_task(tmp_path, seed, record_property):
-    """SAC (fast profile) with the OpenVINO reward: >= 90% true-goal success over 50 deterministic episodes."""
-    report = train("openvino", steps=8000, seed=seed, out_dir=tmp_path, eval_episodes=50)
-    record_property("summary", f"SAC, openvino reward, seed {seed}: true-goal success "
-                               f"{report.evaluation['success_rate']:.0%} over 50 episodes after 8000 steps "
-                               f"({report.total_s:.0f} s of training; bar: 90%)")
+    """SAC (fast profile) with the OpenVINO reward, trained until solved (8000 steps at most): the policy
+    reaches >= 90% true-goal success over 50 fresh deterministic episodes."""
+    report = train("openvino", steps=8000, seed=seed, out_dir=tmp_path, eval_episodes=50, until_solved=SolvedRule())
+    solved = report.until_solved
+    record_property("summary", f"SAC, openvino reward, seed {seed}: solved={solved['solved']} after "
+                               f"{report.steps} steps, {report.total_s:.1f} s of training; confirmed true-goal "
+                               f"success {report.evaluation['success_rate']:.0%} over 50 episodes (bar: 90%)")
+    assert solved["solved"], solved["checks"]
     assert report.evaluation["success_rate"] >= 0.9, report.evaluation
+
+
+# -- train until solved ----------------------------------------------------------------------------------
+class _FakeEvaluation:
+    """Success rates a fake evaluator returns, one per check, and how it was called."""
+
+    def __init__(self, rates):
+        self.rates, self.calls = list(rates), []
+
+    def __call__(self, agent, episodes, seed, profile):
+        from panda_env.training.evaluate import EvaluationResult
+
+        self.calls.append((episodes, seed, profile))
+        return EvaluationResult(episodes, self.rates.pop(0), 5.0)
+
+
+def _run_checks(callback, steps):
+    """Drive the callback as SB3's learn loop would: one _on_step per env step, until it says stop."""
+    callback.model = None  # the fake evaluator ignores the agent
+    for step in range(1, steps + 1):
+        callback.num_timesteps = step
+        if not callback._on_step():
+            return step
+    return None
+
+
+def test_until_solved_stops_at_the_first_check_that_reaches_the_target():
+    from panda_env.training.solved import CHECK_SEED, UntilSolved
+
+    fake = _FakeEvaluation([0.5, 0.85, 0.9, 1.0])
+    callback = UntilSolved(SolvedRule(target=0.9, every=100, episodes=20), evaluate=fake)
+    assert _run_checks(callback, 1000) == 300
+    assert callback.record.steps_to_solve == 300
+    assert [c["step"] for c in callback.record.checks] == [100, 200, 300]
+    assert fake.calls == [(20, CHECK_SEED, "fast")] * 3  # the same episodes at every check
+    assert callback.record.check_s >= 0
+
+
+def test_until_solved_runs_to_the_cap_when_never_solved():
+    from panda_env.training.solved import UntilSolved
+
+    callback = UntilSolved(SolvedRule(target=0.9, every=250, episodes=5), evaluate=_FakeEvaluation([0.1] * 4))
+    assert _run_checks(callback, 1000) is None
+    assert callback.record.steps_to_solve is None and len(callback.record.checks) == 4
+
+
+@pytest.mark.parametrize("kwargs", [{"target": 0.0}, {"target": 1.5}, {"every": 0}, {"episodes": 2.5}])
+def test_solved_rule_refuses_bad_values(kwargs):
+    with pytest.raises(ValueError):
+        SolvedRule(**kwargs)
+
+
+def test_until_solved_report_fields(tmp_path, monkeypatch):
+    """A real short run with a check that passes at once: report and report.json say what was solved, when."""
+    from panda_env.training import solved as solved_module
+
+    monkeypatch.setattr(solved_module, "evaluate_policy_success", _FakeEvaluation([1.0]))
+    report = train("oracle", steps=2000, seed=0, out_dir=tmp_path, eval_episodes=2,
+                   until_solved=SolvedRule(target=0.9, every=150, episodes=3))
+    saved = json.loads((tmp_path / "report.json").read_text())["until_solved"]
+    assert saved["solved"] is True and saved["steps_to_solve"] == 150 and report.steps == 150
+    assert saved["train_s_to_solve"] == pytest.approx(report.total_s)
+    assert {"target", "every", "episodes", "checks", "check_s"} <= set(saved)

@@ -1,10 +1,11 @@
-"""The seed demo's reward path, reproduced for ``--profile seed`` timings.
+"""The original demo's reward path, reproduced for ``--profile seed`` timings.
 
-As the seed did it: PIL converts the 960x720 camera image, resizes its short side to 224 (224x298),
-normalises with ImageNet statistics, and one image per call goes through SqueezeNet; Torch runs with
-autograd on, OpenVINO (default properties) gets the PIL-preprocessed float tensor. The network weights
-are our classifier's (trained on our own small overhead-camera images), so in this profile the reward's
-*cost* is faithful while its decisions are not meaningful: the seed profile is for timing only.
+As the demo did it: the 960x720 camera image is flipped to BGR, PIL resizes its short side to 224
+(224x298), ImageNet statistics normalise it, and one image per call goes through torchvision's
+SqueezeNet 1.0 with a 2-class head (about 2.4x the compute of our 1.1); Torch runs with autograd on,
+OpenVINO (default properties) gets the PIL-preprocessed float tensor; class 0 means goal. The network
+has seeded random weights: no trained SqueezeNet 1.0 for that camera exists here, and this profile
+measures the reward's *cost*, which does not depend on the weights; its decisions mean nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import warnings
 
 import numpy as np
 
-from panda_env.reward import open_model_dir
 from panda_env.reward.model import IMAGENET_MEAN, IMAGENET_STD
 
 SEED_BACKENDS = ("torch", "openvino")
@@ -30,7 +30,7 @@ class _SeedPreprocess:
     def __call__(self, image: np.ndarray):
         from PIL import Image
 
-        return self.transform(Image.fromarray(image)).unsqueeze(0)
+        return self.transform(Image.fromarray(np.ascontiguousarray(image[..., ::-1]))).unsqueeze(0)
 
 
 class SeedTorchBackend:
@@ -39,7 +39,7 @@ class SeedTorchBackend:
     def __init__(self, net, goal_index: int) -> None:
         self.net, self.preprocess, self.goal_index = net, _SeedPreprocess(), goal_index
 
-    def logits(self, images: np.ndarray) -> np.ndarray:
+    def logits(self, images: np.ndarray) -> np.ndarray:  # autograd on, as in the demo
         return np.stack([self.net(self.preprocess(im)).detach().numpy()[0] for im in images])
 
 
@@ -60,12 +60,25 @@ class SeedOpenVinoBackend:
         return np.stack([self.compiled(self.preprocess(im).numpy())[0][0] for im in images])
 
 
+SEED_GOAL_INDEX = 0  # the demo stopped on `if not classifier_result`: class 0 meant goal
+
+
+def seed_network(seed: int = 0):
+    """torchvision's SqueezeNet 1.0 with a 2-class head and seeded random weights, in eval mode."""
+    import torch
+    from torchvision.models import squeezenet1_0
+
+    torch.manual_seed(seed)
+    return squeezenet1_0(weights=None, num_classes=2).eval()
+
+
 def seed_backend(backend: str, model_dir=None) -> SeedTorchBackend | SeedOpenVinoBackend:
-    """The seed's reward path on ``backend`` (torch or openvino): ``.name``, ``.goal_index``, ``.logits``."""
+    """The demo's reward path on ``backend`` (torch or openvino): ``.name``, ``.goal_index``, ``.logits``.
+
+    ``model_dir`` is accepted for a uniform signature and not used: the demo's network is not ours.
+    """
     if backend not in SEED_BACKENDS:
         raise ValueError(f"the seed profile supports reward backends {', '.join(SEED_BACKENDS)} (and oracle), "
                          f"got {backend!r}")
-    directory = open_model_dir(model_dir)
-    net = directory.build_torch_module().net.eval()
     backend_class = SeedTorchBackend if backend == "torch" else SeedOpenVinoBackend
-    return backend_class(net, directory.goal_index)
+    return backend_class(seed_network(), SEED_GOAL_INDEX)

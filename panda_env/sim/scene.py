@@ -160,13 +160,14 @@ class PandaScene:
                 if np.linalg.norm(self.ee_position() - target) < 5e-4:
                     break
         else:
-            # The seed demo's move: position control of arm and fingers, then many physics steps.
-            joints = self._ik(target)
-            p.setJointMotorControlArray(self.robot_id, list(ARM_JOINTS), pybullet.POSITION_CONTROL,
-                                        targetPositions=list(joints[:7]))
-            p.setJointMotorControlArray(self.robot_id, list(FINGER_JOINTS), pybullet.POSITION_CONTROL,
-                                        targetPositions=[HOME_JOINTS[7], HOME_JOINTS[8]])
+            # The seed demo's move, as it ran: every one of its iterations solves IK (PyBullet's default
+            # solver settings), sets position control of the arm and both fingers, and steps physics once.
             for _ in range(self.config.physics_steps):
+                joints = p.calculateInverseKinematics(self.robot_id, EE_LINK, target, self._orientation)
+                p.setJointMotorControlArray(self.robot_id, list(ARM_JOINTS), pybullet.POSITION_CONTROL,
+                                            targetPositions=list(joints[:7]))
+                p.setJointMotorControlArray(self.robot_id, list(FINGER_JOINTS), pybullet.POSITION_CONTROL,
+                                            targetPositions=[HOME_JOINTS[7], HOME_JOINTS[8]])
                 p.stepSimulation()
         return self.ee_position()
 

@@ -48,10 +48,10 @@ class SolvedRecord:
 class UntilSolved(BaseCallback):
     """Stops ``learn`` when a check's true-goal success reaches the rule's target."""
 
-    def __init__(self, rule: SolvedRule, profile: str = "fast", evaluate=evaluate_policy_success) -> None:
+    def __init__(self, rule: SolvedRule, profile: str = "fast", evaluate=None) -> None:
         super().__init__(verbose=0)
         self.record = SolvedRecord(rule)
-        self._profile, self._evaluate = profile, evaluate
+        self._profile, self._evaluate = profile, evaluate or evaluate_policy_success
         self._next = rule.every
 
     def _on_step(self) -> bool:
