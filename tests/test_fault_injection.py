@@ -45,4 +45,4 @@ def test_train_killed_at_random_moments_leaves_only_loadable_agents(tmp_path):
     assert outcomes["killed"] >= KILLS // 2, outcomes
     # the next run cleans what killed runs left (their lock and temporaries)
     subprocess.run(_train(out, 99, overwrite=True), check=True, capture_output=True)
-    assert sorted(p.name for p in out.iterdir()) == ["agent.zip", "report.json"]
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]

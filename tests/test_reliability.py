@@ -31,6 +31,7 @@ from pytest_drlreward.atomic import atomic_directory, atomic_file
 from pytest_drlreward.classifier import METADATA_FILE, ModelDirError, open_model_dir
 
 ROOT = Path(__file__).resolve().parent.parent
+RUN = ["agent.zip", "learning_curve.png", "report.json", "time_split.png"]  # a run without evaluation
 
 
 def _digest(path: Path) -> str:
@@ -81,7 +82,8 @@ def test_train_refuses_an_earlier_run_unless_overwrite(earlier_run, capsys, no_l
     before = _digest(earlier_run / "agent.zip")
     assert main(["train", "--backend", "oracle", "--steps", "10", "--out", str(earlier_run)]) == 2
     err = capsys.readouterr().err
-    assert "already holds a run (agent.zip, report.json)" in err and "--overwrite" in err
+    assert "already holds a run (agent.zip, report.json, learning_curve.png, time_split.png)" in err
+    assert "--overwrite" in err
     assert len(err.strip().splitlines()) == 1
     assert _digest(earlier_run / "agent.zip") == before
 
@@ -91,7 +93,7 @@ def test_overwrite_replaces_an_earlier_run(tmp_path):
     first = _digest(tmp_path / "agent.zip")
     sac.train("oracle", steps=40, seed=1, out_dir=tmp_path, eval_episodes=0, overwrite=True)
     assert _digest(tmp_path / "agent.zip") != first
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["agent.zip", "report.json"]  # no lock, no temporary
+    assert sorted(p.name for p in tmp_path.iterdir()) == RUN  # no lock, no temporary
 
 
 @pytest.mark.parametrize("args", [["--out", "afile/sub"], ["--out", "readonly/run"]], ids=["under-a-file", "read-only"])
@@ -120,7 +122,8 @@ def test_the_agent_is_saved_before_the_evaluation(tmp_path, monkeypatch):
     monkeypatch.setattr(sac, "evaluate_policy_success", interrupted)
     with pytest.raises(KeyboardInterrupt):
         sac.train("oracle", steps=40, out_dir=tmp_path, eval_episodes=2)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["agent.zip"]  # kept; no report, no lock
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["agent.zip", "learning_curve.png", "time_split.png"]
+    # the agent and its pictures are kept; no report (written after the evaluation), no lock
     from panda_env.training.evaluate import load_agent
 
     load_agent(tmp_path / "agent.zip")
@@ -134,7 +137,7 @@ def test_a_second_run_into_a_locked_directory_is_refused_and_a_stale_lock_is_tak
     (tmp_path / LOCK_FILE).write_text(str(_dead_pid()))  # left by a killed run
     monkeypatch.undo()
     sac.train("oracle", steps=10, out_dir=tmp_path, eval_episodes=0)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["agent.zip", "report.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == RUN
 
 
 def test_sigint_during_training_stops_with_one_line_and_saves_nothing(tmp_path):
