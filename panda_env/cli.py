@@ -320,8 +320,11 @@ def cmd_compare(args) -> int:
         raise UserError(f"unknown backend(s) {unknown or args.backends!r}; allowed: {', '.join(REWARD_BACKENDS)}")
     steps = args.steps or (300 if args.profile == "seed" else 8000)
     print(describe_machine())
+    if args.address is not None and args.executor != "ray":
+        raise UserError("--address needs --executor ray")
     result = compare_backends(backends, runs=args.runs, steps=steps, seed=args.seed, profile=args.profile,
-                              eval_episodes=args.eval_episodes, int8=args.int8,
+                              eval_episodes=args.eval_episodes, int8=args.int8, executor=args.executor,
+                              address=args.address, cpus_per_task=args.cpus_per_task,
                               on_run=lambda r: print(f"  run: {r.backend} seed {r.seed}: {r.total_s:.1f} s "
                                                      f"(reward {r.reward_s:.1f} s)", flush=True))
     runs = f"{args.runs} run" + ("s" if args.runs != 1 else "")
@@ -512,6 +515,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--int8", action="store_true", help=int8_help)
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON to this file")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the README)")
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="local: runs one after another here; ray: each run (all backends of one seed) is a Ray task")
+    p.add_argument("--address", default=None, help="Ray cluster address (with --executor ray; None: start a local Ray)")
+    p.add_argument("--cpus-per-task", type=float, default=1.0, help="CPUs each Ray task reserves")
     p.add_argument("--chart", type=Path, default=Path("runs/compare.png"),
                    help="PNG of the mean time split per backend")
     return parser

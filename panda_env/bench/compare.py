@@ -5,29 +5,51 @@ own reward share and the engines' speed-up on one image (measured in the same co
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 
+from panda_env.bench.executors import run_all
 from panda_env.bench.step_profile import predicted_saving
 from panda_env.training.sac import TrainingReport, train
 
 
+def seed_runs(backends: Sequence[str], run: int, seed: int, steps: int, profile: str, eval_episodes: int,
+              model_dir, int8: bool) -> list[TrainingReport]:
+    """Run ``run`` of a comparison: every backend once with ``seed``, in alternating order (run 0 in the
+    given order, run 1 reversed, ...); one host runs them all, so their savings are ratios of one machine."""
+    order = list(backends) if run % 2 == 0 else list(reversed(backends))
+    return [train(backend, steps=steps, seed=seed, profile=profile, model_dir=model_dir, eval_episodes=eval_episodes,
+                  int8=int8 and backend == "openvino", table_rows=0) for backend in order]
+
+
+def _runs(arguments: list[tuple], executor: str, address: str | None, cpus_per_task: float):
+    """(host, reports) of each run: locally one at a time, as each ends; on Ray all at once."""
+    if executor == "local" and address is None:
+        for args in arguments:
+            yield run_all(seed_runs, [args])[0]
+    else:
+        yield from run_all(seed_runs, arguments, executor, address, cpus_per_task)
+
+
 def compare_backends(backends: list[str], runs: int = 3, steps: int = 8000, seed: int = 0, profile: str = "fast",
                      eval_episodes: int = 50, model_dir=None, int8: bool = False,
-                     on_run: Callable[[TrainingReport], None] | None = None) -> dict:
+                     on_run: Callable[[TrainingReport], None] | None = None, executor: str = "local",
+                     address: str | None = None, cpus_per_task: float = 1.0) -> dict:
     """Run ``runs`` trainings per backend (run i uses seed + i for every backend, backends alternate).
 
-    ``int8``: the openvino runs use the classifier's shipped INT8 model.
+    ``int8``: the openvino runs use the classifier's shipped INT8 model. ``executor="ray"`` runs each
+    run (all backends of one seed) as a Ray task reserving ``cpus_per_task`` CPUs, at ``address`` (None:
+    a local Ray instance); results aggregate as for local runs, and each run records its host.
     """
     if runs < 1 or steps < 1:
         raise ValueError(f"runs and steps must be positive, got runs={runs}, steps={steps}")
+    arguments = [(backends, run, seed + run, steps, profile, eval_episodes, model_dir, int8) for run in range(runs)]
     reports: dict[str, list[TrainingReport]] = {b: [] for b in backends}
-    for run in range(runs):
-        order = backends if run % 2 == 0 else list(reversed(backends))
-        for backend in order:
-            report = train(backend, steps=steps, seed=seed + run, profile=profile, model_dir=model_dir,
-                           eval_episodes=eval_episodes, int8=int8 and backend == "openvino", table_rows=0)
-            reports[backend].append(report)
+    hosts: dict[str, list[str]] = {b: [] for b in backends}
+    for host, run_reports in _runs(arguments, executor, address, cpus_per_task):
+        for report in run_reports:
+            reports[report.backend].append(report)
+            hosts[report.backend].append(host)
             if on_run is not None:
                 on_run(report)
     rows = []
@@ -48,7 +70,8 @@ def compare_backends(backends: list[str], runs: int = 3, steps: int = 8000, seed
                                      if speedups.get(backend) else None),
             "success_rate": statistics.mean(r.evaluation.get("success_rate", float("nan")) for r in items),
         })
-    return {"rows": rows, "runs": {b: [asdict(r) for r in items] for b, items in reports.items()}}
+    return {"rows": rows, "executor": executor,
+            "runs": {b: [{**asdict(r), "host": host} for r, host in zip(items, hosts[b])] for b, items in reports.items()}}
 
 
 def chart_rows(rows: list[dict]) -> list[tuple[str, dict]]:
