@@ -164,7 +164,7 @@ def drl_rollout(drl_config: DrlConfig) -> Any:
 
             policy = load_policy(drl_config.policy, drl_config.policy_base)
         return collect_rollout(env, drl_config.fidelity_steps, seed=drl_config.fidelity_seed, policy=policy,
-                               truth_key=drl_config.truth_key or "")
+                               truth_key=drl_config.truth_key)
     finally:
         env.close()
 

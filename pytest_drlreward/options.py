@@ -19,16 +19,18 @@ import pytest
 
 from pytest_drlreward.backends import BACKEND_NAMES, CANDIDATE_NAMES, REFERENCE_BACKEND, is_quantized
 from pytest_drlreward.classifier.directory import METADATA_FILE
+from pytest_drlreward.defaults import (
+    DEFAULT_ATOL,
+    DEFAULT_FIDELITY_STEPS,
+    DEFAULT_MAX_FALSE_GOAL_RATE,
+    DEFAULT_MIN_GOALS,
+    DEFAULT_MIN_RECALL,
+    DEFAULT_RTOL,
+)
 from pytest_drlreward.envspec import EnvSpecError, check_env_spec
 from pytest_drlreward.settings import number, options_for, parse_backend_options, parse_tolerances, whole_number
 
 DEFAULT_BACKENDS = tuple(name for name in BACKEND_NAMES if name != REFERENCE_BACKEND)
-DEFAULT_ATOL = 1e-4
-DEFAULT_RTOL = 1e-3
-DEFAULT_MIN_RECALL = 0.9
-DEFAULT_MAX_FALSE_GOAL_RATE = 0.005
-DEFAULT_MIN_GOALS = 5
-DEFAULT_FIDELITY_STEPS = 300
 DEFAULT_MIN_ACCURACY = 1.0
 DEFAULT_MAX_ACCURACY_DROP = 0.02
 DEFAULT_MIN_ARGMAX_AGREEMENT = 0.99
@@ -118,8 +120,8 @@ _SETTINGS: dict[str, tuple[str, str, str]] = {
                                                 f"(default {DEFAULT_MAX_ACCURACY_DROP})"),
     "min_argmax_agreement": ("FRACTION", "string", f"quantized backends: least share of images whose decision matches "
                                                    f"the reference's (default {DEFAULT_MIN_ARGMAX_AGREEMENT})"),
-    "timing_margin": ("FRACTION", "string", f"--drl-timing-compare: how much a latency ratio may grow "
-                                            f"(default {DEFAULT_TIMING_MARGIN}, i.e. 50%)"),
+    "timing_margin": ("MARGIN", "string", f"--drl-timing-compare: how much a latency ratio may grow "
+                                            f"(default {DEFAULT_TIMING_MARGIN}: a ratio may grow by half)"),
 }
 _PATH_OPTIONS = {
     "timing_json": "write the timing table's rows to PATH as JSON",
@@ -151,12 +153,13 @@ class _Value:
     text: str | None
     origin: str
     base: Path
+    from_command_line: bool = False
 
 
 def _raw(config: pytest.Config, name: str) -> _Value:
     value = config.getoption("drl_" + name)
     if value is not None:
-        return _Value(str(value), "on the command line", config.invocation_params.dir)
+        return _Value(str(value), "on the command line", config.invocation_params.dir, from_command_line=True)
     value = config.getini("drl_" + name)
     ini_type = _SETTINGS[name][1]
     if isinstance(value, list):
@@ -235,15 +238,16 @@ def _parsed(config: pytest.Config, name: str, parse: Any, default: Any) -> Any:
     value = _raw(config, name)
     if value.text is None:
         return default
-    text = value.text.replace(";", "\n") if _SETTINGS[name][1] == "linelist" and value.origin.startswith("on") else value.text
+    table_on_command_line = _SETTINGS[name][1] == "linelist" and value.from_command_line
+    text = value.text.replace(";", "\n") if table_on_command_line else value.text  # entries separated by ';' there
     try:
         return parse(text)
     except ValueError as error:
         raise _error(name, value, str(error)) from None
 
 
-def _fraction(name: str) -> Any:
-    return lambda text: number(text, "the value", low=0.0, high=1.0)
+def _fraction(text: str) -> float:
+    return number(text, "the value", low=0.0, high=1.0)
 
 
 def _backend_options(config: pytest.Config, backends: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -317,8 +321,8 @@ def read_config(config: pytest.Config) -> DrlConfig:
         tolerances=_tolerances(config),
         backend_options=_backend_options(config, backends),
         truth_key=(_raw(config, "truth_key").text or "").strip() or None,
-        min_recall=_parsed(config, "min_recall", _fraction("min_recall"), DEFAULT_MIN_RECALL),
-        max_false_goal_rate=_parsed(config, "max_false_goal_rate", _fraction("max_false_goal_rate"),
+        min_recall=_parsed(config, "min_recall", _fraction, DEFAULT_MIN_RECALL),
+        max_false_goal_rate=_parsed(config, "max_false_goal_rate", _fraction,
                                     DEFAULT_MAX_FALSE_GOAL_RATE),
         min_goals=_parsed(config, "fidelity_min_goals", lambda t: whole_number(t, "the value"), DEFAULT_MIN_GOALS),
         fidelity_steps=_parsed(config, "fidelity_steps", lambda t: whole_number(t, "the value", low=1),
@@ -326,9 +330,9 @@ def read_config(config: pytest.Config) -> DrlConfig:
         fidelity_seed=_parsed(config, "fidelity_seed", lambda t: whole_number(t, "the value"), 0),
         policy=policy,
         policy_base=policy_base,
-        min_accuracy=_parsed(config, "min_accuracy", _fraction("min_accuracy"), DEFAULT_MIN_ACCURACY),
-        max_accuracy_drop=_parsed(config, "max_accuracy_drop", _fraction("max_accuracy_drop"), DEFAULT_MAX_ACCURACY_DROP),
-        min_argmax_agreement=_parsed(config, "min_argmax_agreement", _fraction("min_argmax_agreement"),
+        min_accuracy=_parsed(config, "min_accuracy", _fraction, DEFAULT_MIN_ACCURACY),
+        max_accuracy_drop=_parsed(config, "max_accuracy_drop", _fraction, DEFAULT_MAX_ACCURACY_DROP),
+        min_argmax_agreement=_parsed(config, "min_argmax_agreement", _fraction,
                                      DEFAULT_MIN_ARGMAX_AGREEMENT),
         run_slow=bool(config.getoption("drl_run_slow")),
         timing_json=(config.invocation_params.dir / timing_json) if timing_json else None,

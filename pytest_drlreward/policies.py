@@ -46,20 +46,43 @@ def _import_callable(spec: str) -> Policy:
     return target
 
 
+def _algorithms() -> list[Any]:
+    """The algorithm classes of stable-baselines3 (and sb3-contrib, when installed)."""
+    from stable_baselines3.common.base_class import BaseAlgorithm
+
+    found = []
+    for package_name in ("stable_baselines3", "sb3_contrib"):
+        try:
+            package = importlib.import_module(package_name)
+        except ImportError:
+            continue
+        found += [value for value in vars(package).values()
+                  if isinstance(value, type) and issubclass(value, BaseAlgorithm) and value is not BaseAlgorithm]
+    return found
+
+
 def sb3_algorithm(path: str | Path) -> Any:
-    """The stable-baselines3 (or sb3-contrib) algorithm class that saved the agent at ``path``."""
+    """The stable-baselines3 (or sb3-contrib) algorithm class that saved the agent at ``path``.
+
+    Among the algorithms whose policy aliases include the saved policy class, the one whose constructor
+    takes most of the saved hyperparameters and fewest others (PPO and A2C share their policy class).
+    """
+    import inspect
+
     from stable_baselines3.common.save_util import load_from_zip_file
 
     data, _, _ = load_from_zip_file(str(path), device="cpu", load_data=True)
     policy_class = (data or {}).get("policy_class")
-    parts = getattr(policy_class, "__module__", "").split(".")  # e.g. stable_baselines3.sac.policies
-    if len(parts) < 2:
-        raise PolicyError(f"policy {str(path)!r}: cannot tell which SB3 algorithm saved it (policy_class {policy_class!r})")
-    package = importlib.import_module(parts[0])
-    for name in dir(package):
-        if name.lower() == parts[1].lower() and isinstance(getattr(package, name), type):
-            return getattr(package, name)
-    raise PolicyError(f"policy {str(path)!r}: {parts[0]} has no algorithm named {parts[1]!r}")
+    saved = {key for key in data or {} if not key.startswith("_")}
+
+    def score(algorithm: Any) -> tuple[int, int]:
+        taken = set(inspect.signature(algorithm.__init__).parameters) - {"self", "policy", "env"}
+        return len(saved & taken), -len(taken - saved)
+
+    candidates = [a for a in _algorithms() if policy_class in getattr(a, "policy_aliases", {}).values()]
+    if not candidates:
+        raise PolicyError(f"policy {str(path)!r}: no SB3 algorithm uses its policy class {policy_class!r}")
+    return max(candidates, key=score)
 
 
 def sb3_policy(path: str | Path, algorithm: Any = None) -> Policy:

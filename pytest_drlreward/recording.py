@@ -96,25 +96,23 @@ class ParityRecorder:
             return self.decisions(reference, candidate, images, source=source,
                                   max_flip_rate=1.0 - self.min_argmax_agreement)
         atol, rtol = self.tolerance(candidate)
-        return self._run("parity", source, lambda: assert_backends_agree(reference, candidate, images, atol, rtol,
-                                                                         check_argmax=check_argmax),
-                         (str(getattr(reference, "name", "")), name))
+        return self._run("parity", source, assert_backends_agree, reference, candidate, images, atol, rtol,
+                         check_argmax=check_argmax)
 
     def decisions(self, reference: Any, candidate: Any, images: Any, *, source: str = "", max_flip_rate: float = 0.0) -> Any:
         """Assert the candidate flips at most ``max_flip_rate`` of the reward decisions (images or a Rollout)."""
         from pytest_drlreward.checks import assert_decisions_agree
 
         __tracebackhide__ = True
-        names = (str(getattr(reference, "name", "")), str(getattr(candidate, "name", "")))
-        return self._run("decisions", source, lambda: assert_decisions_agree(reference, candidate, images,
-                                                                             max_flip_rate=max_flip_rate,
-                                                                             source=source or None), names)
+        return self._run("decisions", source, assert_decisions_agree, reference, candidate, images,
+                         max_flip_rate=max_flip_rate, source=source or None)
 
-    def _run(self, kind: str, source: str, run: Any, names: tuple[str, str]) -> Any:
+    def _run(self, kind: str, label: str, check: Any, reference: Any, candidate: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run ``check(reference, candidate, *args, **kwargs)``, keeping its report (or failure) for the summary."""
         __tracebackhide__ = True
-        key = (kind, names[1], names[0], source)
+        key = (kind, str(getattr(candidate, "name", "")), str(getattr(reference, "name", "")), label)
         try:
-            report = run()
+            report = check(reference, candidate, *args, **kwargs)
         except AssertionError as error:
             found = getattr(error, "report", None)
             if found is not None:

@@ -1,6 +1,10 @@
-"""Fakes shared by the tests: tiny reward backends and a tiny env, each small enough to reason about."""
+"""Fakes shared by the tests: tiny reward backends and a tiny env, each small enough to reason about;
+``line_env``, the downstream project's env module, and ``ColourRule``, its classifier's rule in numpy."""
 
 from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -59,3 +63,28 @@ class LineEnv(gym.Env):
         terminated = self.pos >= 10
         reward = 10.0 if terminated else -1.0
         return self._obs(), reward, terminated, self.t >= 6, {"pos": self.pos}
+
+
+def _load_line_env():
+    """``tests/downstream/line_env.py`` under a private module name (the downstream project is not a package)."""
+    spec = importlib.util.spec_from_file_location("downstream_line_env", Path(__file__).resolve().parent / "downstream" / "line_env.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+line_env = _load_line_env()
+
+
+class ColourRule:
+    """The downstream classifier's rule in numpy: goal logit = 8 * mean(red - blue) / 255 - 0.17 + ``shift``
+    (its boundary is where the exported TinyCNN's is, about 5 colour levels into the red)."""
+
+    goal_index = 1
+
+    def __init__(self, shift: float = 0.0, name: str = "colour rule") -> None:
+        self.shift, self.name = shift, name
+
+    def logits(self, images: np.ndarray) -> np.ndarray:
+        gap = images[..., 0].astype(np.float64).mean(axis=(1, 2)) - images[..., 2].astype(np.float64).mean(axis=(1, 2))
+        return np.stack([np.zeros(len(images)), 8.0 * gap / 255.0 - 0.17 + self.shift], axis=1)

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 from fakes import CountingBackend
 
+from panda_env.envs import task
 from panda_env.envs.batched import BatchedRewardVecEnv
 from panda_env.envs.hover import PandaHoverEnv
 from panda_env.envs.task import MAX_MOVE
+from pytest_drlreward.checks import VecEnvMismatchError, assert_vecenv_matches
 
 N = 4
 INFO_KEYS = ("is_goal", "true_goal", "action_taken")
@@ -29,46 +31,35 @@ def openvino_backend():
 
 @pytest.mark.parametrize("backend", ["oracle", "openvino"])
 def test_matches_separate_envs_across_auto_resets(backend):
-    """Same seeds, same actions: same obs, rewards, dones and infos as N envs stepped one by one.
-
-    After a done, the VecEnv resets the env without a seed; the separate env is reset the same way,
-    so the comparison runs on across episodes and checks ``terminal_observation`` too.
-    """
+    """Same seeds, same actions: same obs, rewards, dones and infos as N envs stepped one by one
+    (``assert_vecenv_matches``, across auto-resets and their terminal observations; goal probabilities
+    from one batched backend call may differ from single-image calls in the last float digits)."""
     vec = BatchedRewardVecEnv(N, backend)
-    singles = [PandaHoverEnv(reward_backend=backend, max_episode_steps=10) for _ in range(N)]
+    env_fns = [lambda: PandaHoverEnv(reward_backend=backend, max_episode_steps=10)] * N
+    rng = np.random.default_rng(0)
+    object_xy = np.asarray(task.OBJECT_POSITION[:2])
     try:
-        rng = np.random.default_rng(0)
-        object_xy = singles[0].object_xy
-        dones_seen = goals_seen = 0
-        for seed in (3, 101):
-            vec.seed(seed)
-            obs = vec.reset()
-            expected = np.stack([env.reset(seed=seed + i)[0] for i, env in enumerate(singles)])
-            np.testing.assert_array_equal(obs, expected)
-            for _ in range(14):
-                actions = _actions(rng, obs, object_xy)
-                obs, rewards, dones, infos = vec.step(actions)
-                for i, env in enumerate(singles):
-                    s_obs, s_reward, terminated, truncated, s_info = env.step(actions[i])
-                    assert rewards[i] == s_reward
-                    assert dones[i] == (terminated or truncated)
-                    for key in INFO_KEYS:
-                        assert infos[i][key] == s_info[key], (i, key)
-                    assert infos[i]["goal_probability"] == pytest.approx(s_info["goal_probability"], abs=1e-5)
-                    assert infos[i]["TimeLimit.truncated"] == (truncated and not terminated)
-                    if dones[i]:
-                        dones_seen += 1
-                        goals_seen += terminated
-                        np.testing.assert_array_equal(infos[i]["terminal_observation"], s_obs)
-                        s_obs, _ = env.reset()
-                    else:
-                        assert "terminal_observation" not in infos[i]
-                    np.testing.assert_array_equal(obs[i], s_obs)
-        assert dones_seen >= N and goals_seen >= 1, (dones_seen, goals_seen)
+        report = assert_vecenv_matches(vec, env_fns, seeds=(3, 101), actions=lambda obs: _actions(rng, obs, object_xy),
+                                       n_steps=14, info_atol=1e-5, info_keys=(*INFO_KEYS, "goal_probability"))
     finally:
         vec.close()
-        for env in singles:
-            env.close()
+    assert report.episode_ends >= N and report.terminations >= 1, report
+
+
+def test_a_vec_env_that_mixes_up_its_envs_fails_the_check():
+    """The check above can fail: a VecEnv that reports each env's results under another env's index."""
+
+    class Rolled(BatchedRewardVecEnv):
+        def step_wait(self):
+            obs, rewards, dones, infos = super().step_wait()
+            return np.roll(obs, 1, axis=0), np.roll(rewards, 1), np.roll(dones, 1), infos[-1:] + infos[:-1]
+
+    vec = Rolled(N, "oracle")
+    try:
+        with pytest.raises(VecEnvMismatchError, match="seed 3, step 0, env 0: observation differs"):
+            assert_vecenv_matches(vec, [lambda: PandaHoverEnv(max_episode_steps=10)] * N, seeds=(3,), n_steps=3)
+    finally:
+        vec.close()
 
 
 def test_auto_reset_puts_terminal_observation_in_info():

@@ -1,7 +1,10 @@
 """The core as a downstream project uses it: ``tests/downstream`` (a numpy env, a tiny CNN, ini keys only).
 
-- the ready contract suite passes there, and its parity tests fail on an ONNX file with other weights;
-- running the suite imports neither ``panda_env`` nor PyBullet nor stable-baselines3 (checked at run time);
+- the ready contract suite passes there (env checkers, parity, decision parity on the env's images,
+  labelled accuracy, reward fidelity, timing), its parity tests fail on an ONNX file with other weights,
+  its fidelity tests fail on a classifier that is wrong near the goal, and a corrupt classifier directory
+  or a misspelt env factory is one usage error;
+- running the suite imports neither ``panda_env`` nor PyBullet (nor stable-baselines3 outside its checker);
 - no module of ``pytest_drlreward`` imports ``panda_env``, and only the plugin-side modules import pytest
   (checked on the source, with ``ast``);
 - ``export_classifier`` takes a ``forward(self, x)`` model and a one-image example, and the ONNX it
@@ -68,20 +71,65 @@ def _load_tiny_model(monkeypatch: pytest.MonkeyPatch, project: Path):
 # --------------------------------------------------------------------------- the suite on the project
 
 
+CANDIDATES = ("onnxruntime", "openvino")
+
+
 def test_contract_suite_passes_on_the_downstream_project(project):
     result = _run(["-m", "pytest", *SUITE_ARGS, "-rs", "-v"], project)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     summary = out.strip().splitlines()[-1]
     assert " passed" in summary and "skipped" not in summary and "failed" not in summary, out
-    passed = ["::test_env_keeps_step_contract PASSED", "::test_reference_classifies_labelled_images PASSED"]
-    for backend in ("onnxruntime", "openvino"):
-        passed += [f"::test_backend_matches_reference_on_{images}_images[{backend}] PASSED"
-                   for images in ("random", "labelled")]
-        passed.append(f"::test_backend_classifies_labelled_images[{backend}] PASSED")
+    passed = [f"::{name} PASSED" for name in (
+        "test_env_keeps_step_contract", "test_env_passes_gymnasium_checker", "test_env_passes_sb3_checker",
+        "test_vector_env_matches_single_envs", "test_reference_classifies_labelled_images",
+        "test_reference_reward_fidelity")]
+    for backend in CANDIDATES:
+        passed += [f"::{name}[{backend}] PASSED" for name in (
+            "test_backend_matches_reference_on_random_images", "test_backend_matches_reference_on_labelled_images",
+            "test_backend_decisions_match_reference_on_env_images", "test_backend_classifies_labelled_images",
+            "test_reward_fidelity")]
         assert f"parity: {backend} vs torch:" in out, out
+        assert f"decisions: {backend} vs torch on 600 env images: 0 reward flips (none allowed)" in out, out
+        # the honest labelled set: 2 of 48 images just inside the goal radius are wrong, drl_min_accuracy = 0.95
+        assert f"{backend} on 48 labelled images: accuracy 0.958 [0.860, 0.988] (46/48) (required >= 0.95)" in out, out
+        assert f"{backend} vs true_goal on 600 steps, random actions (seed 0): recall" in out, out
+    # per-backend tolerances from the ini table
+    assert "parity: onnxruntime vs torch: 48 images" in out and "(atol=1e-5, rtol=1e-4) [labelled images]" in out, out
+    assert "parity: openvino vs torch: 48 images" in out and "(atol=1e-4, rtol=1e-3) [labelled images]" in out, out
     missing = [line for line in passed if line not in out]
     assert not missing, f"not reported as passed: {missing}\n{out}"
+    assert "FAILED" not in out, out
+
+
+def _export_variant(project: Path, monkeypatch: pytest.MonkeyPatch, name: str, goal_shift: float) -> Path:
+    """The project's classifier with its goal logit moved by ``goal_shift`` (against the other), exported as models/NAME."""
+    torch = pytest.importorskip("torch")
+    tiny_model = _load_tiny_model(monkeypatch, project)
+    model = tiny_model.build()
+    model.load_state_dict(torch.load(project / "models" / "tiny" / "classifier.pt", weights_only=True))
+    with torch.no_grad():
+        model.head.bias += torch.tensor([-goal_shift / 2, goal_shift / 2])
+    out = project / "models" / name
+    pytest_drlreward.export_classifier(model, np.zeros((1, 16, 16, 3), np.uint8), out, torch_factory="tiny_model:build")
+    return out
+
+
+# The classifier's logit gap moves 8/255 per colour level of mean(red - blue); its boundary is near +5 levels.
+# Shifted by +1.9 it calls goal up to ~55 levels into the blue (points up to ~1.5 goal radii away): false goals.
+# Shifted by -1.9 it needs ~65 levels of red (points within ~0.4 goal radii): missed goals.
+@pytest.mark.parametrize("shift, problem", [(1.9, "false-goal rate"), (-1.9, "goal recall")],
+                         ids=["false goals near the goal", "missed goals near the boundary"])
+def test_fidelity_fails_on_a_classifier_wrong_near_the_goal(project, monkeypatch, shift, problem):
+    _export_variant(project, monkeypatch, "wrong", shift)
+    result = _run(["-m", "pytest", *SUITE_ARGS, "-k", "fidelity", "--drl-model=models/wrong",
+                   "--drl-labelled-images=models/tiny/labelled_images.npz"], project)
+    out = result.stdout + result.stderr
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, out
+    assert "3 failed" in out.splitlines()[-1], out  # the reference and both backends
+    assert "reward fidelity fails:" in out and problem in out and "(even the interval's" in out, out
+    assert "FAILED torch vs true_goal on 600 steps" in out, out  # the summary line, marked
+    assert ("false goal at step" if shift > 0 else "missed goal at step") in out, out  # worst cases, with seeds
 
 
 def test_parity_fails_on_an_onnx_file_with_other_weights(project, tmp_path, monkeypatch):
@@ -100,15 +148,69 @@ def test_parity_fails_on_an_onnx_file_with_other_weights(project, tmp_path, monk
     result = _run(["-m", "pytest", *SUITE_ARGS, "-m", "parity"], project)
     out = result.stdout + result.stderr
     assert result.returncode == pytest.ExitCode.TESTS_FAILED, out
-    assert "4 failed" in out.splitlines()[-1], out  # 2 parity tests x 2 backends
+    assert "6 failed" in out.splitlines()[-1], out  # 3 parity tests (random, labelled, env images) x 2 backends
     assert "backends disagree" in out and "worst element: image" in out, out
-    assert "parity: onnxruntime vs torch" not in out, out
+    assert "FAILED parity: onnxruntime vs torch" in out, out  # the summary prints failing rows, marked
+    assert "\nparity: onnxruntime vs torch" not in out, out
+
+
+def test_golden_outputs_are_saved_and_a_later_run_shows_what_moved(project):
+    result = _run(["-m", "pytest", *SUITE_ARGS, "-k", "golden", "--drl-golden-save=golden"], project)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0 and "3 passed" in out, out
+    assert sorted(p.name for p in (project / "golden").iterdir()) == ["onnxruntime.npz", "openvino.npz", "torch.npz"]
+    assert "torch: saved logits on 48 labelled images to" in out, out
+    result = _run(["-m", "pytest", *SUITE_ARGS, "-k", "golden", "--drl-golden-compare=golden"], project)
+    assert result.returncode == 0, result.stdout
+    assert "parity: openvino vs golden openvino: 48 images, max |diff| 0," in result.stdout, result.stdout
+    # another runtime version moves openvino's logits by 1e-3
+    with np.load(project / "golden" / "openvino.npz") as data:
+        moved = {"logits": data["logits"] + np.float32(1e-3), "meta": data["meta"]}
+    np.savez(project / "golden" / "openvino.npz", **moved)
+    result = _run(["-m", "pytest", *SUITE_ARGS, "-k", "golden", "--drl-golden-compare=golden"], project)
+    out = result.stdout + result.stderr
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED and "1 failed, 2 passed" in out, out
+    assert "candidate 'openvino' vs reference 'golden openvino'" in out and "saved with openvino " in out, out
+    assert "FAILED parity: openvino vs golden openvino: 48 images" in out, out
+
+
+def test_without_golden_options_no_golden_test_is_collected(project):
+    result = _run(["-m", "pytest", *SUITE_ARGS, "--collect-only", "-q"], project)
+    assert result.returncode == 0 and "golden" not in result.stdout, result.stdout
+
+
+def _usage_error(project: Path, *args: str) -> str:
+    result = _run(["-m", "pytest", *SUITE_ARGS, *args], project)
+    out = result.stdout + result.stderr
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, out
+    assert "Traceback" not in out and out.count("ERROR") == 1, out
+    return out
+
+
+def test_corrupt_model_directory_is_one_usage_error(project):
+    onnx = project / "models" / "tiny" / "classifier.onnx"
+    onnx.write_bytes(onnx.read_bytes()[:-1] + b"\0")
+    out = _usage_error(project)
+    assert "drl_model 'models/tiny'" in out and "pytest.ini" in out, out  # the value and where it was set
+    assert "classifier.onnx does not match the sha256" in out, out  # the file
+
+
+def test_torch_factory_typo_is_one_usage_error(project):
+    meta = project / "models" / "tiny" / "metadata.json"
+    meta.write_text(meta.read_text().replace('"tiny_model:build"', '"tiny_model:buld"'))
+    out = _usage_error(project)
+    assert "torch_factory 'tiny_model:buld'" in out and "tiny_model.py" in out and "did you mean 'build'" in out, out
+
+
+def test_env_factory_typo_is_one_usage_error(project):
+    out = _usage_error(project, "--drl-env=line_env:make_envv")
+    assert "drl_env 'line_env:make_envv'" in out and "line_env.py" in out and "did you mean 'make_env'" in out, out
 
 
 def test_running_the_suite_imports_no_panda_env_pybullet_or_sb3(project):
     code = (
         "import sys, pytest\n"
-        f"rc = pytest.main({[*SUITE_ARGS, '-q']!r})\n"
+        f"rc = pytest.main({[*SUITE_ARGS, '-q', '-k', 'not sb3_checker']!r})\n"
         f"loaded = [name for name in {FORBIDDEN_AT_RUN_TIME!r} if name in sys.modules]\n"
         "print('FORBIDDEN LOADED:', loaded, '| torch loaded:', 'torch' in sys.modules)\n"
         "sys.exit(int(rc) or (3 if loaded else 0))\n"
@@ -159,7 +261,7 @@ def _is_pytest_side(relative: Path) -> bool:
 def test_core_source_never_imports_panda_env_and_only_plugin_modules_import_pytest():
     files = sorted(PACKAGE.rglob("*.py"))
     relative = {path.relative_to(PACKAGE).as_posix() for path in files}
-    assert {"checks.py", "classifier/export.py", "backends/registry.py", "plugin.py"} <= relative  # walked the package
+    assert {"checks/parity.py", "classifier/export.py", "backends/registry.py", "plugin.py"} <= relative  # walked the package
     problems = []
     for path in files:
         rel = path.relative_to(PACKAGE)
@@ -184,7 +286,7 @@ def test_import_graph_check_catches_nested_and_dynamic_imports():
     assert [p.split(" imports ")[0] for p in problems] == ["core.py:4", "core.py:5", "core.py:7", "core.py:10"]
     assert _violations(source, "core.py", may_import_pytest=True) == [problems[0], problems[2]]
     assert _is_pytest_side(Path("suite/test_contract.py")) and _is_pytest_side(Path("options.py"))
-    assert not _is_pytest_side(Path("checks.py")) and not _is_pytest_side(Path("backends/options.py"))
+    assert not _is_pytest_side(Path("checks/parity.py")) and not _is_pytest_side(Path("backends/options.py"))
 
 
 # --------------------------------------------------------------------------- export_classifier

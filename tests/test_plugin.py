@@ -65,8 +65,20 @@ def test_slow_tests_run_when_selected(pytester, args):
         (["--drl-parity-rtol=abc"], "", "abc"),
         (["--drl-env=nosuchmodule:make"], "", "nosuchmodule:make"),
         (["--drl-env=NoSuchEnv-v0"], "", "NoSuchEnv-v0"),
+        (["--drl-env=CartPole-v9"], "", "did you mean 'CartPole-v1'"),
+        ([], "drl_parity_tolerances = openvino = 1e-5", "give two numbers"),
+        ([], "drl_parity_tolerances = tensorrt = 1e-5, 1e-4", "unknown backend 'tensorrt'"),
+        ([], "drl_backend_options = thread=1", "takes no option 'thread'"),
+        (["--drl-backend-options=openvino: threads=0"], "", "threads=0 must be an integer"),
+        ([], "drl_min_recall = 1.5", "'1.5' must be a finite number from 0 to 1"),
+        (["--drl-fidelity-steps=0"], "", "must be a whole number >= 1"),
+        (["--drl-policy=agents/missing.zip"], "", "missing.zip does not exist"),
+        (["--drl-policy=nosuchmodule:act"], "", "cannot find module 'nosuchmodule'"),
+        (["--drl-timing-compare=none.json"], "", "none.json does not exist"),
     ],
-    ids=["backend", "model", "atol", "rtol", "env-module", "env-id"],
+    ids=["backend", "model", "atol", "rtol", "env-module", "env-id", "env-id-typo", "tolerance-pair",
+         "tolerance-backend", "option-name", "option-value", "fraction", "steps", "policy-file", "policy-module",
+         "timing-baseline"],
 )
 def test_bad_values_are_usage_errors_naming_the_value(pytester, args, ini, named):
     pytester.makeini(f"[pytest]\n{ini}\n")
@@ -74,6 +86,32 @@ def test_bad_values_are_usage_errors_naming_the_value(pytester, args, ini, named
     result = pytester.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert named in result.stderr.str()
+
+
+def test_a_quantized_variant_without_its_model_is_a_usage_error(pytester):
+    _tiny_model(pytester)
+    pytester.makeini("[pytest]\npythonpath = .\ndrl_model = my_model\ndrl_backends = openvino-int8\n")
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "drl_model 'my_model' (in " in result.stderr.str() and "has no INT8 model" in result.stderr.str()
+
+
+def test_bad_labelled_images_are_a_usage_error(pytester):
+    np.savez(pytester.path / "labelled.npz", images=np.zeros((2, 4, 4, 3)), labels=np.array([0, 1]))
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest("--drl-labelled-images=labelled.npz")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "on the command line" in result.stderr.str() and "images must be uint8" in result.stderr.str()
+
+
+def test_help_lists_every_option_and_ini_key(pytester):
+    result = pytester.runpytest("--help")
+    assert result.ret == pytest.ExitCode.OK
+    out = result.stdout.str()
+    for name in ("--drl-truth-key", "--drl-timing-compare", "--drl-golden-save", "drl_parity_tolerances",
+                 "drl_backend_options", "drl_min_accuracy", "drl_max_false_goal_rate", "drl_timing_margin"):
+        assert name in out, name
 
 
 def test_model_dir_without_metadata_is_a_usage_error(pytester):
@@ -92,11 +130,17 @@ SHOW_CONFIG = """
 """
 
 
+def _tiny_model(pytester) -> None:
+    """The downstream project's classifier directory and its torch_factory module, in the pytester project."""
+    shutil.copytree(DOWNSTREAM / "models" / "tiny", pytester.path / "my_model")
+    shutil.copyfile(DOWNSTREAM / "tiny_model.py", pytester.path / "tiny_model.py")
+
+
 def test_ini_sets_defaults_and_the_command_line_wins(pytester):
-    model = pytester.mkdir("my_model")
-    (model / "metadata.json").write_text("{}")
+    _tiny_model(pytester)
     pytester.makeini("""
         [pytest]
+        pythonpath = .
         drl_backends = openvino
         drl_parity_atol = 0.5
         drl_model = my_model
@@ -310,12 +354,66 @@ def test_timing_table_parity_lines_and_timing_json(pytester):
     assert rows[0]["speedup_vs_torch"] == pytest.approx(1.0) and rows[1]["speedup_vs_torch"] > 1.5
 
 
-def test_failed_parity_records_no_summary_line(pytester):
+def test_failed_parity_is_summarised_and_marked(pytester):
     pytester.makepyfile(FAKE_BACKENDS.replace("1e-6", "1.0"))
     result = pytester.runpytest("-k", "not test_timing")
     result.assert_outcomes(failed=1, deselected=1)
-    assert "drlreward parity" not in result.stdout.str()
-    result.stdout.fnmatch_lines(["*worst element: image 0, class 1*"])
+    result.stdout.fnmatch_lines([
+        "*worst element: image 0, class 1*",
+        "*smallest tolerance that would pass: atol>=0.998 at rtol=1e-3, or rtol>=0.5 at atol=1e-4*",
+        "*drlreward parity*",
+        "FAILED parity: quick vs torch: 2 images, max |diff| 1, argmax agree 2/2 (atol=1e-4, rtol=1e-3), "
+        "2/4 elements out of tolerance; passes with atol>=0.998 or rtol>=0.5 [[]zeros[]]",
+    ])
+
+
+TIMED = """
+    import time
+
+    import numpy as np
+
+
+    class Sleeper:
+        def __init__(self, name, seconds):
+            self.name, self.seconds = name, seconds
+
+        def logits(self, images):
+            time.sleep(self.seconds)
+            return np.zeros((len(images), 2), np.float32)
+
+
+    def test_timing(drl_timing):
+        images = np.zeros((1, 4, 4, 3), np.uint8)
+        drl_timing.measure(Sleeper("torch", 0.004), images, rounds=5, warmup=1)
+        drl_timing.measure(Sleeper("quick", QUICK), images, rounds=5, warmup=1)
+"""
+
+
+def test_timing_baseline_is_saved_as_ratios_and_a_regression_fails_the_run(pytester):
+    pytester.makepyfile(TIMED.replace("QUICK", "0.001"))
+    result = pytester.runpytest("--drl-timing-save=baseline.json")
+    result.assert_outcomes(passed=1)
+    baseline = json.loads((pytester.path / "baseline.json").read_text())
+    assert set(baseline["ratios"]) == {"torch@1", "quick@1"} and 0.1 < baseline["ratios"]["quick@1"] < 0.5
+    # the same speeds compare fine
+    assert pytester.runpytest("--drl-timing-compare=baseline.json").ret == pytest.ExitCode.OK
+    # quick is now as slow as torch: its ratio grew far beyond the 50% margin
+    pytester.makepyfile(TIMED.replace("QUICK", "0.004"))
+    result = pytester.runpytest("--drl-timing-compare=baseline.json")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=1)  # no test failed: the comparison fails the run
+    result.stdout.fnmatch_lines(["*drlreward timing baseline: REGRESSION*", "quick@1: *x the reference's time*REGRESSION"])
+    # a generous margin accepts it
+    assert pytester.runpytest("--drl-timing-compare=baseline.json", "--drl-timing-margin=10").ret == pytest.ExitCode.OK
+
+
+def test_drl_rollout_skips_for_an_env_without_images(pytester):
+    pytester.makepyfile(pointenv=POINT_ENV)
+    pytester.syspathinsert()
+    pytester.makepyfile(test_rollout="def test_rollout(drl_rollout):\n    pass\n")
+    result = pytester.runpytest("-rs", "--drl-env=pointenv:make_env")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*PointEnv shows no image to classify: give it a camera_image() method*"])
 
 
 # --------------------------------------------------------------------------- a downstream project
@@ -334,5 +432,8 @@ def downstream(pytester) -> pytest.Pytester:
 def test_contract_suite_passes_under_xdist(downstream):
     result = downstream.runpytest_subprocess(*SUITE, "-n", "2", "--drl-timing-json=timing.json")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
-    assert "parity: openvino vs torch:" in result.stdout.str()
-    assert len(json.loads((downstream.path / "timing.json").read_text())) == 6
+    out = result.stdout.str()
+    assert "parity: openvino vs torch:" in out and "decisions: openvino vs torch on 600 env images" in out
+    assert "measured under pytest-xdist with 2 workers" in out
+    rows = json.loads((downstream.path / "timing.json").read_text())
+    assert len(rows) == 6 and {row["threads"] for row in rows} == {1} and {row["xdist_workers"] for row in rows} == {2}

@@ -90,6 +90,7 @@ def assert_labelled_accuracy(
     ``max_drop`` (an accuracy budget, e.g. for an INT8 model against its f32 original). Raises
     :class:`AccuracyError` naming the wrong images by position; returns an :class:`AccuracyReport`.
     """
+    __tracebackhide__ = True  # pytest shows the failure at the caller
     images = np.asarray(images)
     decisions = decide(backend, images, batch_size)
     labels = check_labels(labels, len(images), decisions.logits.shape[1])

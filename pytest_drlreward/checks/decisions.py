@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from pytest_drlreward.backends.base import goal_probabilities
-from pytest_drlreward.checks._format import backend_name, fmt
+from pytest_drlreward.checks._format import backend_name
 from pytest_drlreward.checks.parity import DEFAULT_BATCH, logits_in_batches
 from pytest_drlreward.checks.rollout import Rollout, RolloutError
 from pytest_drlreward.checks.stats import Proportion
@@ -78,9 +78,9 @@ class DecisionParityReport:
         return self.flips.value <= self.max_flip_rate if self.flips.trials else True
 
     def __str__(self) -> str:
+        allowed = "none allowed" if self.max_flip_rate == 0 else f"allowed {100 * self.max_flip_rate:.3g}% of images"
         return (f"{self.candidate} vs {self.reference} on {self.flips.trials} {self.source}: "
-                f"{self.flips.successes} reward flips (allowed {fmt(self.max_flip_rate)} of images), "
-                f"max |logit diff| {self.max_logit_diff:.2g}")
+                f"{self.flips.successes} reward flips ({allowed}), max |logit diff| {self.max_logit_diff:.2g}")
 
 
 def assert_decisions_agree(
@@ -98,6 +98,7 @@ def assert_decisions_agree(
     named by step and seed). At most ``max_flip_rate`` of the images may flip. Raises
     :class:`DecisionParityError`; returns a :class:`DecisionParityReport` with the largest logit difference.
     """
+    __tracebackhide__ = True  # pytest shows the failure at the caller
     images, rollout = _images_of(images_or_rollout)
     ref, cand = decide(reference, images, batch_size), decide(candidate, images, batch_size)
     if ref.logits.shape != cand.logits.shape:
@@ -121,5 +122,5 @@ def assert_decisions_agree(
         more = f"\n    (+{len(flipped) - len(cases)} more)" if len(flipped) > len(cases) else ""
         raise DecisionParityError(
             f"reward decisions differ: {report}\n  flip rate {report.flips.text(percent=True)} exceeds "
-            f"{fmt(max_flip_rate)}; largest flips first:\n{listed}{more}", report)
+            f"{100 * max_flip_rate:.3g}%; largest flips first:\n{listed}{more}", report)
     return report

@@ -37,7 +37,8 @@ def _run(checker: Any, env: Any, who: str) -> list[str]:
 def run_gymnasium_checker(env: Any, *, warnings_fail: bool = True, skip_render_check: bool = True) -> list[str]:
     """Run ``gymnasium.utils.env_checker.check_env`` on ``env.unwrapped``; return its warnings.
 
-    Raises :class:`EnvCheckerError` on an error, and on any warning when ``warnings_fail``. It closes the env.
+    Raises :class:`EnvCheckerError` on an error, and on any warning when ``warnings_fail``. The env is
+    not closed (Gymnasium's close check builds another from the env's spec, when it has one).
     """
     from gymnasium.utils.env_checker import check_env
 

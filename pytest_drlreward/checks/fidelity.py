@@ -23,12 +23,9 @@ from pytest_drlreward.checks.decisions import MAX_CASES, decide
 from pytest_drlreward.checks.parity import DEFAULT_BATCH
 from pytest_drlreward.checks.rollout import Rollout, RolloutError, collect_rollout
 from pytest_drlreward.checks.stats import Proportion
+from pytest_drlreward.defaults import DEFAULT_FIDELITY_STEPS as DEFAULT_STEPS
+from pytest_drlreward.defaults import DEFAULT_MAX_FALSE_GOAL_RATE, DEFAULT_MIN_GOALS, DEFAULT_MIN_RECALL
 from pytest_drlreward.policies import Policy
-
-DEFAULT_MIN_RECALL = 0.9
-DEFAULT_MAX_FALSE_GOAL_RATE = 0.005
-DEFAULT_MIN_GOALS = 5
-DEFAULT_STEPS = 300
 
 
 @dataclass(frozen=True)
@@ -72,7 +69,7 @@ class FidelityReport:
     def details(self) -> str:
         """Several lines: the summary, the thresholds and the worst cases."""
         lines = [str(self), f"  thresholds: recall >= {fmt(self.min_recall)}, false-goal rate <= "
-                            f"{fmt(self.max_false_goal_rate)}, at least {self.min_goals} goals (95% Wilson intervals)"]
+                            f"{100 * self.max_false_goal_rate:.3g}%, at least {self.min_goals} goals (95% Wilson intervals)"]
         lines += [f"  {case}" for case in self.worst]
         return "\n".join(lines)
 
@@ -95,7 +92,7 @@ def _problems(recall: Proportion, false_goals: Proportion, min_recall: float, ma
     elif recall.interval[1] < min_recall:
         problems.append(f"goal recall {recall.text()} is below {fmt(min_recall)} (even the interval's upper end is)")
     if false_goals.trials and false_goals.interval[0] > max_rate:
-        problems.append(f"false-goal rate {false_goals.text(percent=True)} is above {fmt(100 * max_rate)}% "
+        problems.append(f"false-goal rate {false_goals.text(percent=True)} is above {100 * max_rate:.3g}% "
                         f"(even the interval's lower end is)")
     return problems
 
@@ -113,7 +110,8 @@ def fidelity_report(
 ) -> FidelityReport:
     """Compare ``decisions`` (bool, one per rollout step) with the rollout's truth; no assertion."""
     if rollout.truth is None:
-        raise RolloutError(f"the env reports no {rollout.truth_key!r} in its step info: nothing to compare the reward with")
+        what = f"the env reports no {rollout.truth_key!r} in its step info" if rollout.truth_key else "the rollout kept no truth"
+        raise RolloutError(f"{what}: nothing to compare the reward with")
     truth, decisions = rollout.truth, np.asarray(decisions, dtype=bool)
     if decisions.shape != truth.shape:
         raise ValueError(f"{len(decisions)} decisions for a rollout of {len(truth)} steps")
@@ -155,6 +153,7 @@ def assert_reward_fidelity(
     when recall's interval lies below ``min_recall``, the false-goal rate's above
     ``max_false_goal_rate``, or fewer than ``min_goals`` goals were reached.
     """
+    __tracebackhide__ = True  # pytest shows the failure at the caller
     if isinstance(env_or_rollout, Rollout):
         rollout = env_or_rollout
     else:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from pytest_drlreward.checks._format import MAX_LISTED, backend_name, fmt, listed
+from pytest_drlreward.defaults import DEFAULT_ATOL, DEFAULT_RTOL
 
 DEFAULT_BATCH = 256  # images per backend call when a check runs a backend on many images
 
@@ -140,8 +141,8 @@ def assert_backends_agree(
     reference: RewardBackend,
     candidate: RewardBackend,
     images: np.ndarray,
-    atol: float = 1e-4,
-    rtol: float = 1e-3,
+    atol: float = DEFAULT_ATOL,
+    rtol: float = DEFAULT_RTOL,
     *,
     check_argmax: bool = True,
     batch_size: int | None = DEFAULT_BATCH,
@@ -153,6 +154,7 @@ def assert_backends_agree(
     ``batch_size`` images; image indices in messages are positions in ``images``. Raises
     :class:`ParityError` (its ``report`` holds the numbers) or returns a :class:`ParityReport`.
     """
+    __tracebackhide__ = True  # pytest shows the failure at the caller
     images = np.asarray(images)
     names = (backend_name(reference), backend_name(candidate))
     ref = logits_in_batches(reference, images, "reference", batch_size)

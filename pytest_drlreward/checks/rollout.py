@@ -65,7 +65,7 @@ class Rollout:
     probabilities: np.ndarray | None
     episode_seeds: np.ndarray
     episode_steps: np.ndarray
-    truth_key: str
+    truth_key: str | None
     seed: int
     policy: str
 
@@ -96,7 +96,7 @@ def collect_rollout(
     *,
     seed: int = 0,
     policy: Policy | None = None,
-    truth_key: str = "true_goal",
+    truth_key: str | None = "true_goal",
     decision_key: str | None = None,
     probability_key: str | None = None,
     images: bool = True,
@@ -104,8 +104,8 @@ def collect_rollout(
     """Reset ``env`` with ``seed`` and take ``n_steps`` steps, resetting with ``seed + episode`` after each end.
 
     ``policy(obs) -> action`` chooses the actions (default: random actions seeded with ``seed``). With
-    ``images`` every step's image is kept (see :func:`env_image`). A key missing from the first
-    step's info gives a None column; a key that disappears later raises :class:`RolloutError`.
+    ``images`` every step's image is kept (see :func:`env_image`). A key that is None or missing from
+    the first step's info gives a None column; a key that disappears later raises :class:`RolloutError`.
     """
     if n_steps < 1:
         raise ValueError(f"n_steps must be >= 1, got {n_steps}")

@@ -163,6 +163,7 @@ def assert_step_contract(
     replays the run and requires identical observations, rewards and flags.
     Raises :class:`StepContractError` naming the step, the action and the offending value.
     """
+    __tracebackhide__ = True  # pytest shows the failure at the caller
     actions = _sample_actions(env, seed, n_steps) if actions is None else list(actions)
     first = _run(env, actions, seed, reward_set, required_info_keys)
     if not check_determinism:

@@ -30,10 +30,11 @@ class VecEnvReport:
     seeds: tuple[int, ...]
     steps: int
     episode_ends: int
+    terminations: int
 
     def __str__(self) -> str:
         return (f"{self.api} VecEnv of {self.n_envs} envs matched them stepped one by one: seeds {list(self.seeds)}, "
-                f"{self.steps} steps each, {self.episode_ends} episode ends")
+                f"{self.steps} steps each, {self.episode_ends} episode ends ({self.terminations} terminated)")
 
 
 def _same(a: Any, b: Any, atol: float) -> bool:
@@ -62,12 +63,14 @@ def _item(batch: Any, i: int) -> Any:
 
 
 class _Comparer:
-    def __init__(self, atol: float) -> None:
-        self.atol = atol
+    def __init__(self, atol: float, info_atol: float) -> None:
+        self.atol, self.info_atol = atol, info_atol
+        self.ends = self.terminations = 0
 
-    def same(self, where: str, env: int, what: str, vec_value: Any, single_value: Any) -> None:
-        if not _same(vec_value, single_value, self.atol):
-            tolerance = f" (atol={self.atol:g})" if self.atol else ""
+    def same(self, where: str, env: int, what: str, vec_value: Any, single_value: Any, atol: float | None = None) -> None:
+        atol = self.atol if atol is None else atol
+        if not _same(vec_value, single_value, atol):
+            tolerance = f" (atol={atol:g})" if atol else ""
             raise VecEnvMismatchError(f"{where}, env {env}: {what} differs{tolerance}: the VecEnv gives {show(vec_value)}, "
                                       f"the env stepped alone gives {show(single_value)}")
 
@@ -78,7 +81,11 @@ class _Comparer:
             if key not in vec_info:
                 raise VecEnvMismatchError(f"{where}, env {env}: info key {key!r} is missing from the VecEnv's info "
                                           f"(it has {sorted(map(str, vec_info))})")
-            self.same(where, env, f"info[{key!r}]", vec_info[key], info[key])
+            self.same(where, env, f"info[{key!r}]", vec_info[key], info[key], self.info_atol)
+
+    def episode_end(self, terminated: bool) -> None:
+        self.ends += 1
+        self.terminations += bool(terminated)
 
 
 def _is_gymnasium_vector(vec_env: Any) -> bool:
@@ -93,21 +100,21 @@ def _gymnasium_info(infos: dict, i: int) -> dict:
             if not key.startswith("_") and (f"_{key}" not in infos or bool(infos[f"_{key}"][i]))}
 
 
-def _run_gymnasium(vec_env: Any, singles: list, seeds: Sequence[int], actions: list, cmp: _Comparer,
-                   info_keys: Sequence[str] | None) -> int:
+def _run_gymnasium(vec_env: Any, singles: list, seeds: Sequence[int], actions: Any, cmp: _Comparer,
+                   info_keys: Sequence[str] | None) -> None:
     from gymnasium.vector import AutoresetMode
     from gymnasium.vector.utils import iterate
 
     mode = vec_env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
     if mode not in (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP):
         raise ValueError(f"autoreset mode {mode} is not supported; use next-step or same-step")
-    ends = 0
     for seed in seeds:
         obs, _ = vec_env.reset(seed=seed)
         for i, env in enumerate(singles):
             cmp.same(f"reset(seed={seed})", i, "observation", _item(obs, i), env.reset(seed=seed + i)[0])
         pending = [False] * len(singles)
-        for t, batch in enumerate(actions):
+        for t in range(actions.n_steps):
+            batch = actions(t, obs)
             where = f"seed {seed}, step {t}"
             obs, rewards, terminations, truncations, infos = vec_env.step(batch)
             for i, (env, action) in enumerate(zip(singles, iterate(vec_env.action_space, batch))):
@@ -121,7 +128,7 @@ def _run_gymnasium(vec_env: Any, singles: list, seeds: Sequence[int], actions: l
                 cmp.same(where, i, "truncated", truncations[i], s_trunc)
                 vec_info = _gymnasium_info(infos, i)
                 if s_term or s_trunc:
-                    ends += 1
+                    cmp.episode_end(s_term)
                     if mode == AutoresetMode.SAME_STEP:
                         cmp.same(where, i, "info['final_obs']", vec_info.get("final_obs"), s_obs)
                         cmp.infos(where, i, vec_info.get("final_info", {}), info, info_keys)
@@ -130,18 +137,17 @@ def _run_gymnasium(vec_env: Any, singles: list, seeds: Sequence[int], actions: l
                         pending[i] = True
                 cmp.infos(where, i, vec_info, info, info_keys)
                 cmp.same(where, i, "observation", _item(obs, i), s_obs)
-    return ends
 
 
-def _run_sb3(vec_env: Any, singles: list, seeds: Sequence[int], actions: list, cmp: _Comparer,
-             info_keys: Sequence[str] | None) -> int:
-    ends = 0
+def _run_sb3(vec_env: Any, singles: list, seeds: Sequence[int], actions: Any, cmp: _Comparer,
+             info_keys: Sequence[str] | None) -> None:
     for seed in seeds:
         vec_env.seed(seed)
         obs = vec_env.reset()
         for i, env in enumerate(singles):
             cmp.same(f"reset(seed={seed})", i, "observation", _item(obs, i), env.reset(seed=seed + i)[0])
-        for t, batch in enumerate(actions):
+        for t in range(actions.n_steps):
+            batch = actions(t, obs)
             where = f"seed {seed}, step {t}"
             obs, rewards, dones, infos = vec_env.step(batch)
             for i, env in enumerate(singles):
@@ -150,55 +156,77 @@ def _run_sb3(vec_env: Any, singles: list, seeds: Sequence[int], actions: list, c
                 cmp.same(where, i, "done", dones[i], s_term or s_trunc)
                 cmp.infos(where, i, infos[i], info, info_keys)
                 if s_term or s_trunc:
-                    ends += 1
+                    cmp.episode_end(s_term)
                     cmp.same(where, i, "info['terminal_observation']", infos[i].get("terminal_observation"), s_obs)
                     cmp.same(where, i, "info['TimeLimit.truncated']", infos[i].get("TimeLimit.truncated", False),
                              bool(s_trunc and not s_term))
                     s_obs, _ = env.reset()
                 cmp.same(where, i, "observation", _item(obs, i), s_obs)
-    return ends
 
 
-def _sample_actions(vec_env: Any, n_envs: int, n_steps: int, seed: int) -> list:
-    space = copy.deepcopy(getattr(vec_env, "single_action_space", None) or vec_env.action_space)
-    space.seed(seed)
-    return [np.stack([space.sample() for _ in range(n_envs)]) for _ in range(n_steps)]
+class _Actions:
+    """The batch of actions for step ``t``: from a list, or from a vectorised policy of the batched observation."""
+
+    def __init__(self, source: Any, n_envs: int, n_steps: int, vec_env: Any) -> None:
+        if source is None:
+            space = copy.deepcopy(getattr(vec_env, "single_action_space", None) or vec_env.action_space)
+            space.seed(0)
+            source = [np.stack([space.sample() for _ in range(n_envs)]) for _ in range(n_steps)]
+        self.policy = source if callable(source) else None
+        self.batches = None if callable(source) else [np.asarray(a) for a in source]
+        self.n_steps = n_steps if callable(source) else len(self.batches)
+        self.n_envs = n_envs
+        for t, batch in enumerate(self.batches or []):
+            self._check(t, batch)
+
+    def _check(self, t: int, batch: Any) -> None:
+        if len(batch) != self.n_envs:
+            raise ValueError(f"actions[{t}] holds {len(batch)} actions, expected one per env ({self.n_envs})")
+
+    def __call__(self, t: int, obs: Any) -> Any:
+        if self.batches is not None:
+            return self.batches[t]
+        batch = np.asarray(self.policy(obs))
+        self._check(t, batch)
+        return batch
 
 
 def assert_vecenv_matches(
     vec_env: Any,
     env_fns: Sequence[Callable[[], Any]],
     seeds: Sequence[int] = (0,),
-    actions: Sequence[Any] | None = None,
+    actions: Sequence[Any] | Callable[[Any], Any] | None = None,
     *,
     n_steps: int = 20,
     atol: float = 0.0,
+    info_atol: float | None = None,
     info_keys: Sequence[str] | None = None,
 ) -> VecEnvReport:
     """Assert ``vec_env`` gives the observations, rewards, dones and infos of ``env_fns``' envs stepped one by one.
 
     For each seed ``s`` the VecEnv is reset with ``s`` and env ``i`` with ``s + i`` (the convention of both
-    Gymnasium and stable-baselines3); then every batch in ``actions`` (each of shape (n_envs, ...);
-    default: ``n_steps`` batches sampled with seed 0) is stepped. Auto-resets are followed: env ``i`` is
-    reset without a seed when its episode ends, and the VecEnv's terminal observation is checked.
-    Info keys compared: ``info_keys``, or every key the single env reports. Floats may differ by ``atol``.
-    The envs made from ``env_fns`` are closed; ``vec_env`` is not. Raises :class:`VecEnvMismatchError`.
+    Gymnasium and stable-baselines3); then the batches of ``actions`` are stepped: a list of arrays of
+    shape (n_envs, ...), or a vectorised policy ``actions(batched_obs)`` called ``n_steps`` times
+    (default: ``n_steps`` batches sampled with seed 0). Auto-resets are followed: env ``i`` is reset
+    without a seed when its episode ends, and the VecEnv's terminal observation is checked. Info keys
+    compared: ``info_keys``, or every key the single env reports. Observations and rewards may differ by
+    ``atol``, info values by ``info_atol`` (default ``atol``). The envs made from ``env_fns`` are closed;
+    ``vec_env`` is not. Raises :class:`VecEnvMismatchError`.
     """
+    __tracebackhide__ = True  # pytest shows the failure at the caller
     n_envs = int(getattr(vec_env, "num_envs", len(env_fns)))
     if len(env_fns) != n_envs:
         raise ValueError(f"the VecEnv has {n_envs} envs but {len(env_fns)} env_fns were given")
-    actions = _sample_actions(vec_env, n_envs, n_steps, 0) if actions is None else [np.asarray(a) for a in actions]
-    for t, batch in enumerate(actions):
-        if len(batch) != n_envs:
-            raise ValueError(f"actions[{t}] holds {len(batch)} actions, expected one per env ({n_envs})")
-    cmp = _Comparer(atol)
+    batches = _Actions(actions, n_envs, n_steps, vec_env)
+    cmp = _Comparer(atol, atol if info_atol is None else info_atol)
     gymnasium_api = _is_gymnasium_vector(vec_env)
     singles: list = []
     try:
         singles = [fn() for fn in env_fns]
         run = _run_gymnasium if gymnasium_api else _run_sb3
-        ends = run(vec_env, singles, list(seeds), actions, cmp, info_keys)
+        run(vec_env, singles, list(seeds), batches, cmp, info_keys)
     finally:
         for env in singles:
             env.close()
-    return VecEnvReport("Gymnasium" if gymnasium_api else "SB3", n_envs, tuple(int(s) for s in seeds), len(actions), ends)
+    return VecEnvReport("Gymnasium" if gymnasium_api else "SB3", n_envs, tuple(int(s) for s in seeds), batches.n_steps,
+                        cmp.ends, cmp.terminations)

@@ -153,24 +153,16 @@ def _check_image_shape(rollout, backend) -> None:
 
 
 def _fidelity(backend, rollout, drl_config, drl_verdicts):
-    from pytest_drlreward.checks import FidelityError, decide, fidelity_report
+    from pytest_drlreward.checks import assert_reward_fidelity
 
     if not drl_config.truth_key:
         pytest.skip("no truth key: set drl_truth_key to the info key holding the env's ground truth (e.g. true_goal)")
     if rollout.truth is None:
         pytest.skip(f"the env reports no {drl_config.truth_key!r} in its step info (drl_truth_key)")
     _check_image_shape(rollout, backend)
-
-    def check():
-        decided = decide(backend, rollout.images)
-        report = fidelity_report(rollout, decided.goal, decided.probability, decided.backend,
-                                 min_recall=drl_config.min_recall, max_false_goal_rate=drl_config.max_false_goal_rate,
-                                 min_goals=drl_config.min_goals)
-        if not report.passed:
-            raise FidelityError(report)
-        return report
-
-    drl_verdicts(FIDELITY_PROPERTY, check)
+    drl_verdicts(FIDELITY_PROPERTY, lambda: assert_reward_fidelity(
+        rollout, backend, min_recall=drl_config.min_recall, max_false_goal_rate=drl_config.max_false_goal_rate,
+        min_goals=drl_config.min_goals))
 
 
 def test_reference_reward_fidelity(reference_backend, drl_rollout, drl_config, drl_verdicts):
