@@ -384,13 +384,14 @@ TIMED = """
 
     def test_timing(drl_timing):
         images = np.zeros((1, 4, 4, 3), np.uint8)
-        drl_timing.measure(Sleeper("torch", 0.004), images, rounds=5, warmup=1)
+        drl_timing.measure(Sleeper("torch", 0.04), images, rounds=5, warmup=1)
         drl_timing.measure(Sleeper("quick", QUICK), images, rounds=5, warmup=1)
 """
 
 
 def test_timing_baseline_is_saved_as_ratios_and_a_regression_fails_the_run(pytester):
-    pytester.makepyfile(TIMED.replace("QUICK", "0.001"))
+    # sleeps long enough that a loaded machine's scheduling noise (a few ms) stays well inside the margin
+    pytester.makepyfile(TIMED.replace("QUICK", "0.008"))
     result = pytester.runpytest("--drl-timing-save=baseline.json")
     result.assert_outcomes(passed=1)
     baseline = json.loads((pytester.path / "baseline.json").read_text())
@@ -398,7 +399,7 @@ def test_timing_baseline_is_saved_as_ratios_and_a_regression_fails_the_run(pytes
     # the same speeds compare fine
     assert pytester.runpytest("--drl-timing-compare=baseline.json").ret == pytest.ExitCode.OK
     # quick is now as slow as torch: its ratio grew far beyond the 50% margin
-    pytester.makepyfile(TIMED.replace("QUICK", "0.004"))
+    pytester.makepyfile(TIMED.replace("QUICK", "0.04"))
     result = pytester.runpytest("--drl-timing-compare=baseline.json")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.assert_outcomes(passed=1)  # no test failed: the comparison fails the run
