@@ -174,7 +174,7 @@ def cmd_bench_backends(args) -> int:
     from panda_env.bench.tables import ms, ratio, render
 
     print(describe_machine())
-    rows = backend_latency_table(args.model, batch_sizes=(1, 8), rounds=args.rounds)
+    rows = backend_latency_table(args.model, batch_sizes=(1, 8), rounds=args.rounds, threads=args.threads)
     per_image = {(row["backend"], row["batch"]): row["ms_per_image"] for row in rows}
     table = []
     for row in rows:
@@ -438,6 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         "directory's INT8 model, if it has int8/), batch 1 and 8", cmd_bench_backends)
     p.add_argument("--model", type=Path, default=None, help=model_help)
     p.add_argument("--rounds", type=positive_int, default=200, help="timed calls per engine and batch size")
+    p.add_argument("--threads", type=positive_int, default=None, help="threads of every engine (None: each "
+                                                                         "engine's default)")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the README)")
 
     p = _command(sub, "quantize", "INT8 OpenVINO model of a classifier (NNCF), calibrated on a capture "

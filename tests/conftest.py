@@ -6,6 +6,7 @@ Fakes (backends, small envs) live in ``fakes.py``; Hypothesis profiles in the ro
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +39,16 @@ def scale_largest_onnx_weight(model_dir: Path, factor: float = 1.01) -> None:
     weight.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(weight) * np.float32(factor), weight.name))
     onnx.save(graph, str(path))
     rehash(model_dir, ONNX_FILE)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under xdist, torch in each worker gets its share of the cores instead of all of them: two workers
+    each running torch on every core slow each other down by an order of magnitude."""
+    if hasattr(config, "workerinput"):
+        import torch
+
+        workers = int(config.workerinput.get("workercount", 1))
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ def test_step_profile_predicts_the_saving_against_torch_on_known_costs(monkeypat
 
 
 def test_bench_backends_prints_the_machine_every_backend_and_the_batching_gain(capsys):
-    assert main(["bench-backends", "--rounds", "5"]) == 0
+    assert main(["bench-backends", "--rounds", "5", "--threads", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("machine: ") and "cores" in lines[0] and "SIMD:" in lines[0]
     rows = [line.split() for line in lines[2:]]
@@ -56,7 +56,7 @@ def test_bench_backends_prints_the_machine_every_backend_and_the_batching_gain(c
 
 
 def test_bench_backends_markdown_is_a_table(capsys):
-    assert main(["bench-backends", "--rounds", "2", "--markdown"]) == 0
+    assert main(["bench-backends", "--rounds", "2", "--threads", "1", "--markdown"]) == 0
     lines = capsys.readouterr().out.splitlines()[1:]
     assert lines[0].startswith("| backend | batch | speed-up vs torch") and lines[1].startswith("|---|")
     assert len(lines) == 2 + 8 and all(line.count("|") == 7 for line in lines)

@@ -38,16 +38,18 @@ def interleaved_median_ms(backends: dict, images: np.ndarray, rounds: int, repea
 
 def backend_latency_table(model_dir: str | Path | ModelDir | None = None, backends=BACKEND_NAMES,
                           batch_sizes=(1, 8), rounds: int = 200, seed: int = 0,
-                          int8: bool | None = None, warmup: int = 20) -> list[dict]:
+                          int8: bool | None = None, warmup: int = 20, threads: int | None = None) -> list[dict]:
     """Rows of backend, batch, median ms, ms per image and speed-up against Torch eager.
 
     ``int8``: add the ``openvino-int8`` row; ``None`` (default) adds it when the directory has ``int8/``.
+    ``threads``: every engine's thread count (None: each engine's default).
     Each backend gets ``warmup`` untimed calls before each of its 5 interleaved timing blocks.
     """
     directory = model_dir if isinstance(model_dir, ModelDir) else open_model_dir(model_dir)
-    loaded = {name: load_backend(name, directory) for name in backends}
+    options = {} if threads is None else {"threads": threads}
+    loaded = {name: load_backend(name, directory, **options) for name in backends}
     if int8 or (int8 is None and has_int8_model(directory)):
-        loaded[INT8_ROW] = load_backend("openvino", directory, int8_model=True)
+        loaded[INT8_ROW] = load_backend("openvino", directory, int8_model=True, **options)
     rng = np.random.default_rng(seed)
     rows = []
     for batch in batch_sizes:

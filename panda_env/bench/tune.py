@@ -78,13 +78,14 @@ def sac_kwargs(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def sample_params(trial) -> dict[str, Any]:
-    """Draw a point of ``SEARCH_SPACE`` from an Optuna trial."""
+    """Draw a point of ``SEARCH_SPACE`` from an Optuna trial (``gradient_steps`` capped at ``train_freq``)."""
     params: dict[str, Any] = {}
     for name, space in SEARCH_SPACE.items():
         if isinstance(space, tuple):
             params[name] = trial.suggest_float(name, *space, log=True)
         else:
             params[name] = trial.suggest_categorical(name, space)
+    params["gradient_steps"] = min(params["gradient_steps"], params["train_freq"])  # the value SAC runs with
     return params
 
 

@@ -68,17 +68,19 @@ class OpenVinoBackend(RewardBackend):
 
     @staticmethod
     def _explain(core, source: Path, device: str, properties: dict, error: Exception) -> Exception:
-        """Which of the options OpenVINO refused (each is tried alone), or the model file if none was."""
+        """Which of the options OpenVINO refused (each tried alone), or the model file if it fails without them."""
+        try:
+            core.compile_model(str(source), device)
+        except RuntimeError:
+            return ModelDirError(f"OpenVINO cannot compile {source}: {error}")
         bad = []
         for key, value in properties.items():
             try:
                 core.compile_model(str(source), device, {key: value})
             except RuntimeError:
                 bad.append(f"{key}={value!r}")
-        if bad:
-            lines = [line for line in str(error).splitlines() if line.strip() and not line.startswith("Exception from")]
-            return ValueError(f"OpenVINO refused the option(s) {', '.join(bad)} on {device}: {' '.join(lines)}")
-        return ModelDirError(f"OpenVINO cannot compile {source}: {error}")
+        lines = [line for line in str(error).splitlines() if line.strip() and not line.startswith("Exception from")]
+        return ValueError(f"OpenVINO refused the option(s) {', '.join(bad) or properties} on {device}: {' '.join(lines)}")
 
     def _logits(self, images: np.ndarray) -> np.ndarray:
         self._request.infer({0: images})
