@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -276,6 +277,25 @@ def _path_option(config: pytest.Config, name: str) -> Path | None:
     return (config.invocation_params.dir / value) if value else None
 
 
+def _output_path(config: pytest.Config, name: str) -> Path | None:
+    """An output path option, checked at start: its directory exists (it is not created silently) and
+    takes a new file, and the path itself is not a directory (for files) ."""
+    path = _path_option(config, name)
+    if path is None:
+        return None
+    flag = f"--drl-{name.replace('_', '-')}={config.getoption('drl_' + name)}"
+    if not path.parent.is_dir():
+        raise pytest.UsageError(f"{flag}: directory {path.parent} does not exist; create it first")
+    if name != "golden_save" and path.is_dir():
+        raise pytest.UsageError(f"{flag}: {path} is a directory; give a file name")
+    try:
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as error:
+        raise pytest.UsageError(f"{flag}: cannot write to {path.parent}: {error.strerror}") from None
+    return path
+
+
 def _compare_path(config: pytest.Config, name: str, kind: str) -> Path | None:
     path = _path_option(config, name)
     if path is not None and not (path.is_dir() if kind == "directory" else path.is_file()):
@@ -310,7 +330,6 @@ def read_config(config: pytest.Config) -> DrlConfig:
     backends = _backends(config)
     model_dir = _model_dir(config, backends)
     policy, policy_base = _policy(config)
-    timing_json = config.getoption("drl_timing_json")
     return DrlConfig(
         env=_env(config),
         model_dir=model_dir,
@@ -335,11 +354,11 @@ def read_config(config: pytest.Config) -> DrlConfig:
         min_argmax_agreement=_parsed(config, "min_argmax_agreement", _fraction,
                                      DEFAULT_MIN_ARGMAX_AGREEMENT),
         run_slow=bool(config.getoption("drl_run_slow")),
-        timing_json=(config.invocation_params.dir / timing_json) if timing_json else None,
-        timing_save=_path_option(config, "timing_save"),
+        timing_json=_output_path(config, "timing_json"),
+        timing_save=_output_path(config, "timing_save"),
         timing_compare=_compare_path(config, "timing_compare", "file"),
         timing_margin=_parsed(config, "timing_margin", lambda t: number(t, "the value"), DEFAULT_TIMING_MARGIN),
-        golden_save=_path_option(config, "golden_save"),
+        golden_save=_output_path(config, "golden_save"),
         golden_compare=_compare_path(config, "golden_compare", "directory"),
     )
 

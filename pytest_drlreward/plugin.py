@@ -90,8 +90,7 @@ class SessionRecords:
         drl = self.config.stash[CONFIG_KEY]
         summary = timing.summarise(self.timing_rows)
         for path, content in ((drl.timing_json, summary), (drl.timing_save, timing.baseline_from(summary))):
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
+            if path is not None:  # its directory was checked at start
                 write_text_atomic(path, json.dumps(content, indent=2) + "\n")
         if drl.timing_compare is not None:
             self._compare_timing(summary)

@@ -338,6 +338,7 @@ FAKE_BACKENDS = """
 
 def test_timing_table_parity_lines_and_timing_json(pytester):
     pytester.makepyfile(FAKE_BACKENDS)
+    pytester.mkdir("out")  # the directory must exist: it is not created silently
     result = pytester.runpytest("--drl-timing-json=out/timing.json")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines([

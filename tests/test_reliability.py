@@ -30,6 +30,8 @@ from panda_env.training.run_dir import LOCK_FILE
 from pytest_drlreward.atomic import atomic_directory, atomic_file
 from pytest_drlreward.classifier import METADATA_FILE, ModelDirError, open_model_dir
 
+pytest_plugins = ["pytester"]
+
 ROOT = Path(__file__).resolve().parent.parent
 RUN = ["agent.zip", "learning_curve.png", "report.json", "time_split.png"]  # a run without evaluation
 
@@ -417,3 +419,31 @@ def test_unwritable_outputs_are_refused_before_the_work(tmp_path, monkeypatch, c
     err = capsys.readouterr().err
     assert "Read-only file system" in err and len(err.strip().splitlines()) == 1
     assert list((tmp_path / "readonly").iterdir()) == []
+
+
+# --------------------------------------------------------------------------- the plugin's output files
+
+
+@pytest.mark.parametrize(("where", "message"), [("missing/timing.json", "directory .*missing does not exist"),
+                                                ("afile/timing.json", "directory .*afile does not exist"),
+                                                ("adir", "is a directory"),
+                                                ("readonly/timing.json", "cannot write to .*Read-only file system")])
+def test_an_unwritable_timing_json_is_a_usage_error_at_start(pytester, unwritable, where, message):
+    import re
+
+    (pytester.path / "afile").write_text("")
+    (pytester.path / "adir").mkdir()
+    (pytester.path / "readonly").mkdir()
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest(f"--drl-timing-json={where}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert re.search(message, result.stderr.str()), result.stderr.str()
+    assert not (pytester.path / "missing").exists()  # not created silently
+
+
+def test_the_timing_json_gets_ordinary_permissions(pytester):
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    assert pytester.runpytest("--drl-timing-json=timing.json").ret == pytest.ExitCode.OK
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (pytester.path / "timing.json").stat().st_mode & 0o777 == 0o666 & ~mask
