@@ -127,7 +127,7 @@ def test_sac_trains_through_the_batched_env():
     from panda_env.training.sac import train
 
     report = train("openvino", steps=200, n_envs=4, eval_episodes=1)
-    assert report.reward_calls == 50
+    assert report.steps >= 200 and report.reward_calls == report.steps // 4  # one backend call per 4 env steps
     assert report.physics_s > 0 and report.render_s > 0 and report.reward_s > 0
     assert report.evaluation["episodes"] == 1
 

@@ -9,6 +9,7 @@ import torch
 from stable_baselines3 import SAC
 
 from panda_env.cli import main
+from panda_env.training.profiles import FAST_NET_ARCH, FAST_SAC
 from panda_env.training.runs import make_env
 from panda_env.training.sac import train
 from panda_env.training.solved import SolvedRule
@@ -37,12 +38,16 @@ def test_short_training_writes_a_complete_report(tmp_path, backend, int8):
     assert (saved["render_s"] > 0) == uses_classifier
     assert saved["evaluation"]["episodes"] == 2
     assert report.steps == 300 and saved["int8"] == int8
-    # the fast profile's networks: two 32-unit layers for the actor and each critic, fused Adam
-    policy = SAC.load(tmp_path / "agent.zip").policy
+    # the fast profile's SAC: its networks (two 64-unit layers for the actor and each critic), fused Adam
+    # and its tuned settings
+    agent = SAC.load(tmp_path / "agent.zip")
+    policy = agent.policy
     widths = {m.out_features for net in (policy.actor.latent_pi, policy.critic.qf0) for m in net
               if isinstance(m, torch.nn.Linear)}
-    assert widths == {32, 1}
+    assert widths == {FAST_NET_ARCH[0], 1}
     assert policy.actor.optimizer.defaults["fused"] is True
+    assert (agent.gamma, agent.tau, agent.gradient_steps, agent.buffer_size) == (
+        FAST_SAC["gamma"], FAST_SAC["tau"], FAST_SAC["gradient_steps"], FAST_SAC["buffer_size"])
 
 
 def test_int8_model_runs_in_the_env_only_on_openvino_in_the_fast_profile():

@@ -36,7 +36,7 @@ def test_sac_kwargs_keep_fused_adam_and_cap_gradient_steps():
 
 
 def test_current_params_are_the_fast_profiles_sac_options():
-    """The reference trial must be what the fast profile runs today (SB3's defaults + its options)."""
+    """The reference trial must be what the fast profile runs today (its options, SB3's defaults for the rest)."""
     import inspect
 
     from stable_baselines3 import SAC
@@ -45,9 +45,10 @@ def test_current_params_are_the_fast_profiles_sac_options():
 
     defaults = {name: p.default for name, p in inspect.signature(SAC).parameters.items()}
     kwargs = tune.sac_kwargs(tune.CURRENT_PARAMS)
-    assert kwargs.pop("policy_kwargs") == sac_options("fast")["policy_kwargs"]
+    fast = sac_options("fast")
+    assert kwargs.pop("policy_kwargs") == fast.pop("policy_kwargs")
     for name, value in kwargs.items():
-        assert defaults[name] == value, name
+        assert fast.get(name, defaults[name]) == value, name
 
 
 def test_chosen_needs_a_faster_solve_on_every_seed():
@@ -69,7 +70,8 @@ def test_confirm_alternates_the_order_seed_by_seed(monkeypatch):
     monkeypatch.setattr(tune, "run_seed", fake_run_seed)
     rows = tune.confirm({"new": {**tune.CURRENT_PARAMS, "learning_rate": 1e-3}}, seeds=(10, 11))
     assert [row.name for row in rows] == [CURRENT, "new"]
-    assert calls == [(3e-4, 10), (1e-3, 10), (1e-3, 11), (3e-4, 11)]
+    current = tune.CURRENT_PARAMS["learning_rate"]
+    assert calls == [(current, 10), (1e-3, 10), (1e-3, 11), (current, 11)]
 
 
 def test_search_stops_a_trial_at_its_first_unsolved_seed_and_writes_the_report(monkeypatch, tmp_path):
@@ -78,7 +80,7 @@ def test_search_stops_a_trial_at_its_first_unsolved_seed_and_writes_the_report(m
 
     def fake_run_seed(params, seed, *args, **kwargs):
         runs.append(seed)
-        solved = params["learning_rate"] > 1e-3  # the current settings fail, the probe solves
+        solved = params["learning_rate"] == tune.PROBE_PARAMS["learning_rate"]  # only the probe solves
         return _result(seed, 3.0 + seed, solved=solved, steps=1500 if solved else 4000)
 
     monkeypatch.setattr(tune, "run_seed", fake_run_seed)
@@ -103,7 +105,7 @@ def test_markdown_report_with_a_confirmation(tmp_path):
     text = tune.render_markdown([new, current], "python -m panda_env.bench.tune", {"seeds": [0, 1, 2]},
                                 confirmation=[current, new], confirm_meta={"backend": "openvino", "seeds": [10]})
     assert "| 10 | 4000 / 20.0 | 1500 / 6.0 (96%) |" in text
-    assert "`trial 7` solved faster on every seed" in text and '"learning_rate": 0.003' in text
+    assert "`trial 7` solved faster on every seed" in text and "'learning_rate': 0.003" in text
 
 
 def test_missing_optuna_names_the_extra(monkeypatch):
@@ -119,3 +121,36 @@ def test_missing_optuna_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_optuna)
     with pytest.raises(ImportError, match=r'pip install "pytest-drlreward\[tune\]"'):
         tune.require_optuna()
+
+
+def test_recheck_ranks_on_all_seeds_and_drops_a_setting_at_its_first_failure(monkeypatch):
+    lucky = TrialRow("lucky", {"learning_rate": 1.0}, [_result(0, 1.0)], 1.0)
+    steady = TrialRow("steady", {"learning_rate": 2.0}, [_result(0, 3.0)], 3.0)
+    pruned = TrialRow("pruned", {"learning_rate": 3.0}, [_result(0, 0.5)], None, "pruned")
+    calls = []
+
+    def fake_run_seed(params, seed, *args, **kwargs):
+        calls.append((params["learning_rate"], seed))
+        return _result(seed, 3.0, solved=params["learning_rate"] == 2.0 or seed != 3)
+
+    monkeypatch.setattr(tune, "run_seed", fake_run_seed)
+    rows = tune.recheck([lucky, steady, pruned], top=2, seeds=(3, 4))
+    assert [row.name for row in rows] == ["steady", "lucky"] and rows[1].state == "unsolved"
+    assert calls == [(1.0, 3), (2.0, 3), (2.0, 4)]  # round-robin; "lucky" stopped at seed 3, "pruned" not rerun
+    assert lucky.results == [_result(0, 1.0)]  # the search's rows are left as they were
+
+
+def test_search_on_ray_runs_every_seed_of_a_trial_as_a_task(monkeypatch):
+    """With --executor ray a trial's seeds go to run_all together (no pruning); the rows come out as locally."""
+    pytest.importorskip("optuna")
+    batches = []
+
+    def fake_run_all(fn, arguments, executor, address, cpus_per_task):
+        batches.append((executor, [args[1] for args in arguments]))
+        return [("host", _result(args[1], 3.0, solved=True, steps=1500)) for args in arguments]
+
+    monkeypatch.setattr(tune, "run_all", fake_run_all)
+    monkeypatch.setattr(tune, "executor_session", lambda *a: __import__("contextlib").nullcontext())
+    rows = tune.search(2, seeds=(0, 1, 2), cap=4000, executor="ray")
+    assert batches == [("ray", [0, 1, 2]), ("ray", [0, 1, 2])]
+    assert all(row.state == "complete" and row.value == pytest.approx(3.0) for row in rows)
