@@ -479,7 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop when a check reaches the target true-goal success (--steps is then the cap)")
     p.add_argument("--target-success", type=fraction, default=None,
                    help="the success a check must reach (implies --until-solved; None: 0.9)")
-    p.add_argument("--check-every", type=positive_int, default=250, help="steps between checks (--until-solved)")
+    p.add_argument("--check-every", type=positive_int, default=100, help="steps between checks (--until-solved)")
     p.add_argument("--check-episodes", type=positive_int, default=20,
                    help="deterministic episodes a check runs (--until-solved)")
 
@@ -497,7 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=positive_int_list, default=(0, 1, 2), help="comma-separated training seeds")
     p.add_argument("--steps", type=positive_int, default=8000, help="step cap of each run")
     p.add_argument("--target-success", type=fraction, default=0.9, help="the success a check must reach")
-    p.add_argument("--check-every", type=positive_int, default=250, help="steps between checks")
+    p.add_argument("--check-every", type=positive_int, default=100, help="steps between checks")
     p.add_argument("--check-episodes", type=positive_int, default=20, help="deterministic episodes a check runs")
     p.add_argument("--seed-steps", type=positive_int, default=100,
                    help="steps the seed profile trains to measure its cost per step")

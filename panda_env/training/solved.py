@@ -23,7 +23,7 @@ class SolvedRule:
     """When to check and what counts as solved."""
 
     target: float = 0.9
-    every: int = 250
+    every: int = 100
     episodes: int = 20
 
     def __post_init__(self) -> None:
