@@ -53,12 +53,19 @@ non_negative_int = _number(int, lambda v: v >= 0, "an integer >= 0")
 fraction = _number(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
 
 
-def positive_int_list(text: str) -> tuple[int, ...]:
-    """A comma list of positive integers, e.g. ``48,96``."""
-    parts = [part.strip() for part in text.split(",") if part.strip()]
-    if not parts:
-        raise argparse.ArgumentTypeError(f"give comma-separated positive integers, e.g. 48,96; got {text!r}")
-    return tuple(positive_int(part) for part in parts)
+def _list_of(item, example: str):
+    """An argparse type: a comma list of ``item`` values, e.g. ``example``."""
+    def parse(text: str) -> tuple:
+        parts = [part.strip() for part in text.split(",") if part.strip()]
+        if not parts:
+            raise argparse.ArgumentTypeError(f"give a comma-separated list, e.g. {example}; got {text!r}")
+        return tuple(item(part) for part in parts)
+
+    return parse
+
+
+positive_int_list = _list_of(positive_int, "48,96")
+seed_list = _list_of(non_negative_int, "0,1,2")
 
 
 def writable_file(path: Path) -> Path:
@@ -494,7 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "solve-time", "training time to a solved policy per seed, against the original demo's "
                                     "8000 steps (its cost per step measured in the same command)", cmd_solve_time)
     p.add_argument("--backend", choices=REWARD_BACKENDS, default="openvino", help=backend_help)
-    p.add_argument("--seeds", type=positive_int_list, default=(0, 1, 2), help="comma-separated training seeds")
+    p.add_argument("--seeds", type=seed_list, default=(0, 1, 2), help="comma-separated training seeds")
     p.add_argument("--steps", type=positive_int, default=8000, help="step cap of each run")
     p.add_argument("--target-success", type=fraction, default=0.9, help="the success a check must reach")
     p.add_argument("--check-every", type=positive_int, default=100, help="steps between checks")

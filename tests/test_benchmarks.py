@@ -70,3 +70,27 @@ def test_predicted_saving_is_amdahls_law(share, speedup, saving):
     assert predicted_saving(share, speedup) == pytest.approx(saving)
     with pytest.raises(ValueError):
         predicted_saving(1.5, 2.0)
+
+
+def test_solve_time_sets_each_seed_against_the_demos_8000_steps(monkeypatch):
+    """The demo's profile at 0.5 s a step makes 4000 s for 8000 steps; a seed solved in 4 s is 1000x less."""
+    from panda_env.bench import solve_time as module
+    from panda_env.training.sac import TrainingReport
+
+    def fake_train(backend, steps, seed, profile="fast", **kwargs):
+        report = TrainingReport(backend=backend, profile=profile, steps=steps, seed=seed, total_s=0.0, physics_s=0,
+                                render_s=0, reward_s=0, learning_s=0, other_s=0, steps_per_s=0, reward_calls=0)
+        if profile == "seed":
+            report.total_s = 0.5 * steps
+        else:
+            solved = seed != 2
+            report.until_solved = {"solved": solved, "steps_to_solve": 700 if solved else None,
+                                   "train_s_to_solve": 4.0 if solved else None, "check_s": 1.0}
+            report.evaluation = {"success_rate": 0.96}
+        return report
+
+    monkeypatch.setattr(module, "train", fake_train)
+    result = module.solve_time(seeds=(0, 1, 2), seed_steps=100)
+    assert result["demo"]["total_s"] == pytest.approx(4000.0)
+    assert [row["times_less_than_demo"] for row in result["rows"]] == [pytest.approx(1000.0), pytest.approx(1000.0), None]
+    assert [row["solved"] for row in result["rows"]] == [True, True, False]

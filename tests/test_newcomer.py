@@ -49,3 +49,10 @@ def test_every_option_has_help_and_shows_its_default(name, parser):
         assert action.help, f"{name} {action.option_strings}: no help text"
         if not action.required:
             assert "%(default)" in formatter._get_help_string(action), f"{name} {action.option_strings}: no default"
+
+
+def test_solve_time_takes_seed_zero_and_refuses_negative_seeds():
+    parser = build_parser()
+    assert parser.parse_args(["solve-time", "--seeds", "0,1,2"]).seeds == (0, 1, 2)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["solve-time", "--seeds", "-1"])
