@@ -336,7 +336,7 @@ def cmd_compare(args) -> int:
                                                      f"(reward {r.reward_s:.1f} s)", flush=True))
     runs = f"{args.runs} run" + ("s" if args.runs != 1 else "")
     print(f"profile {args.profile}, {steps} steps a run, {runs} per backend (means); predicted saving = the "
-          f"{backends[0]} runs' reward share x (1 - 1/speed-up of one reward call)")
+          f"{backends[0]} runs' reward share x (1 - 1/speed-up of a reward call inside an env step loop)")
     headers = ["backend", f"saving vs {backends[0]}", "predicted saving", "reward call speed-up",
                "true-goal success", "total s", "ms per step", "reward inference s"]
     table = [[row["backend"], f"{row['saving_vs_first_pct']:.1f}%",

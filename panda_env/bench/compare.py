@@ -1,6 +1,7 @@
 """The original demo's experiment: train with each backend the same number of times, alternating, and
 compare total times; beside each measured saving, the saving Amdahl's law predicts from the baseline's
-own reward share and the engines' speed-up on one image (measured in the same command)."""
+own reward share and the engines' speed-up on the reward call inside an env step loop (measured in the
+same command)."""
 
 from __future__ import annotations
 
@@ -81,29 +82,29 @@ def chart_rows(rows: list[dict]) -> list[tuple[str, dict]]:
             for row in rows]
 
 
-def reward_speedups(backends: list[str], profile: str, model_dir=None, int8: bool = False,
-                    rounds: int = 200) -> dict[str, float]:
-    """Each backend's reward call speed-up over the first one's, on one camera image of the profile
-    (interleaved medians); the oracle has no reward call and gets none."""
+def reward_speedups(backends: list[str], profile: str, model_dir=None, int8: bool = False, steps: int = 150,
+                    rounds: int = 3) -> dict[str, float]:
+    """Each backend's reward-call speed-up over the first one's, timed inside an env step loop (the same
+    seeded actions for all, backends interleaved round by round): a call between physics and rendering
+    costs more than one alone, so isolated calls would overstate the speed-up. The oracle has no call."""
     import numpy as np
 
-    from panda_env.bench.backends import interleaved_median_ms
     from panda_env.training.runs import make_env
 
-    loaded = {}
-    image = None
-    for backend in backends:
-        if backend == "oracle":
-            continue
-        env = make_env(backend, profile, model_dir=model_dir, int8=int8 and backend == "openvino")
-        try:
-            env.reset(seed=0)
-            image = env.camera_image()[None] if image is None else image
-            loaded[backend] = env.judge.backend
-        finally:
-            env.close()
-    if backends[0] not in loaded:
+    timed = [b for b in backends if b != "oracle"]
+    if backends[0] not in timed:
         return {}
-    medians = interleaved_median_ms(loaded, np.ascontiguousarray(image), rounds if profile == "fast" else 10,
-                                    warmup=5 if profile == "fast" else 1)
-    return {name: medians[backends[0]] / ms for name, ms in medians.items()}
+    envs = {b: make_env(b, profile, model_dir=model_dir, int8=int8 and b == "openvino") for b in timed}
+    try:
+        actions = np.random.default_rng(0).uniform(-0.1, 0.1, size=(steps, 2)).astype(np.float32)
+        for _ in range(rounds):
+            for env in envs.values():
+                env.reset(seed=0)
+                for action in actions:
+                    if any(env.step(action)[2:4]):
+                        env.reset()
+        per_call = {b: env.reward_timer.total_s / env.reward_timer.calls for b, env in envs.items()}
+    finally:
+        for env in envs.values():
+            env.close()
+    return {b: per_call[backends[0]] / ms for b, ms in per_call.items()}
