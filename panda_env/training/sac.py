@@ -84,7 +84,9 @@ def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progres
     try:
         agent = SAC("MlpPolicy", monitored, seed=seed, verbose=verbose, **{**sac_options(profile), **(sac_overrides or {})})
         learning = _time_gradient_steps(agent)
-        episodes = EpisodeLog(every=steps // table_rows if table_rows else 0)
+        # a few rows over the run: over the step cap, or every other check when training until solved
+        every = 2 * solved_rule.every if solved_rule is not None else steps // max(table_rows, 1)
+        episodes = EpisodeLog(every=every if table_rows else 0)
         callbacks = [episodes]
         if solved_rule is not None:
             solved = UntilSolved(solved_rule, profile)
