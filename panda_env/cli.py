@@ -68,6 +68,17 @@ positive_int_list = _list_of(positive_int, "48,96")
 seed_list = _list_of(non_negative_int, "0,1,2")
 
 
+def _start_benchmark(*outputs: Path | None) -> None:
+    """Check a benchmark's output files before the work (their directory is made), then print the machine."""
+    from panda_env.bench.machine import describe_machine
+
+    for path in outputs:
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writable_file(path)
+    print(describe_machine())
+
+
 def writable_file(path: Path) -> Path:
     """Raise UserError unless ``path`` can be written (its directory exists and takes a new file)."""
     from panda_env.training.run_dir import check_writable
@@ -108,11 +119,10 @@ def cmd_demo(args) -> int:
 
 def cmd_bench_env(args) -> int:
     from panda_env.bench.env_rate import render_quality_ratio
-    from panda_env.bench.machine import describe_machine
     from panda_env.training.runs import backend_options_for
 
     options = backend_options_for(args.backend, "fast", args.int8)
-    print(describe_machine())
+    _start_benchmark()
     result = render_quality_ratio(args.steps, args.rounds, reward_backend=args.backend, image_size=args.image_size,
                                   backend_options=options)
     reward = f"{args.backend} INT8" if args.int8 else args.backend
@@ -177,10 +187,9 @@ def cmd_evaluate_classifier(args) -> int:
 
 def cmd_bench_backends(args) -> int:
     from panda_env.bench.backends import backend_latency_table
-    from panda_env.bench.machine import describe_machine
     from panda_env.bench.tables import ms, ratio, render
 
-    print(describe_machine())
+    _start_benchmark()
     rows = backend_latency_table(args.model, batch_sizes=(1, 8), rounds=args.rounds, threads=args.threads)
     per_image = {(row["backend"], row["batch"]): row["ms_per_image"] for row in rows}
     table = []
@@ -224,14 +233,10 @@ def cmd_quantize(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from panda_env.bench.machine import describe_machine
     from panda_env.bench.step_profile import profile_steps
     from panda_env.bench.tables import ms, percent, ratio, render
 
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        writable_file(args.json)
-    print(describe_machine())
+    _start_benchmark(args.json)
     result = profile_steps(image_sizes=args.image_sizes, rounds=args.rounds)
     print("one run; median ms per part; step = arm move + render + reward + one SAC gradient step; predicted "
           "saving = reward share of the Torch step x (1 - 1/speed-up) (Amdahl's law)")
@@ -314,19 +319,14 @@ def cmd_evaluate(args) -> int:
 
 def cmd_compare(args) -> int:
     from panda_env.bench.compare import compare_backends
-    from panda_env.bench.machine import describe_machine
     from panda_env.bench.tables import ratio, render
 
-    for path in (args.json, args.chart):
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            writable_file(path)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = [b for b in backends if b not in REWARD_BACKENDS]
     if unknown or not backends:
         raise UserError(f"unknown backend(s) {unknown or args.backends!r}; allowed: {', '.join(REWARD_BACKENDS)}")
     steps = args.steps or (300 if args.profile == "seed" else 8000)
-    print(describe_machine())
+    _start_benchmark(args.json, args.chart)
     if args.address is not None and args.executor != "ray":
         raise UserError("--address needs --executor ray")
     result = compare_backends(backends, runs=args.runs, steps=steps, seed=args.seed, profile=args.profile,
@@ -358,15 +358,11 @@ def cmd_compare(args) -> int:
 
 
 def cmd_solve_time(args) -> int:
-    from panda_env.bench.machine import describe_machine
     from panda_env.bench.solve_time import solve_time
     from panda_env.bench.tables import ratio, render
     from panda_env.training.solved import SolvedRule
 
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        writable_file(args.json)
-    print(describe_machine())
+    _start_benchmark(args.json)
     rule = SolvedRule(target=args.target_success, every=args.check_every, episodes=args.check_episodes)
     result = solve_time(args.seeds, args.backend, args.steps, rule, args.seed_steps,
                         on_run=lambda r: print(f"  run: {r.backend} ({r.profile}) seed {r.seed}: {r.steps} steps, "

@@ -40,3 +40,11 @@ def listed(indices: Sequence[int], limit: int = MAX_LISTED) -> str:
 def backend_name(backend: Any) -> str:
     """A backend's ``name`` attribute, or its class name."""
     return str(getattr(backend, "name", type(backend).__name__))
+
+
+class CheckError(AssertionError):
+    """A check failed; ``report`` holds its numbers (None where the check had none to give)."""
+
+    def __init__(self, message: str, report: Any = None) -> None:
+        super().__init__(message)
+        self.report = report

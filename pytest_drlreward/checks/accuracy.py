@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from pytest_drlreward.checks._format import backend_name, fmt
+from pytest_drlreward.checks._format import CheckError, backend_name, fmt
 from pytest_drlreward.checks.decisions import Decisions, decide
 from pytest_drlreward.checks.parity import DEFAULT_BATCH
 from pytest_drlreward.checks.stats import Proportion
@@ -21,12 +21,8 @@ from pytest_drlreward.checks.stats import Proportion
 MAX_WRONG_LISTED = 10
 
 
-class AccuracyError(AssertionError):
+class AccuracyError(CheckError):
     """A backend classifies too few labelled images right; ``report`` holds the numbers."""
-
-    def __init__(self, message: str, report: AccuracyReport) -> None:
-        super().__init__(message)
-        self.report = report
 
 
 @dataclass(frozen=True)

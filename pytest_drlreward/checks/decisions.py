@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from pytest_drlreward.backends.base import goal_probabilities
-from pytest_drlreward.checks._format import backend_name
+from pytest_drlreward.checks._format import CheckError, backend_name
 from pytest_drlreward.checks.parity import DEFAULT_BATCH, logits_in_batches
 from pytest_drlreward.checks.rollout import Rollout, RolloutError
 from pytest_drlreward.checks.stats import Proportion
@@ -53,12 +53,8 @@ def _images_of(images_or_rollout: Any) -> tuple[np.ndarray, Rollout | None]:
     return np.asarray(images_or_rollout), None
 
 
-class DecisionParityError(AssertionError):
+class DecisionParityError(CheckError):
     """A candidate backend flips more reward decisions than allowed; ``report`` holds the numbers."""
-
-    def __init__(self, message: str, report: DecisionParityReport) -> None:
-        super().__init__(message)
-        self.report = report
 
 
 @dataclass(frozen=True)

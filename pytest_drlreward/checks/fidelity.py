@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from pytest_drlreward.checks._format import fmt
+from pytest_drlreward.checks._format import CheckError, fmt
 from pytest_drlreward.checks.decisions import MAX_CASES, decide
 from pytest_drlreward.checks.parity import DEFAULT_BATCH
 from pytest_drlreward.checks.rollout import Rollout, RolloutError, collect_rollout
@@ -74,13 +74,12 @@ class FidelityReport:
         return "\n".join(lines)
 
 
-class FidelityError(AssertionError):
+class FidelityError(CheckError):
     """The learned reward disagrees with the env's truth beyond the thresholds; ``report`` has the numbers."""
 
     def __init__(self, report: FidelityReport) -> None:
         problems = "\n".join(f"  - {problem}" for problem in report.problems)
-        super().__init__(f"reward fidelity fails:\n{problems}\n{report.details()}")
-        self.report = report
+        super().__init__(f"reward fidelity fails:\n{problems}\n{report.details()}", report)
 
 
 def _problems(recall: Proportion, false_goals: Proportion, min_recall: float, max_rate: float, min_goals: int,

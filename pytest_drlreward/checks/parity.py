@@ -12,18 +12,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pytest_drlreward.checks._format import MAX_LISTED, backend_name, fmt, listed
+from pytest_drlreward.checks._format import MAX_LISTED, CheckError, backend_name, fmt, listed
 from pytest_drlreward.defaults import DEFAULT_ATOL, DEFAULT_RTOL
 
 DEFAULT_BATCH = 256  # images per backend call when a check runs a backend on many images
 
 
-class ParityError(AssertionError):
+class ParityError(CheckError):
     """Two reward backends gave different logits for the same images; ``report`` says by how much."""
-
-    def __init__(self, message: str, report: ParityReport | None = None) -> None:
-        super().__init__(message)
-        self.report = report
 
 
 class RewardBackend(Protocol):
