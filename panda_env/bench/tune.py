@@ -24,6 +24,7 @@ import logging
 import math
 import pprint
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -390,7 +391,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Search (or load a search), optionally recheck and confirm the best settings; write the Markdown report."""
-    import sys
 
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -439,7 +439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                  "confirmation": [r.to_dict() for r in confirmation]}, indent=1))
     text = render_markdown(rows, command, meta, args.top, confirmation, confirm_meta, rechecked)
     write_text_atomic(args.out, text)
-    print(text)
+    sys.stdout.write(text)  # the command line's output (this is the module's entry point, not library code)
     return 0
 
 
