@@ -391,7 +391,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Search (or load a search), optionally recheck and confirm the best settings; write the Markdown report."""
-
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     command = "python -m panda_env.bench.tune " + " ".join(sys.argv[1:] if argv is None else argv)
