@@ -383,10 +383,13 @@ def cmd_solve_time(args) -> int:
     return 0
 
 
-def _command(sub, name: str, help_text: str, func) -> argparse.ArgumentParser:
+def _command(sub, name: str, help_text: str, func, overwrite: str | None = None) -> argparse.ArgumentParser:
+    """A sub-command; ``overwrite``: the help of its ``--overwrite`` flag, if it writes an output that exists."""
     parser = sub.add_parser(name, help=help_text, description=help_text,
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.set_defaults(func=func)
+    if overwrite is not None:
+        parser.add_argument("--overwrite", action="store_true", help=overwrite)
     return parser
 
 
@@ -412,24 +415,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=positive_int, default=3, help="rounds per render quality, interleaved")
     p.add_argument("--int8", action="store_true", help=int8_help)
 
-    p = _command(sub, "capture", "render labelled camera images for the classifier", cmd_capture)
+    replace_output = "replace an existing output directory"
+    p = _command(sub, "capture", "render labelled camera images for the classifier", cmd_capture, replace_output)
     p.add_argument("--out", required=True, type=Path, help="new capture directory")
     p.add_argument("--n", type=positive_int, default=4000, help="number of images")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampled gripper positions")
     p.add_argument("--image-size", type=positive_int, default=IMAGE_SIZE, help="camera image size in pixels")
     p.add_argument("--render-quality", choices=("fast", "full"), default="fast",
                    help="fast: low-polygon arm; full: the original meshes")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
 
     p = _command(sub, "train-classifier", "train SqueezeNet from scratch and export the classifier directory",
-                 cmd_train_classifier)
+                 cmd_train_classifier, replace_output)
     p.add_argument("--data", required=True, type=Path, help="capture directory to train on")
     p.add_argument("--out", required=True, type=Path, help="new classifier directory")
     p.add_argument("--epochs", type=positive_int, default=25, help="training epochs")
     p.add_argument("--seed", type=int, default=0, help="seed of the split, the weights and the batches")
     p.add_argument("--architecture", choices=("squeezenet1_1", "squeezenet1_0"), default="squeezenet1_1",
                    help="torchvision SqueezeNet variant")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
 
     p = _command(sub, "evaluate-classifier", "accuracy of a classifier on a capture directory",
                  cmd_evaluate_classifier)
@@ -446,14 +448,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the README)")
 
     p = _command(sub, "quantize", "INT8 OpenVINO model of a classifier (NNCF), calibrated on a capture "
-                                  "directory, compared with f32", cmd_quantize)
+                                  "directory, compared with f32", cmd_quantize, replace_output)
     p.add_argument("--data", required=True, type=Path, help="capture directory: calibration and comparison images")
     p.add_argument("--model", type=Path, default=None, help=model_help)
     p.add_argument("--out", type=Path, default=None, help="output directory; None: MODEL/int8, which "
                                                           "int8_model=True and bench-backends use")
     p.add_argument("--subset", type=positive_int, default=300, help="calibration images, evenly spaced")
     p.add_argument("--rounds", type=positive_int, default=100, help="timed calls per backend and batch size")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
 
     p = _command(sub, "bench", "step profiler: the cost of each part of a training step, and its shares", cmd_bench)
     p.add_argument("--image-sizes", type=positive_int_list, default=(48, 96),
@@ -463,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the README)")
 
     p = _command(sub, "train", "train SAC with a reward backend; print and save the timing split, the learning "
-                               "curve and an evaluation GIF", cmd_train)
+                               "curve and an evaluation GIF", cmd_train, "replace an earlier run in --out")
     p.add_argument("--backend", choices=REWARD_BACKENDS, default="openvino", help=backend_help)
     p.add_argument("--steps", type=positive_int, default=8000, help="SAC training steps")
     p.add_argument("--seed", type=int, default=0, help="seed of SAC and of the episodes")
@@ -475,7 +476,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-episodes", type=non_negative_int, default=50,
                    help="deterministic evaluation episodes after training (0: none)")
     p.add_argument("--int8", action="store_true", help=int8_help)
-    p.add_argument("--overwrite", action="store_true", help="replace an earlier run in --out")
     p.add_argument("--n-envs", type=positive_int, default=1,
                    help="envs stepped together, their images classified in one reward call per step")
     p.add_argument("--until-solved", action="store_true",
