@@ -81,7 +81,7 @@ def _start_benchmark(*outputs: Path | None) -> None:
 
 def writable_file(path: Path) -> Path:
     """Raise UserError unless ``path`` can be written (its directory exists and takes a new file)."""
-    from panda_env.training.run_dir import check_writable
+    from pytest_drlreward.atomic import check_writable
 
     if path.is_dir():
         raise UserError(f"{path} is a directory; give a file name")
@@ -135,8 +135,7 @@ def cmd_bench_env(args) -> int:
 
 
 def cmd_capture(args) -> int:
-    from panda_env.training.run_dir import check_writable
-    from pytest_drlreward.atomic import check_target
+    from pytest_drlreward.atomic import check_target, check_writable
 
     check_target(args.out, args.overwrite)  # before the long capture, not after
     check_writable(args.out)
@@ -153,8 +152,7 @@ def cmd_capture(args) -> int:
 
 
 def cmd_train_classifier(args) -> int:
-    from panda_env.training.run_dir import check_writable
-    from pytest_drlreward.atomic import check_target
+    from pytest_drlreward.atomic import check_target, check_writable
 
     check_target(args.out, args.overwrite)  # before training, not after
     check_writable(args.out)

@@ -16,7 +16,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_directory", "atomic_file", "check_target", "process_alive", "remove_stale_temporaries", "write_text_atomic"]
+__all__ = ["atomic_directory", "atomic_file", "check_target", "check_writable", "process_alive", "remove_stale_temporaries",
+           "write_text_atomic"]
 
 
 def _prefix(target: Path, pid: int | None = None) -> str:
@@ -55,6 +56,21 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def check_writable(directory: str | Path) -> None:
+    """Raise unless files can be created in ``directory`` (or, before it exists, in its nearest parent)."""
+    directory = Path(directory)
+    existing = directory
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise NotADirectoryError(f"cannot create {directory}: {existing} is a file; choose another output path")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise PermissionError(f"cannot write to {existing}: {error.strerror}; choose another output path") from None
 
 
 def check_target(target: str | Path, overwrite: bool = False) -> Path:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pytest_drlreward.atomic import check_writable
 from pytest_drlreward.backends import BACKEND_NAMES, CANDIDATE_NAMES, REFERENCE_BACKEND, is_quantized
 from pytest_drlreward.classifier.directory import METADATA_FILE
 from pytest_drlreward.defaults import (
@@ -289,10 +289,9 @@ def _output_path(config: pytest.Config, name: str) -> Path | None:
     if name != "golden_save" and path.is_dir():
         raise pytest.UsageError(f"{flag}: {path} is a directory; give a file name")
     try:
-        with tempfile.TemporaryFile(dir=path.parent):
-            pass
+        check_writable(path.parent)
     except OSError as error:
-        raise pytest.UsageError(f"{flag}: cannot write to {path.parent}: {error.strerror}") from None
+        raise pytest.UsageError(f"{flag}: {error}") from None
     return path
 
 

@@ -80,9 +80,8 @@ class BatchedRewardVecEnv(DummyVecEnv):
             for env in made:
                 env.close()
             raise
-        config = made[0].scene_config
-        width, height = config.camera_resolution or (config.image_size,) * 2
-        self._images = np.zeros((self.num_envs, height, width, 3), dtype=np.uint8) if self.backend else None
+        shape = made[0].scene_config.image_shape
+        self._images = np.zeros((self.num_envs, *shape), dtype=np.uint8) if self.backend else None
 
     @property
     def timers(self) -> dict[str, CallTimer]:

@@ -189,10 +189,10 @@ class PandaHoverEnv(gym.Env):
     def _check_image_fits_the_classifier(self) -> None:
         """A classifier backend must take this env's camera images: fail now, not at the first step."""
         shape = getattr(getattr(self.judge, "backend", None), "image_shape", None)
-        width, height = self.scene_config.camera_resolution or (self.scene_config.image_size,) * 2
-        if shape is not None and tuple(shape) != (height, width, 3):
+        rendered = self.scene_config.image_shape
+        if shape is not None and tuple(shape) != rendered:
             raise ValueError(f"the {self.reward_backend!r} classifier takes images of shape {tuple(shape)}, but this env "
-                             f"renders ({height}, {width}, 3): pass image_size={shape[0]} or a classifier for "
+                             f"renders {rendered}: pass image_size={shape[0]} or a classifier for "
                              f"{self.scene_config.image_size} px")
 
     def _check_action(self, action) -> np.ndarray:

@@ -64,6 +64,12 @@ class SceneConfig:
     ik_rounds: int = 12
     camera_resolution: tuple[int, int] | None = None  # (width, height); None means image_size square
 
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(height, width, 3) of the camera images the scene renders."""
+        width, height = self.camera_resolution or (self.image_size, self.image_size)
+        return height, width, 3
+
     def __post_init__(self) -> None:
         _check_choice("render_quality", self.render_quality, RENDER_QUALITIES)
         _check_choice("move_mode", self.move_mode, MOVE_MODES)

@@ -12,28 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from pytest_drlreward.atomic import process_alive
+from pytest_drlreward.atomic import check_writable, process_alive
 
 RUN_FILES = ("agent.zip", "report.json", "learning_curve.png", "time_split.png", "episode.gif")
 LOCK_FILE = ".train.lock"
-
-
-def check_writable(directory: Path) -> None:
-    """Raise unless files can be created in ``directory`` (or, before it exists, in its nearest parent)."""
-    existing = directory
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise NotADirectoryError(f"cannot create {directory}: {existing} is a file; choose another output path")
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as error:
-        raise PermissionError(f"cannot write to {existing}: {error.strerror}; choose another output path") from None
 
 
 def check_run_dir(out: str | Path, overwrite: bool = False) -> Path:
