@@ -24,6 +24,15 @@ from pytest_drlreward.classifier.directory import ModelDir, ModelDirError
 from pytest_drlreward.classifier.int8 import open_int8_model
 
 PRECISIONS = ("f32", "bf16", "f16")
+
+
+def optimization_capabilities(device: str = "CPU") -> tuple[str, ...]:
+    """What OpenVINO reports this machine's ``device`` can compute in (e.g. ``('FP32', 'INT8', 'BF16')``).
+
+    A CPU without ``BF16`` here runs the bf16 precision hint in f32: read it, never assume it.
+    """
+    ov = require("openvino", "the 'openvino' backend", extra="openvino")
+    return tuple(str(item) for item in ov.Core().get_property(device, "OPTIMIZATION_CAPABILITIES"))
 PERFORMANCE_HINTS = ("LATENCY", "THROUGHPUT", "CUMULATIVE_THROUGHPUT")
 
 
