@@ -5,7 +5,7 @@ public names are imported on first use, so ``import pytest_drlreward`` stays lig
 
 - :func:`load_backend`, ``BACKEND_NAMES``: run a classifier directory on torch, onnxruntime or openvino.
 - :func:`export_classifier`, :func:`open_model_dir`, :class:`ModelDir`, :class:`ModelDirError`: the
-  classifier-directory format.
+  classifier-directory format; :func:`quantize_classifier`: its INT8 OpenVINO model (NNCF).
 - :func:`assert_backends_agree`, :class:`ParityError`, :class:`ParityReport`: backend parity.
 - :func:`assert_step_contract`, :class:`StepContractError`: the Gymnasium reset/step contract.
 - :func:`assert_reward_fidelity`, :class:`FidelityError`, :func:`collect_rollout`: the learned reward
@@ -41,6 +41,7 @@ _LAZY = {
     "VecEnvMismatchError": "pytest_drlreward.checks",
     "wilson_interval": "pytest_drlreward.checks",
     "export_classifier": "pytest_drlreward.classifier.export",
+    "quantize_classifier": "pytest_drlreward.classifier.quantize",
     "open_model_dir": "pytest_drlreward.classifier.directory",
     "ModelDir": "pytest_drlreward.classifier.directory",
     "ModelDirError": "pytest_drlreward.classifier.directory",

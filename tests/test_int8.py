@@ -139,9 +139,9 @@ def test_failed_quantisation_leaves_nothing(monkeypatch, labelled, tmp_path, sta
 
 def test_bad_arguments_are_refused_before_any_work(labelled, tmp_path):
     images = labelled[0]
-    with pytest.raises(ValueError, match="calibration_images must be uint8"):
+    with pytest.raises(ValueError, match="calibration_inputs must be uint8"):
         quantize_classifier(None, images[:, :-1], tmp_path / "out")
-    with pytest.raises(ValueError, match="calibration_images must be uint8"):
+    with pytest.raises(ValueError, match="calibration_inputs must be uint8"):
         quantize_classifier(None, images.astype(np.float32), tmp_path / "out")
     with pytest.raises(ValueError, match="subset_size"):
         quantize_classifier(None, images, tmp_path / "out", subset_size=0)
@@ -205,13 +205,13 @@ def test_int8_model_true_compiles_the_model_dirs_int8(quantized_copy):
     assert not load_backend("openvino", model, int8_model=False).int8
 
 
-def test_int8_model_true_without_int8_names_the_quantize_command(tmp_path):
+def test_int8_model_true_without_int8_names_the_core_writer(tmp_path):
     model = _model_copy(tmp_path / "classifier")
     with pytest.raises(ModelDirError) as info:
         load_backend("openvino", model, int8_model=True)
     message = str(info.value)
     assert str(model / INT8_SUBDIR) in message
-    assert f"python -m panda_env quantize --data CAPTURE_DIR --model {model}" in message
+    assert f"pytest_drlreward.quantize_classifier('{model}', calibration_inputs)" in message
 
 
 def test_cli_quantize_checks_the_output_before_quantising(quantized_copy, tiny_capture, monkeypatch, capsys):
@@ -241,3 +241,25 @@ def test_bench_backends_adds_openvino_int8_when_the_model_dir_has_int8(quantized
     plain = backend_latency_table(_model_copy(tmp_path / "plain"), backends=("openvino",), batch_sizes=(1,),
                                   rounds=2, warmup=1)
     assert [r["backend"] for r in plain] == ["openvino"]
+
+
+def test_the_core_writer_quantises_a_foreign_directory_into_its_int8(tmp_path):
+    """``pytest_drlreward.quantize_classifier`` works on any project's directory (tests/downstream's tiny CNN),
+    defaults to ``<model_dir>/int8``, and the registry's ``openvino-int8`` backend then runs it."""
+    import shutil
+
+    import pytest_drlreward
+    from pytest_drlreward.backends import load_backend as core_load_backend
+
+    source = Path(__file__).resolve().parent / "downstream" / "models" / "tiny"
+    model = tmp_path / "tiny"
+    shutil.copytree(source, model)
+    with np.load(model / "labelled_images.npz") as data:
+        images = data["images"]
+    out = pytest_drlreward.quantize_classifier(model, images)
+    assert out == model / INT8_SUBDIR and (out / INT8_XML).is_file()
+    int8 = core_load_backend("openvino-int8", model)
+    f32 = core_load_backend("openvino", model)
+    assert int8.name == "openvino-int8" and int8.int8
+    agreement = np.mean(int8.predict_goal(images) == f32.predict_goal(images))
+    assert agreement >= 0.9, agreement

@@ -117,7 +117,6 @@ def test_openvino_bf16_fails_the_default_tolerance_on_the_shipped_classifier(pre
     pytest.importorskip("torch")
     from conftest import SHIPPED_MODEL
     from pytest_drlreward import load_backend
-
     from pytest_drlreward.backends.openvino_backend import optimization_capabilities
 
     capabilities = optimization_capabilities()

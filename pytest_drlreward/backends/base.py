@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import os
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from pytest_drlreward.backends.registry import BackendUnavailableError, install_hint
 from pytest_drlreward.classifier.directory import ModelDir
-
-
-def require(package: str, what: str, extra: str | None = None) -> ModuleType:
-    """Import ``package`` or raise BackendUnavailableError naming the extra that installs it."""
-    try:
-        return importlib.import_module(package)
-    except ImportError as error:
-        raise BackendUnavailableError(
-            f"{what} needs the {package!r} package, which is not installed: {install_hint(extra or package)}"
-        ) from error
+from pytest_drlreward.extras import require  # noqa: F401  (re-exported: backends import it from here)
 
 
 def check_threads(threads: Any, backend: str) -> int | None:

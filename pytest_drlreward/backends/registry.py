@@ -16,17 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_drlreward.classifier.directory import ModelDir, open_model_dir
-
-DISTRIBUTION = "pytest-drlreward"
-
-
-class BackendUnavailableError(ImportError):
-    """The Python package a backend needs is not installed."""
-
-
-def install_hint(extra: str) -> str:
-    """The pip command that installs an extra of this distribution."""
-    return f'pip install "{DISTRIBUTION}[{extra}]"'
+from pytest_drlreward.extras import DISTRIBUTION, BackendUnavailableError, install_hint  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)

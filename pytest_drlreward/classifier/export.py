@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from pytest_drlreward.atomic import atomic_directory
-from pytest_drlreward.backends.base import require
 from pytest_drlreward.classifier.directory import (
     FORMAT_VERSION,
     METADATA_FILE,
@@ -24,6 +23,7 @@ from pytest_drlreward.classifier.directory import (
     open_model_dir,
     sha256_of,
 )
+from pytest_drlreward.extras import require
 
 INPUT_NAME = "images"
 OUTPUT_NAME = "logits"

@@ -3,7 +3,7 @@
 An INT8 directory holds ``classifier_int8.xml`` / ``classifier_int8.bin`` (an OpenVINO IR) and
 ``int8.json`` (format version, the sha256 of both IR files, and ``source_onnx_sha256``: the ONNX file
 it was quantised from). A classifier directory may hold its own in ``<model_dir>/int8``. Writing one
-needs NNCF (``panda_env.reward.quantize`` does it for our classifier); reading needs nothing.
+needs NNCF (``quantize.py`` beside this file: ``quantize_classifier``); reading needs nothing.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ def open_int8_model(int8_model: str | Path | bool, model_dir: ModelDir) -> Path:
         path = model_dir.path / INT8_SUBDIR
         if not path.is_dir():
             raise ModelDirError(f"classifier directory {model_dir.path} has no INT8 model: {path} does not exist; "
-                                f"quantise the classifier first (for PandaHover: `python -m panda_env quantize "
-                                f"--data CAPTURE_DIR --model {model_dir.path}`)")
+                                f"quantise the classifier first: pytest_drlreward.quantize_classifier('{model_dir.path}', "
+                                f"calibration_inputs) (needs the int8 extra)")
     elif isinstance(int8_model, (str, Path)):
         path = Path(int8_model)
     else:
