@@ -84,7 +84,7 @@ def _export_onnx(model: Any, examples: dict[str, np.ndarray], single: bool, path
     else:
         args, kwargs, dynamic = (), tensors, {name: {0: dim} for name in tensors}
     with warnings.catch_warnings():  # torch warns that all inputs share one batch axis name: they do, on purpose
-        warnings.filterwarnings("ignore", message="The axis name: batch will not be used")
+        warnings.filterwarnings("ignore", message=".*The axis name: batch will not be used")
         torch.onnx.export(model, args, str(path), kwargs=kwargs, input_names=list(tensors), output_names=[OUTPUT_NAME],
                           dynamic_shapes=dynamic, dynamo=True, external_data=False, verbose=False)
     onnx.checker.check_model(onnx.load(str(path)))
