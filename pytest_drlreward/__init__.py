@@ -4,8 +4,8 @@ The plugin (``pytest_drlreward.plugin``) loads through the ``pytest11`` entry po
 public names are imported on first use, so ``import pytest_drlreward`` stays light:
 
 - :func:`load_backend`, ``BACKEND_NAMES``: run a classifier directory on torch, onnxruntime or openvino.
-- :func:`export_classifier`, :func:`write_classifier_dir` (no torch), :class:`DecisionRule`, :func:`open_model_dir`, :class:`ModelDir`, :class:`ModelDirError`: the
-  classifier-directory format.
+- :func:`export_classifier`, :func:`write_classifier_dir` (no torch), :class:`DecisionRule`,
+  :func:`open_model_dir`, :class:`ModelDir`, :class:`ModelDirError`: the classifier-directory format.
 - :func:`assert_backends_agree`, :class:`ParityError`, :class:`ParityReport`: backend parity.
 - :func:`assert_step_contract`, :class:`StepContractError`: the Gymnasium reset/step contract.
 - :func:`assert_reward_fidelity`, :class:`FidelityError`, :func:`collect_rollout`: the learned reward

@@ -218,64 +218,30 @@ def _model_dir(config: pytest.Config, backends: tuple[str, ...]) -> tuple[Path |
 
 def _reference(config: pytest.Config, directory: Any) -> tuple[str, str]:
     """(reference name or 'module:function', why it was chosen) for this run."""
-    from pytest_drlreward.backends.registry import default_reference, is_callable_spec
+    from pytest_drlreward.model_settings import choose_reference
 
     value = _raw(config, "reference")
-    if value.text is None:
-        name = default_reference(directory)
-        if directory is not None and name != REFERENCE_BACKEND:
-            why = ("the classifier directory has no torch_factory" if not directory.has_torch_factory
-                   else "torch is not installed")
-            return name, f"{why}, so {name} is the reference"
-        return name, "the default"
-    text = value.text.strip()
-    if is_callable_spec(text):
-        from pytest_drlreward.sourcecheck import lookup
-
-        module, _, name = text.partition(":")
-        found = lookup(module, name.split(".")[0])
-        if not found.module_found or found.found is False:
-            raise _error("reference", value, f"cannot find module {module!r}" if not found.module_found
-                         else f"{module} ({found.path}) defines no {name!r}")
-        return text, f"drl_reference {value.origin}"
-    if text not in BACKEND_NAMES:
-        raise _error("reference", value, f"unknown reference {text!r}; allowed: {', '.join(BACKEND_NAMES)} or "
-                                         f"'module:function'")
-    if text == REFERENCE_BACKEND and directory is not None and not directory.has_torch_factory:
-        raise _error("reference", value, f"{directory.path} has no torch_factory (an ONNX-only directory): choose "
-                                         f"onnxruntime, openvino or a 'module:function' callable")
-    return text, f"drl_reference {value.origin}"
+    try:
+        return choose_reference(value.text, directory, f"drl_reference {value.origin}")
+    except ValueError as error:
+        raise _error("reference", value, str(error)) from None
 
 
 def _candidates(config: pytest.Config, backends: tuple[str, ...], reference: str, directory: Any) -> tuple[str, ...]:
     """The candidate backends: as configured, or by default every backend the directory can run but the reference."""
-    torch_less = directory is not None and not directory.has_torch_factory
-    if _raw(config, "backends").text is None:
-        names = tuple(name for name in BACKEND_NAMES if name != reference and not (torch_less and name == REFERENCE_BACKEND))
-        return names or backends
-    if torch_less and REFERENCE_BACKEND in backends:
-        raise _error("backends", _raw(config, "backends"), f"{directory.path} has no torch_factory (an ONNX-only "
-                                                           f"directory), so it cannot run on 'torch'")
-    return backends
+    from pytest_drlreward.model_settings import candidate_backends
+
+    value = _raw(config, "backends")
+    try:
+        return candidate_backends(backends if value.text is not None else None, reference, directory) or backends
+    except ValueError as error:
+        raise _error("backends", value, str(error)) from None
 
 
 def _input_keys(config: pytest.Config, directory: Any) -> dict[str, str]:
-    value = _raw(config, "input_keys")
-    if value.text is None:
-        return {}
-    text = value.text.replace(";", "\n") if value.from_command_line else value.text
-    table: dict[str, str] = {}
-    for line in filter(None, (part.strip() for part in re.split(r"[\n,]", text))):
-        name, equals, key = (part.strip() for part in line.partition("="))
-        if not equals or not name or not key:
-            raise _error("input_keys", value, f"entry {line!r} must look like 'input_name = env_key'")
-        table[name] = key
-    if directory is not None:
-        names = [spec.name for spec in directory.inputs]
-        unknown = [name for name in table if name not in names]
-        if unknown:
-            raise _error("input_keys", value, f"the classifier takes no input {unknown[0]!r}; its inputs: {', '.join(names)}")
-    return table
+    from pytest_drlreward.model_settings import parse_input_keys
+
+    return _parsed(config, "input_keys", lambda text: parse_input_keys(text, directory), {})
 
 
 def _labelled_images(config: pytest.Config, model_dir: Path | None) -> Path | None:

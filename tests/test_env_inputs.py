@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 import reward_models
+
 from pytest_drlreward.classifier.metadata import InputSpec
 from pytest_drlreward.env_inputs import EnvInputError, env_inputs
 from pytest_drlreward.envspec import accepts_keyword

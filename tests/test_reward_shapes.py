@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import reward_models
+
 from conftest import rehash
 from pytest_drlreward import export_classifier, load_backend, write_classifier_dir
 from pytest_drlreward.checks import ParityError, assert_backends_agree, assert_decisions_agree

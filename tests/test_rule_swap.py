@@ -50,7 +50,7 @@ def test_swapping_the_rule_in_the_metadata_changes_the_env_the_vecenv_and_fideli
     env = PandaHoverEnv(reward_backend="onnxruntime", model_dir=model_copy, max_episode_steps=20)
     vec = BatchedRewardVecEnv(2, "onnxruntime", model_dir=model_copy)
     try:
-        for action, (_, reward, terminated, _, info) in _approach(env):
+        for _action, (_, reward, terminated, _, info) in _approach(env):
             logits = backend.logits(env.camera_image()[None])
             softmax_goal = float(np.exp(logits[0, 1]) / np.exp(logits[0]).sum())
             assert info["goal_probability"] == pytest.approx(softmax_goal, abs=1e-6)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from pytest_drlreward.backends.base import RewardBackend, check_threads, require
-from pytest_drlreward.classifier.graph import check_graph_inputs
 from pytest_drlreward.classifier.directory import ModelDir, ModelDirError
+from pytest_drlreward.classifier.graph import check_graph_inputs
 
 
 class OnnxRuntimeBackend(RewardBackend):

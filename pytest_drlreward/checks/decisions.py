@@ -14,10 +14,10 @@ import numpy as np
 
 from pytest_drlreward.checks._format import CheckError, backend_name
 from pytest_drlreward.checks._inputs import as_inputs, batch_len
-from pytest_drlreward.classifier.decision import DecisionRule, loose_argmax, rule_of
 from pytest_drlreward.checks.parity import DEFAULT_BATCH, logits_in_batches
 from pytest_drlreward.checks.rollout import Rollout, RolloutError
 from pytest_drlreward.checks.stats import Proportion
+from pytest_drlreward.classifier.decision import DecisionRule, loose_argmax, rule_of
 
 MAX_CASES = 5
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from pytest_drlreward.classifier.directory import (
     FORMAT_VERSION,
-    READABLE_FORMATS,
     METADATA_FILE,
     ONNX_FILE,
+    READABLE_FORMATS,
     TORCH_FILE,
     ModelDir,
     ModelDirError,

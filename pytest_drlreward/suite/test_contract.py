@@ -1,7 +1,8 @@
 """The contract suite: the env keeps the Gymnasium contract (our checks, Gymnasium's and SB3's
 checkers, vectorisation), every backend agrees with the reference (``drl_reference``; random inputs
-drawn per named input, labelled images, the env's own inputs), for every decision rule, classifies the labelled images well enough, and decides the reward as
-the env's truth says (reward fidelity); each backend's latency is measured.
+drawn per named input, labelled images, the env's own inputs), for every decision rule, classifies
+the labelled images well enough, and decides the reward as the env's truth says (reward fidelity);
+each backend's latency is measured.
 
 Hypothesis runs few examples (10 to 25) unless the project loaded its own settings profile. A test
 with ``@given`` and function-scoped fixtures would share one fixture value across all its examples
