@@ -144,3 +144,14 @@ def test_an_onnx_only_directory_needs_no_classifier_pt(tmp_path):
     assert not directory.has_torch_factory
     with pytest.raises(ModelDirError, match="has no torch_factory"):
         directory.check_factory()
+
+
+def test_score_fidelity_fails_a_score_that_does_not_follow_the_truth():
+    from pytest_drlreward.checks import ScoreFidelityError, score_fidelity
+
+    truth = np.linspace(-1, 1, 50)
+    assert score_fidelity(truth * 0.9 + 0.01, truth, "model", "true_reward").correlation > 0.99
+    with pytest.raises(ScoreFidelityError, match="correlation -1.000 of the score with 'true_reward' is below 0.5"):
+        score_fidelity(-truth, truth, "model", "true_reward")
+    with pytest.raises(ScoreFidelityError, match=r"mean \|score - true_reward\| 1 is above 0.1"):
+        score_fidelity(truth + 1, truth, "model", "true_reward", max_mean_abs_error=0.1)
