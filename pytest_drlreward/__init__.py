@@ -4,8 +4,9 @@ The plugin (``pytest_drlreward.plugin``) loads through the ``pytest11`` entry po
 public names are imported on first use, so ``import pytest_drlreward`` stays light:
 
 - :func:`load_backend`, ``BACKEND_NAMES``: run a classifier directory on torch, onnxruntime or openvino.
-- :func:`export_classifier`, :func:`open_model_dir`, :class:`ModelDir`, :class:`ModelDirError`: the
-  classifier-directory format; :func:`quantize_classifier`: its INT8 OpenVINO model (NNCF).
+- :func:`export_classifier`, :func:`write_classifier_dir` (no torch), :class:`DecisionRule`,
+  :func:`open_model_dir`, :class:`ModelDir`, :class:`ModelDirError`: the classifier-directory format;
+  :func:`quantize_classifier`: its INT8 OpenVINO model (NNCF).
 - :func:`assert_backends_agree`, :class:`ParityError`, :class:`ParityReport`: backend parity.
 - :func:`assert_step_contract`, :class:`StepContractError`: the Gymnasium reset/step contract.
 - :func:`assert_reward_fidelity`, :class:`FidelityError`, :func:`collect_rollout`: the learned reward
@@ -45,7 +46,10 @@ _LAZY = {
     "open_model_dir": "pytest_drlreward.classifier.directory",
     "ModelDir": "pytest_drlreward.classifier.directory",
     "ModelDirError": "pytest_drlreward.classifier.directory",
+    "write_classifier_dir": "pytest_drlreward.classifier.writer",
+    "DecisionRule": "pytest_drlreward.classifier.decision",
     "load_backend": "pytest_drlreward.backends.registry",
+    "load_reference": "pytest_drlreward.backends.registry",
     "BACKEND_NAMES": "pytest_drlreward.backends.registry",
     "BackendUnavailableError": "pytest_drlreward.backends.registry",
 }

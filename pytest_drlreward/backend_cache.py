@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from pytest_drlreward.backends import missing_package
+from pytest_drlreward.backends.registry import is_callable_spec
 
 NO_MODEL_REASON = "no classifier configured: set the drl_model ini key or --drl-model=DIR"
 
@@ -35,13 +36,14 @@ class BackendCache:
 
     def get(self, name: str, path: Path | None, **options: Any) -> Any:
         """Backend ``name`` on the classifier at ``path`` with ``options``; skips the test if its package is missing."""
-        reason = missing_package(name)
+        callable_reference = is_callable_spec(name)
+        reason = None if callable_reference else missing_package(name)
         if reason is not None:
             pytest.skip(reason)
         directory = self.model_dir(path)
         key = (name, directory.path, tuple(sorted(options.items())))
         if key not in self._backends:
-            from pytest_drlreward.backends import load_backend
+            from pytest_drlreward.backends import load_reference
 
-            self._backends[key] = load_backend(name, directory, **options)
+            self._backends[key] = load_reference(name, directory, **({} if callable_reference else options))
         return self._backends[key]

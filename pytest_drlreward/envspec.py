@@ -113,6 +113,24 @@ def check_env_spec(text: str) -> EnvSpec:
     return spec
 
 
+def accepts_keyword(text: str, keyword: str) -> bool:
+    """Whether building from ``text`` can take ``keyword`` (e.g. ``render_mode``): always for a Gymnasium id
+    (``gymnasium.make`` takes it); for a factory, when its signature names it or takes ``**kwargs``."""
+    import inspect
+
+    spec = parse_env_spec(text)
+    if not spec.is_factory:
+        return True
+    factory: Any = importlib.import_module(spec.module)
+    try:
+        for part in spec.name.split("."):
+            factory = getattr(factory, part)
+        parameters = inspect.signature(factory).parameters.values()
+    except (AttributeError, TypeError, ValueError):
+        return True  # an id registered by the module, or a callable without a signature: let it decide
+    return any(p.name == keyword or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+
+
 def make_env(text: str, **kwargs: Any) -> Any:
     """Build one env from the spec ``text``, passing ``kwargs`` to ``gymnasium.make`` or the factory."""
     spec = parse_env_spec(text)

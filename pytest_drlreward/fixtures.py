@@ -4,7 +4,8 @@
 - ``drl_env_factory``: ``make(**kwargs)`` building envs from ``drl_env``; closes them all afterwards.
 - ``drl_env``: one env from the factory.
 - ``reward_backend``: each configured backend in turn (tests get ids like ``test_x[openvino]``).
-- ``reference_backend`` (session): the Torch backend on the same classifier.
+- ``reference_backend`` (session): the reference (``drl_reference``: Torch by default, an ONNX engine for
+  an ONNX-only directory, or a ``module:function`` callable) on the same classifier.
 - ``labelled_images`` (session): ``(images uint8 (N, H, W, 3), labels bool or int (N,))``, or a skip.
 - ``drl_rollout`` (session): one seeded rollout of ``drl_env`` with its images and truth, or a skip.
 - ``drl_parity``: parity checks with the configured tolerances, summarised in the terminal summary.
@@ -22,7 +23,6 @@ from typing import Any
 import pytest
 
 from pytest_drlreward.backend_cache import BackendCache
-from pytest_drlreward.backends import REFERENCE_BACKEND
 from pytest_drlreward.options import CONFIG_KEY, DrlConfig, xdist_workers
 from pytest_drlreward.recording import ParityRecorder, TimingRecorder, record
 
@@ -96,8 +96,10 @@ def reward_backend(request: pytest.FixtureRequest, drl_config: DrlConfig, _drl_b
 
 @pytest.fixture(scope="session")
 def reference_backend(drl_config: DrlConfig, _drl_backend_cache: BackendCache) -> Any:
-    """The Torch backend on the configured classifier: the reference for parity checks."""
-    return _load(_drl_backend_cache, drl_config, REFERENCE_BACKEND)
+    """The reference for parity checks (``drl_reference``) on the configured classifier."""
+    if ":" in drl_config.reference:  # a callable takes no backend options
+        return _drl_backend_cache.get(drl_config.reference, drl_config.model_dir)
+    return _load(_drl_backend_cache, drl_config, drl_config.reference)
 
 
 def load_labelled_images(path: Path) -> tuple[Any, Any]:
@@ -135,27 +137,32 @@ def labelled_images(drl_config: DrlConfig) -> tuple[Any, Any]:
 def _rollout_env(spec: str) -> Any:
     """An env built from ``spec`` that can show its images (asks for ``render_mode="rgb_array"`` if it must)."""
     from pytest_drlreward.checks.rollout import has_image_source
-    from pytest_drlreward.envspec import make_env
+    from pytest_drlreward.envspec import accepts_keyword, make_env
 
     env = make_env(spec)
     if has_image_source(env) or "rgb_array" not in (getattr(env, "metadata", None) or {}).get("render_modes", []):
+        return env
+    if not accepts_keyword(spec, "render_mode"):  # its metadata lists rgb_array, but the factory takes no render_mode
         return env
     env.close()
     return make_env(spec, render_mode="rgb_array")
 
 
 @pytest.fixture(scope="session")
-def drl_rollout(drl_config: DrlConfig) -> Any:
+def drl_rollout(drl_config: DrlConfig, _drl_backend_cache: BackendCache) -> Any:
     """One rollout of ``drl_env`` (``drl_fidelity_steps`` steps from ``drl_fidelity_seed``, ``drl_policy``):
-    every step's image and, when ``drl_truth_key`` is set and reported, the truth. Skips when the env
-    has no image to classify."""
+    every step's classifier inputs (with ``drl_model``: each named input, found as ``drl_input_keys``
+    says; else the camera image) and, when ``drl_truth_key`` is set and reported, the truth. Skips when
+    the env has no image to classify."""
     from pytest_drlreward.checks.rollout import collect_rollout, has_image_source
 
     if drl_config.env is None:
         pytest.skip(NO_ENV_REASON)
+    inputs = _drl_backend_cache.model_dir(drl_config.model_dir).inputs if drl_config.model_dir is not None else None
     env = _rollout_env(drl_config.env)
     try:
-        if not has_image_source(env):
+        dict_obs = type(getattr(env, "observation_space", None)).__name__ == "Dict"
+        if (inputs is None or len(inputs) == 1) and not dict_obs and not has_image_source(env):
             pytest.skip(f"{type(env.unwrapped).__name__} shows no image to classify: give it a camera_image() method "
                         f"or render_mode='rgb_array'")
         policy = None
@@ -164,7 +171,7 @@ def drl_rollout(drl_config: DrlConfig) -> Any:
 
             policy = load_policy(drl_config.policy, drl_config.policy_base)
         return collect_rollout(env, drl_config.fidelity_steps, seed=drl_config.fidelity_seed, policy=policy,
-                               truth_key=drl_config.truth_key)
+                               truth_key=drl_config.truth_key, inputs=inputs, input_keys=drl_config.input_keys or None)
     finally:
         env.close()
 

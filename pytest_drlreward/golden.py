@@ -20,17 +20,22 @@ import numpy as np
 
 from pytest_drlreward.atomic import atomic_file
 from pytest_drlreward.backends import REGISTRY, base_backend
+from pytest_drlreward.checks._inputs import batch_len
+from pytest_drlreward.classifier.decision import DecisionRule
 
 
 class GoldenError(AssertionError):
     """No golden file for a backend, or it was saved for other images."""
 
 
-def images_digest(images: np.ndarray) -> str:
-    """sha256 of the images' shape and bytes."""
-    images = np.ascontiguousarray(images)
-    digest = hashlib.sha256(repr((images.dtype.str, images.shape)).encode())
-    digest.update(images.tobytes())
+def images_digest(images: Any) -> str:
+    """sha256 of the inputs' shapes and bytes (one array, or a dict name -> array)."""
+    named = images if isinstance(images, dict) else {"": images}
+    digest = hashlib.sha256()
+    for name in sorted(named):
+        array = np.ascontiguousarray(named[name])
+        digest.update(repr((name, array.dtype.str, array.shape) if name else (array.dtype.str, array.shape)).encode())
+        digest.update(array.tobytes())
     return digest.hexdigest()
 
 
@@ -51,10 +56,14 @@ def golden_path(directory: str | Path, backend: str) -> Path:
     return Path(directory) / f"{backend}.npz"
 
 
-def save_golden(directory: str | Path, backend: str, logits: np.ndarray, images: np.ndarray, goal_index: int = 1) -> Path:
-    """Write ``backend``'s ``logits`` on ``images`` to its golden file; return the path."""
-    meta = {"backend": backend, "images_sha256": images_digest(images), "n_images": int(len(images)),
-            "goal_index": int(goal_index),
+def save_golden(directory: str | Path, backend: str, logits: np.ndarray, images: Any, goal_index: int | None = 1,
+                decision: DecisionRule | None = None) -> Path:
+    """Write ``backend``'s ``logits`` on ``images`` to its golden file (with the decision rule); return the path."""
+    logits = np.asarray(logits)
+    if decision is None:
+        decision = DecisionRule.argmax(int(goal_index if goal_index is not None else 1), max(2, logits.shape[-1]))
+    meta = {"backend": backend, "images_sha256": images_digest(images), "n_images": batch_len(images),
+            "goal_index": decision.goal_index, "decision": {**decision.to_metadata(), "n_outputs": decision.n_outputs},
             "engine": engine_version(backend), "machine": f"{platform.machine()} {platform.system()}",
             "python": platform.python_version()}
     buffer = io.BytesIO()
@@ -73,11 +82,16 @@ class GoldenLogits:
         self.name = name
         self._logits = logits
         self.meta = meta
-        self.goal_index = int(meta.get("goal_index", 1))
+        saved = meta.get("decision")
+        if isinstance(saved, dict):
+            self.decision = DecisionRule.from_metadata(saved, int(saved.get("n_outputs", 1)))
+        else:  # saved before decision rules: argmax over goal_index
+            self.decision = DecisionRule.argmax(int(meta.get("goal_index", 1)), max(2, logits.shape[-1]))
+        self.goal_index = self.decision.goal_index
 
-    def logits(self, images: np.ndarray) -> np.ndarray:
-        if len(images) != len(self._logits):
-            raise GoldenError(f"{self.name} holds logits for {len(self._logits)} images, asked for {len(images)}")
+    def logits(self, images: Any) -> np.ndarray:
+        if batch_len(images) != len(self._logits):
+            raise GoldenError(f"{self.name} holds logits for {len(self._logits)} images, asked for {batch_len(images)}")
         return self._logits
 
     def describe(self) -> str:

@@ -73,6 +73,10 @@ class DrlConfig:
     timing_margin: float = DEFAULT_TIMING_MARGIN
     golden_save: Path | None = None
     golden_compare: Path | None = None
+    reference: str = REFERENCE_BACKEND
+    reference_reason: str = "the default"
+    decision: str | None = None  # the classifier directory's rule, e.g. "sigmoid > 0.85"
+    input_keys: dict[str, str] = field(default_factory=dict)
 
     def tolerance(self, backend: str) -> tuple[float, float]:
         """(atol, rtol) for ``backend``: its ``drl_parity_tolerances`` entry, else drl_parity_atol/rtol."""
@@ -121,6 +125,13 @@ _SETTINGS: dict[str, tuple[str, str, str]] = {
                                                 f"(default {DEFAULT_MAX_ACCURACY_DROP})"),
     "min_argmax_agreement": ("FRACTION", "string", f"quantized backends: least share of images whose decision matches "
                                                    f"the reference's (default {DEFAULT_MIN_ARGMAX_AGREEMENT})"),
+    "reference": ("NAME_OR_SPEC", "string", "what the backends are compared with: torch, onnxruntime, openvino or a "
+                                            "'module:function' callable (numpy inputs in, numpy outputs out); "
+                                            "default: torch when the classifier directory has a torch_factory, "
+                                            "else ONNX Runtime (else OpenVINO)"),
+    "input_keys": ("TABLE", "linelist", "where the env supplies each classifier input: lines 'input_name = env_key' "
+                                        "(a key of camera_images() or of a Dict observation; default: each "
+                                        "input's env_key)"),
     "timing_margin": ("MARGIN", "string", f"--drl-timing-compare: how much a latency ratio may grow "
                                             f"(default {DEFAULT_TIMING_MARGIN}: a ratio may grow by half)"),
 }
@@ -184,10 +195,11 @@ def _env(config: pytest.Config) -> str | None:
         raise pytest.UsageError(f"{error} ({value.origin})") from None
 
 
-def _model_dir(config: pytest.Config, backends: tuple[str, ...]) -> Path | None:
+def _model_dir(config: pytest.Config, backends: tuple[str, ...]) -> tuple[Path | None, Any]:
+    """The classifier directory's path and its checked ``ModelDir`` (None, None when not configured)."""
     value = _raw(config, "model")
     if value.text is None:
-        return None
+        return None, None
     path = (value.base / Path(value.text).expanduser()).resolve()
     if not path.is_dir():
         raise _error("model", value, f"directory {path} does not exist")
@@ -197,10 +209,39 @@ def _model_dir(config: pytest.Config, backends: tuple[str, ...]) -> Path | None:
     from pytest_drlreward.preflight import check_model_dir, check_variants
 
     try:
-        check_variants(check_model_dir(path), backends)
+        directory = check_model_dir(path)
+        check_variants(directory, backends)
     except ValueError as error:  # ModelDirError names the file
         raise _error("model", value, str(error)) from None
-    return path
+    return path, directory
+
+
+def _reference(config: pytest.Config, directory: Any) -> tuple[str, str]:
+    """(reference name or 'module:function', why it was chosen) for this run."""
+    from pytest_drlreward.model_settings import choose_reference
+
+    value = _raw(config, "reference")
+    try:
+        return choose_reference(value.text, directory, f"drl_reference {value.origin}")
+    except ValueError as error:
+        raise _error("reference", value, str(error)) from None
+
+
+def _candidates(config: pytest.Config, backends: tuple[str, ...], reference: str, directory: Any) -> tuple[str, ...]:
+    """The candidate backends: as configured, or by default every backend the directory can run but the reference."""
+    from pytest_drlreward.model_settings import candidate_backends
+
+    value = _raw(config, "backends")
+    try:
+        return candidate_backends(backends if value.text is not None else None, reference, directory) or backends
+    except ValueError as error:
+        raise _error("backends", value, str(error)) from None
+
+
+def _input_keys(config: pytest.Config, directory: Any) -> dict[str, str]:
+    from pytest_drlreward.model_settings import parse_input_keys
+
+    return _parsed(config, "input_keys", lambda text: parse_input_keys(text, directory), {})
 
 
 def _labelled_images(config: pytest.Config, model_dir: Path | None) -> Path | None:
@@ -327,9 +368,15 @@ def _policy(config: pytest.Config) -> tuple[str | None, Path | None]:
 def read_config(config: pytest.Config) -> DrlConfig:
     """Read and check every setting; raise ``pytest.UsageError`` naming the first bad value."""
     backends = _backends(config)
-    model_dir = _model_dir(config, backends)
+    model_dir, directory = _model_dir(config, backends)
+    reference, reference_reason = _reference(config, directory)
+    backends = _candidates(config, backends, reference, directory)
     policy, policy_base = _policy(config)
     return DrlConfig(
+        reference=reference,
+        reference_reason=reference_reason,
+        decision=directory.decision.describe() if directory is not None else None,
+        input_keys=_input_keys(config, directory),
         env=_env(config),
         model_dir=model_dir,
         labelled_images=_labelled_images(config, model_dir),

@@ -31,7 +31,7 @@ from pytest_drlreward.fixtures import (  # noqa: F401  (imported so pytest regis
 from pytest_drlreward.options import CONFIG_KEY, add_options, read_config
 
 MARKERS = {
-    "parity": "checks that reward backends agree with the Torch reference (pytest-drlreward)",
+    "parity": "checks that reward backends agree with the reference (drl_reference; pytest-drlreward)",
     "timing": "measures backend latency for the timing table; never asserts a time (pytest-drlreward)",
     "slow": "slow test, skipped unless selected with -m slow or --drl-run-slow (pytest-drlreward)",
 }
@@ -108,6 +108,11 @@ class SessionRecords:
             terminalreporter.write_sep("-", "drlreward timing baseline" + (": REGRESSION" if self.timing_regressed else ""))
             for line in self.baseline_lines:
                 terminalreporter.write_line(line, red=line.endswith("REGRESSION"))
+        drl = self.config.stash.get(CONFIG_KEY, None)
+        if drl is not None and drl.model_dir is not None and (self.timing_rows or any(self.lines.values())):
+            terminalreporter.write_sep("-", "drlreward classifier")
+            terminalreporter.write_line(f"{drl.model_dir}: decision rule {drl.decision}; reference {drl.reference} "
+                                        f"({drl.reference_reason}); candidates {', '.join(drl.backends)}")
         for key, title in SECTIONS:
             if self.lines[key]:
                 terminalreporter.write_sep("-", title)

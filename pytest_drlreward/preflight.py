@@ -21,9 +21,13 @@ from pytest_drlreward.sourcecheck import lookup
 
 
 def check_model_dir(path: Path) -> ModelDir:
-    """Open the classifier directory (metadata fields, sha256 of every file) and check its ``torch_factory``."""
+    """Open the classifier directory (metadata fields, sha256 of every file), check its inputs against the
+    ONNX graph and its ``torch_factory`` (when it has one)."""
     directory = open_model_dir(path)
-    factory = directory.metadata["torch_factory"]
+    check_inputs_against_graph(directory)
+    factory = directory.metadata.get("torch_factory")
+    if factory is None:  # an ONNX-only directory
+        return directory
     module, _, name = factory.partition(":")
     found = lookup(module, name)
     where = directory.path / METADATA_FILE
@@ -34,6 +38,20 @@ def check_model_dir(path: Path) -> ModelDir:
         hint = f"; did you mean {', '.join(map(repr, found.suggestions))}?" if found.suggestions else ""
         raise ModelDirError(f"{where}: torch_factory {factory!r}: {module} ({found.path}) defines no {name!r}{hint}")
     return directory
+
+
+def check_inputs_against_graph(directory: ModelDir) -> None:
+    """The metadata's ``inputs`` (names, dtypes) and ``output`` match the ONNX graph (read with onnx, ONNX
+    Runtime or OpenVINO, whichever is installed); ModelDirError naming the field and value otherwise."""
+    from pytest_drlreward.classifier.graph import check_graph_inputs, graph_signature
+
+    inputs, outputs = graph_signature(directory.onnx_path)
+    check_graph_inputs(directory, [(port.name, port.dtype) for port in inputs])
+    if outputs and len(outputs[0].shape) in (1, 2):
+        graph_values = outputs[0].shape[1] if len(outputs[0].shape) == 2 else 1
+        if graph_values is not None and graph_values != directory.output.n_values:
+            raise ModelDirError(f"{directory.path / METADATA_FILE}: output.shape {list(directory.output.shape)} but the "
+                                f"ONNX graph's output {outputs[0].name!r} has {graph_values} values per row")
 
 
 def check_variants(directory: ModelDir, backends: Iterable[str]) -> None:

@@ -147,8 +147,10 @@ class TimingRecorder:
 
     def measure(self, backend: Any, images: Any, rounds: int = 50, warmup: int = 10) -> float:
         """Median ms of ``backend.logits(images)``; records the row (with spread) for the timing table."""
+        from pytest_drlreward.checks._inputs import batch_len
+
         sample = measure(lambda: backend.logits(images), rounds, warmup)
-        row = {"backend": str(getattr(backend, "name", type(backend).__name__)), "batch": int(len(images)),
+        row = {"backend": str(getattr(backend, "name", type(backend).__name__)), "batch": batch_len(images),
                "median_ms": sample.median_ms, "min_ms": sample.min_ms, "max_ms": sample.max_ms,
                "q1_ms": sample.q1_ms, "q3_ms": sample.q3_ms, "threads": self._threads(backend),
                "xdist_workers": self._workers}

@@ -21,6 +21,7 @@ __all__ = [
     "actions",
     "from_space",
     "image_batches",
+    "input_batches",
     "observations",
     "seeds",
 ]
@@ -168,6 +169,30 @@ def image_batches(
     shapes = st.integers(min_value=min_batch, max_value=max_batch).map(lambda n: (n, height, width, channels))
     pixels = st.integers(min_value=0, max_value=255)
     return arrays(np.uint8, shapes, elements=pixels, fill=pixels)
+
+
+def _input_array(spec: Any, batch: int) -> st.SearchStrategy[np.ndarray]:
+    dtype = np.dtype(spec.dtype)
+    low, high = spec.range
+    if dtype.kind == "f":
+        low, high = float(np.float32(low)), float(np.float32(high))
+    elements = _scalar_elements(dtype, low, high)
+    return arrays(dtype, (batch, *spec.item_shape), elements=elements, fill=elements)
+
+
+def input_batches(specs: Any, min_batch: int = 1, max_batch: int = 8) -> st.SearchStrategy[Any]:
+    """Draw a batch for a model's inputs (``ModelDir.inputs``: each with name, shape, dtype, range):
+    one array for a one-input model, else a dict name -> array, all with the same N in
+    [min_batch, max_batch], each input's values in its dtype's ``range`` (uint8 0..255, float32 [0, 1]
+    unless the metadata says otherwise)."""
+    specs = tuple(specs)
+
+    def draw_all(batch: int) -> st.SearchStrategy[Any]:
+        if len(specs) == 1:
+            return _input_array(specs[0], batch)
+        return st.fixed_dictionaries({spec.name: _input_array(spec, batch) for spec in specs})
+
+    return st.integers(min_value=min_batch, max_value=max_batch).flatmap(draw_all)
 
 
 def seeds() -> st.SearchStrategy[int]:

@@ -26,7 +26,7 @@ def test_train_and_export_give_a_loadable_directory(tmp_path):
     assert [r.epoch for r in reports] == [1, 2] and all(np.isfinite(r.train_loss) for r in reports)
     model_dir = export_trained(result, data, tmp_path / "model", seed=0)
     metadata = json.loads((model_dir.path / "metadata.json").read_text())
-    assert metadata["input"]["shape"] == [None, 32, 32, 3]
+    assert metadata["format_version"] == 2 and metadata["inputs"][0]["shape"] == [None, 32, 32, 3]
     assert metadata["info"]["training_seed"] == 0 and "test_accuracy" in metadata["info"]
     logits = {name: load_backend(name, model_dir).logits(data.images[:3]) for name in ("torch", "openvino")}
     np.testing.assert_allclose(logits["openvino"], logits["torch"], atol=1e-4, rtol=1e-4)

@@ -304,7 +304,7 @@ def test_export_with_forward_x_and_one_example_image_runs_at_any_batch_size(proj
     out = tmp_path / "exported"
     written = pytest_drlreward.export_classifier(model, images[:1], out, torch_factory="tiny_model:build")
     assert written.path == out and written.image_shape == (16, 16, 3)
-    assert written.metadata["input"]["shape"] == [None, 16, 16, 3]
+    assert written.metadata["format_version"] == 2 and written.metadata["inputs"][0]["shape"] == [None, 16, 16, 3]
     onnxruntime = load_backend("onnxruntime", out)
     for batch in (1, 5):
         with torch.inference_mode():

@@ -85,7 +85,7 @@ def test_goal_index_of_the_metadata_decides_the_reward(model_copy):
     from pytest_drlreward.classifier import METADATA_FILE
 
     metadata = json.loads((model_copy / METADATA_FILE).read_text())
-    metadata["goal_index"], metadata["classes"] = 0, ["goal", "not_goal"]
+    metadata["decision"]["goal_index"], metadata["classes"] = 0, ["goal", "not_goal"]
     (model_copy / METADATA_FILE).write_text(json.dumps(metadata))
     shipped = PandaHoverEnv(reward_backend="onnxruntime", max_episode_steps=10)
     swapped = PandaHoverEnv(reward_backend="onnxruntime", model_dir=model_copy, max_episode_steps=10)

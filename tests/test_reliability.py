@@ -220,17 +220,28 @@ def test_openvino_never_compiles_an_unlisted_file(model_copy):
     np.testing.assert_allclose(backend.logits(images), load_backend("torch", model_copy).logits(images), atol=1e-4)
 
 
+def _format_1(metadata: dict, goal_index: int = 1) -> dict:
+    """The shipped (format 2) metadata written as format 1."""
+    return {"format_version": 1, "input": metadata["inputs"][0], "classes": metadata["classes"], "goal_index": goal_index,
+            "torch_factory": metadata["torch_factory"], "files": metadata["files"]}
+
+
 METADATA_FAULTS = {
     "no-files": (lambda m: {k: v for k, v in m.items() if k != "files"}, "lacks \\['files'\\]"),
     "files-without-onnx": (lambda m: {**m, "files": {"classifier.pt": m["files"]["classifier.pt"]}},
                            "does not list \\['classifier.onnx'\\]"),
-    "goal-index-5": (lambda m: {**m, "goal_index": 5}, "goal_index 5 is not an index of classes"),
-    "goal-index-bool": (lambda m: {**m, "goal_index": True}, "goal_index True is not an index"),
+    "goal-index-5": (lambda m: {**m, "decision": {"kind": "argmax", "goal_index": 5}},
+                     "decision.goal_index 5 is not a column of the output"),
+    "goal-index-bool": (lambda m: {**m, "decision": {"kind": "argmax", "goal_index": True}},
+                        "decision.goal_index True is not a column"),
     "a-list": (lambda m: [m], "must hold a JSON object, got a list"),
-    "no-input": (lambda m: {k: v for k, v in m.items() if k != "input"}, "lacks \\['input'\\]"),
-    "no-goal-index": (lambda m: {k: v for k, v in m.items() if k != "goal_index"}, "lacks \\['goal_index'\\]"),
-    "no-torch-factory": (lambda m: {k: v for k, v in m.items() if k != "torch_factory"}, "lacks \\['torch_factory'\\]"),
-    "bad-shape": (lambda m: {**m, "input": {**m["input"], "shape": [None, 48, 3]}}, "input.shape must be"),
+    "no-inputs": (lambda m: {k: v for k, v in m.items() if k != "inputs"}, "lacks \\['inputs'\\]"),
+    "no-decision": (lambda m: {k: v for k, v in m.items() if k != "decision"}, "lacks \\['decision'\\]"),
+    "bad-torch-factory": (lambda m: {**m, "torch_factory": "no_colon"}, "torch_factory must be 'package.module:function'"),
+    "bad-shape": (lambda m: {**m, "inputs": [{**m["inputs"][0], "shape": [None, 48, 0, 3]}]}, "inputs\\[0\\].shape must be"),
+    "format-1-goal-index-5": (lambda m: _format_1(m, goal_index=5), "decision.goal_index 5 is not a column"),
+    "format-1-no-torch-factory": (lambda m: {k: v for k, v in _format_1(m).items() if k != "torch_factory"},
+                                  "lacks \\['torch_factory'\\]"),
     "escaping-file": (lambda m: {**m, "files": {**m["files"], "../x": "0"}}, "must be relative"),
 }
 

@@ -180,7 +180,7 @@ def test_nan_output_fails_naming_where() -> None:
     images = np.zeros((3, 4, 4, 3), np.uint8)
     out = np.zeros((3, 5), np.float32)
     out[1, 3] = np.nan
-    with pytest.raises(ParityError, match=r"candidate backend 'ov' returned 1 non-finite.*image 1 class 3 = nan"):
+    with pytest.raises(ParityError, match=r"candidate backend 'ov' returned 1 non-finite.*input 1 element 3 = nan"):
         assert_backends_agree(FixedLogitsBackend("torch", np.zeros((3, 5), np.float32)), FixedLogitsBackend("ov", out), images)
 
 

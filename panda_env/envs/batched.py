@@ -1,15 +1,16 @@
-"""N PandaHover envs stepped together, their N camera images classified in one reward-backend call.
+"""N PandaHover envs stepped together, their N camera images judged in one call of a batch-first judge.
 
-``BatchedRewardVecEnv`` is stable-baselines3's ``DummyVecEnv`` with one change: before its step loop,
-every env begins its step (``PandaHoverEnv.begin_step``: action checked, arm moved), the N images are
-rendered into one preallocated uint8 (N, H, W, 3) buffer and classified in one backend call; each
-env's ``step`` then only completes its own step with that verdict (``complete_step``). Everything
-else (auto-reset, ``terminal_observation``, ``TimeLimit.truncated``, attribute access) is SB3's.
+``BatchedRewardVecEnv`` is stable-baselines3's ``DummyVecEnv`` with its step loop in two halves: every
+env begins its step (``PandaHoverEnv.begin_step``: action checked, arm moved), the N images are
+rendered into one preallocated uint8 (N, H, W, 3) buffer and judged at once by the envs' shared judge
+(``judge_batch``: the directory's one decision rule), then each env completes its step with its
+verdict (``complete_step``). Auto-reset, ``terminal_observation`` and ``TimeLimit.truncated`` follow
+SB3's loop; attribute access is SB3's. Each env holds the same judge, so stepping one alone works too.
 """
 
 from __future__ import annotations
 
-import time
+from copy import deepcopy
 from typing import Any
 
 import gymnasium as gym
@@ -17,34 +18,8 @@ import numpy as np
 from stable_baselines3.common.vec_env import DummyVecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 
-from panda_env.envs.goal import CallTimer, OracleJudge, goal_decisions, load_reward_backend
+from panda_env.envs.goal import CallTimer, ClassifierJudge, OracleJudge, load_reward_backend
 from panda_env.envs.hover import PandaHoverEnv, PendingStep
-
-
-class _VecJudged:
-    """Stands in for the judge of an env whose reward its VecEnv decides; it loads nothing."""
-
-    needs_image = True
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def judge(self, image, true_goal):
-        raise RuntimeError("this env's reward is decided by its BatchedRewardVecEnv; step the VecEnv instead")
-
-
-class _CompleteStep(gym.Wrapper):
-    """One env of the VecEnv: ``step`` completes the step the VecEnv began and judged for it."""
-
-    def __init__(self, env: PandaHoverEnv) -> None:
-        super().__init__(env)
-        self.verdict: tuple[PendingStep, bool, float] | None = None
-
-    def step(self, action):
-        if self.verdict is None:
-            raise RuntimeError("this env's reward is decided by its BatchedRewardVecEnv; step the VecEnv instead")
-        verdict, self.verdict = self.verdict, None
-        return self.env.unwrapped.complete_step(*verdict)
 
 
 class BatchedRewardVecEnv(DummyVecEnv):
@@ -65,14 +40,13 @@ class BatchedRewardVecEnv(DummyVecEnv):
         if owned:
             raise ValueError(f"BatchedRewardVecEnv sets {', '.join(sorted(owned))} itself; do not pass it in env_kwargs")
         self.backend = load_reward_backend(reward_backend, model_dir, backend_options)
-        self.reward_backend = OracleJudge.name if self.backend is None else str(self.backend.name)
-        self.reward_timer = CallTimer()
+        self.judge = OracleJudge() if self.backend is None else ClassifierJudge(self.backend)
+        self.reward_backend = self.judge.name
         made: list[PandaHoverEnv] = []
 
         def make() -> gym.Env:
-            judge = OracleJudge() if self.backend is None else _VecJudged(self.reward_backend)
-            made.append(PandaHoverEnv(max_episode_steps=max_episode_steps, judge=judge, **env_kwargs))
-            return _CompleteStep(made[-1])
+            made.append(PandaHoverEnv(max_episode_steps=max_episode_steps, judge=self.judge, **env_kwargs))
+            return made[-1]
 
         try:
             super().__init__([make] * int(n_envs))
@@ -82,6 +56,11 @@ class BatchedRewardVecEnv(DummyVecEnv):
             raise
         shape = made[0].scene_config.image_shape
         self._images = np.zeros((self.num_envs, *shape), dtype=np.uint8) if self.backend else None
+
+    @property
+    def reward_timer(self) -> CallTimer:
+        """Time spent in the judge's backend calls (one per VecEnv step)."""
+        return getattr(self.judge, "timer", CallTimer())
 
     @property
     def timers(self) -> dict[str, CallTimer]:
@@ -99,21 +78,25 @@ class BatchedRewardVecEnv(DummyVecEnv):
         super().step_async(actions)
 
     def step_wait(self) -> VecEnvStepReturn:
+        """SB3's ``DummyVecEnv.step_wait`` with each env's step split around one judge call for all envs."""
         pending = [env.unwrapped.begin_step(action) for env, action in zip(self.envs, self.actions)]
-        for env, begun, (is_goal, probability) in zip(self.envs, pending, self._judge(pending)):
-            env.verdict = (begun, is_goal, probability)
-        return super().step_wait()
+        goals, probabilities = self._judge(pending)
+        for i, (env, begun) in enumerate(zip(self.envs, pending)):
+            obs, self.buf_rews[i], terminated, truncated, self.buf_infos[i] = env.unwrapped.complete_step(
+                begun, bool(goals[i]), float(probabilities[i]))
+            self.buf_dones[i] = terminated or truncated
+            self.buf_infos[i]["TimeLimit.truncated"] = truncated and not terminated
+            if self.buf_dones[i]:
+                self.buf_infos[i]["terminal_observation"] = obs
+                obs, self.reset_infos[i] = env.reset()
+            self._save_obs(i, obs)
+        return self._obs_from_buf(), np.copy(self.buf_rews), np.copy(self.buf_dones), deepcopy(self.buf_infos)
 
-    def _judge(self, pending: list[PendingStep]) -> list[tuple[bool, float]]:
-        """(is_goal, goal_probability) for every env: one backend call on all N images."""
-        if self.backend is None:
-            return [(p.true_goal, float(p.true_goal)) for p in pending]
+    def _judge(self, pending: list[PendingStep]) -> tuple[np.ndarray, np.ndarray]:
+        """(is_goal (N,), goal_probability (N,)) for every env: one judge call on all N images."""
+        truth = np.array([p.true_goal for p in pending], dtype=bool)
+        if not self.judge.needs_image:
+            return self.judge.judge_batch(None, truth)
         for i, env in enumerate(self.envs):
             self._images[i] = env.unwrapped.camera_image()
-        start = time.perf_counter()
-        logits = np.asarray(self.backend.logits(self._images))
-        self.reward_timer.add(time.perf_counter() - start)
-        if logits.ndim != 2 or len(logits) != self.num_envs:
-            raise ValueError(f"backend {self.reward_backend!r} returned logits of shape {logits.shape}, "
-                             f"expected ({self.num_envs}, K)")
-        return goal_decisions(logits, self.backend.goal_index)
+        return self.judge.judge_batch(self._images, truth)

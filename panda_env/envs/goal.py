@@ -1,8 +1,10 @@
 """Goal judges: what decides, each step, whether the gripper hovers over the object.
 
-The env asks its judge once per step; swapping the judge swaps the reward's source without touching
-the env's logic. ``OracleJudge`` reads the simulator; ``ClassifierJudge`` runs a reward backend on
-the camera image and keeps a record of the time it spends.
+Judges are batch-first: ``judge_batch(images, true_goals)`` decides N states at once (a batched VecEnv
+passes all its envs' images), ``judge(image, true_goal)`` is a batch of one (a single env's step).
+Swapping the judge swaps the reward's source without touching the env's logic. ``OracleJudge`` reads
+the simulator; ``ClassifierJudge`` runs a reward backend and applies its directory's decision rule,
+keeping a record of the time it spends.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from panda_env.envs import task
-from pytest_drlreward.backends.base import goal_probabilities
+from pytest_drlreward.classifier.decision import DecisionRule, loose_argmax, rule_of
 
 
 @dataclass
@@ -34,33 +36,49 @@ class CallTimer:
 
 
 class GoalJudge(Protocol):
+    """Decides goal or not for a batch of states (a single env is a batch of one)."""
+
     name: str
     needs_image: bool
 
+    def judge_batch(self, images: np.ndarray | None, true_goals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(is_goal bool (N,), goal_probability float (N,)) for N images (None when ``needs_image`` is False)."""
+
     def judge(self, image: np.ndarray | None, true_goal: bool) -> tuple[bool, float]:
-        """Return (is_goal, goal_probability)."""
+        """(is_goal, goal_probability) for one state."""
 
 
-class OracleJudge:
+class _OneOfBatch:
+    """``judge`` as a batch of one, for judges that define ``judge_batch``."""
+
+    def judge(self, image: np.ndarray | None, true_goal: bool) -> tuple[bool, float]:
+        goals, probabilities = self.judge_batch(None if image is None else image[None], np.array([bool(true_goal)]))
+        return bool(goals[0]), float(probabilities[0])
+
+
+class OracleJudge(_OneOfBatch):
     """Ground truth from the simulator; no network, no image."""
 
     name = task.ORACLE
     needs_image = False
 
-    def judge(self, image: np.ndarray | None, true_goal: bool) -> tuple[bool, float]:
-        return true_goal, float(true_goal)
+    def judge_batch(self, images: np.ndarray | None, true_goals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        truth = np.asarray(true_goals, dtype=bool)
+        return truth, truth.astype(np.float64)
 
 
-def goal_decisions(logits: np.ndarray, goal_index: int) -> list[tuple[bool, float]]:
-    """(is_goal, goal_probability) per row of logits (N, K): goal when the ``goal_index`` column is the argmax."""
+def goal_decisions(logits: np.ndarray, goal_index: int | DecisionRule) -> list[tuple[bool, float]]:
+    """(is_goal, goal_probability) per row of outputs, by a decision rule (or argmax over ``goal_index``)."""
     logits = np.asarray(logits)
-    goals = np.argmax(logits, axis=1) == goal_index
-    return list(zip(goals.tolist(), goal_probabilities(logits, goal_index).tolist()))
+    rule = goal_index if isinstance(goal_index, DecisionRule) else DecisionRule.argmax(int(goal_index), logits.shape[1])
+    goals, probabilities = rule.decide(logits)
+    return list(zip(goals.tolist(), probabilities.tolist()))
 
 
 def load_reward_backend(reward_backend: Any, model_dir: Any = None, backend_options: dict | None = None) -> Any:
     """The backend deciding the reward: ``None`` for ``"oracle"``, a loaded backend for a classifier
-    backend name, or a given object with ``.name``, ``.goal_index`` and ``.logits(images)`` as it is."""
+    backend name, or a given object with ``.name``, ``.logits(images)`` and a ``.decision`` rule (or a
+    ``.goal_index``: argmax) as it is."""
     if isinstance(reward_backend, str):
         if task.check_reward_backend(reward_backend) == task.ORACLE:
             return None
@@ -68,24 +86,29 @@ def load_reward_backend(reward_backend: Any, model_dir: Any = None, backend_opti
 
         return load_backend(reward_backend, model_dir, **(backend_options or {}))
     if not callable(getattr(reward_backend, "logits", None)) or not hasattr(reward_backend, "name") \
-            or not hasattr(reward_backend, "goal_index"):
-        raise TypeError(f"reward_backend must be a backend name or an object with .name, .goal_index and "
-                        f".logits(images), got {reward_backend!r}")
+            or not (hasattr(reward_backend, "goal_index") or hasattr(reward_backend, "decision")):
+        raise TypeError(f"reward_backend must be a backend name or an object with .name, .logits(images) and "
+                        f".decision (or .goal_index), got {reward_backend!r}")
     return reward_backend
 
 
-class ClassifierJudge:
-    """The learned reward: a backend's logits on the camera image; its ``goal_index`` column means goal."""
+class ClassifierJudge(_OneOfBatch):
+    """The learned reward: a backend's outputs on a batch of camera images, decided by its directory's
+    one decision rule (``backend.decision``; argmax over ``goal_index`` for objects without one)."""
 
     needs_image = True
 
     def __init__(self, backend) -> None:
         self.backend = backend
         self.name = backend.name
+        self.rule = rule_of(backend)
         self.timer = CallTimer()
 
-    def judge(self, image: np.ndarray | None, true_goal: bool) -> tuple[bool, float]:
+    def judge_batch(self, images: np.ndarray | None, true_goals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         start = time.perf_counter()
-        logits = self.backend.logits(image[None])
+        logits = np.asarray(self.backend.logits(images))
         self.timer.add(time.perf_counter() - start)
-        return goal_decisions(logits, self.backend.goal_index)[0]
+        if len(logits) != len(images):
+            raise ValueError(f"backend {self.name!r} returned outputs of shape {logits.shape} for {len(images)} images")
+        rule = loose_argmax(self.rule, logits.shape[1]) if logits.ndim == 2 else self.rule
+        return rule.decide(logits)

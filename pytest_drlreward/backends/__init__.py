@@ -19,15 +19,18 @@ from pytest_drlreward.backends.registry import (
     BackendVariant,
     base_backend,
     check_backend_name,
+    default_reference,
     install_hint,
     is_quantized,
     load_backend,
+    load_reference,
     missing_package,
 )
 
 __all__ = ["BACKEND_NAMES", "CANDIDATE_NAMES", "REFERENCE_BACKEND", "REGISTRY", "VARIANTS", "BackendEntry",
            "BackendUnavailableError", "BackendVariant", "RewardBackend", "base_backend", "check_backend_name",
-           "goal_probabilities", "install_hint", "is_quantized", "load_backend", "missing_package"]
+           "default_reference", "goal_probabilities", "install_hint", "is_quantized", "load_backend", "load_reference",
+           "missing_package"]
 
 
 def __getattr__(name: str) -> Any:

@@ -6,6 +6,7 @@ import numpy as np
 
 from pytest_drlreward.backends.base import RewardBackend, check_threads, require
 from pytest_drlreward.classifier.directory import ModelDir, ModelDirError
+from pytest_drlreward.classifier.graph import check_graph_inputs
 
 
 class OnnxRuntimeBackend(RewardBackend):
@@ -26,7 +27,10 @@ class OnnxRuntimeBackend(RewardBackend):
                                                  providers=["CPUExecutionProvider"])
         except Exception as error:  # onnxruntime raises its own exception types
             raise ModelDirError(f"ONNX Runtime cannot load {model_dir.onnx_path}: {error}") from error
-        self._input = self._session.get_inputs()[0].name
+        graph_inputs = self._session.get_inputs()
+        check_graph_inputs(model_dir, [(i.name, i.type) for i in graph_inputs])
+        self._single = graph_inputs[0].name if len(graph_inputs) == 1 else None  # fed by position
 
-    def _logits(self, images: np.ndarray) -> np.ndarray:
-        return self._session.run(None, {self._input: images})[0].astype(np.float32, copy=False)
+    def _run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        feed = {self._single: next(iter(inputs.values()))} if self._single else inputs
+        return self._session.run(None, feed)[0].astype(np.float32, copy=False)

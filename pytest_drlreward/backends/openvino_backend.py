@@ -21,6 +21,7 @@ import numpy as np
 
 from pytest_drlreward.backends.base import RewardBackend, check_threads, require
 from pytest_drlreward.classifier.directory import ModelDir, ModelDirError
+from pytest_drlreward.classifier.graph import check_graph_inputs
 from pytest_drlreward.classifier.int8 import open_int8_model
 
 PRECISIONS = ("f32", "bf16", "f16")
@@ -72,6 +73,9 @@ class OpenVinoBackend(RewardBackend):
         except RuntimeError as error:
             raise self._explain(core, source, device, properties, error) from error
         self._request = self.compiled.create_infer_request()
+        if not self.int8:
+            check_graph_inputs(model_dir, [(port.get_any_name(), port.get_element_type().get_type_name())
+                                           for port in self.compiled.inputs])
         self.properties = properties
         self.source = source  # the file compiled: the ONNX file or the INT8 IR
 
@@ -91,6 +95,9 @@ class OpenVinoBackend(RewardBackend):
         lines = [line for line in str(error).splitlines() if line.strip() and not line.startswith("Exception from")]
         return ValueError(f"OpenVINO refused the option(s) {', '.join(bad) or properties} on {device}: {' '.join(lines)}")
 
-    def _logits(self, images: np.ndarray) -> np.ndarray:
-        self._request.infer({0: images})
+    def _run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        if len(inputs) == 1:
+            self._request.infer({0: next(iter(inputs.values()))})
+        else:
+            self._request.infer(inputs)
         return np.array(self._request.get_output_tensor(0).data, dtype=np.float32)

@@ -87,6 +87,36 @@ def missing_package(name: str) -> str | None:
     return None
 
 
+ENGINE_REFERENCES = ("onnxruntime", "openvino")  # references that need no Torch, in order of preference
+
+
+def is_callable_spec(name: str) -> bool:
+    """Whether a backend name is a ``module:function`` callable (a reference only)."""
+    return ":" in str(name)
+
+
+def default_reference(model_dir: ModelDir | None) -> str:
+    """``torch`` when the directory has a Torch factory and torch is installed, else the first installed
+    ONNX engine (ONNX Runtime, then OpenVINO); ``torch`` when nothing is known."""
+    if model_dir is None or model_dir.has_torch_factory:
+        if model_dir is None or importlib.util.find_spec("torch") is not None:
+            return REFERENCE_BACKEND
+    for name in ENGINE_REFERENCES:
+        if importlib.util.find_spec(REGISTRY[name].package) is not None:
+            return name
+    return REFERENCE_BACKEND
+
+
+def load_reference(name: str, model_dir: str | Path | ModelDir, **options: Any) -> Any:
+    """Load a reference: a backend name (as :func:`load_backend`) or a ``module:function`` callable."""
+    if is_callable_spec(name):
+        from pytest_drlreward.backends.callable_backend import CallableBackend
+
+        directory = model_dir if isinstance(model_dir, ModelDir) else open_model_dir(model_dir)
+        return CallableBackend(directory, name, **options)
+    return load_backend(name, model_dir, **options)
+
+
 def load_backend(name: str, model_dir: str | Path | ModelDir, **options: Any) -> Any:
     """Load the classifier directory ``model_dir`` on backend ``name`` (options go to the backend).
 

@@ -22,16 +22,20 @@ class TorchBackend(RewardBackend):
         self.threads = check_threads(threads, self.name)
         self.module = model_dir.build_torch_module()
 
-    def _logits(self, images: np.ndarray) -> np.ndarray:
-        if not images.flags.writeable:  # torch.from_numpy warns on read-only arrays
-            images = images.copy()
+    def _run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
+        """One input: passed positionally (whatever ``forward`` calls it); several: by name."""
         torch = self._torch
+        tensors = {name: torch.from_numpy(array if array.flags.writeable else array.copy())  # from_numpy warns on read-only
+                   for name, array in inputs.items()}
         previous = torch.get_num_threads()
         if self.threads is not None and self.threads != previous:
             torch.set_num_threads(self.threads)
         try:
             with torch.inference_mode():
-                return self.module(torch.from_numpy(images)).numpy().astype(np.float32, copy=False)
+                out = self.module(*tensors.values()) if len(tensors) == 1 else self.module(**tensors)
+                if isinstance(out, (tuple, list)):
+                    out = out[0]
+                return out.numpy().astype(np.float32, copy=False)
         finally:
             if torch.get_num_threads() != previous:
                 torch.set_num_threads(previous)

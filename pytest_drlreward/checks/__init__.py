@@ -6,7 +6,8 @@ and returns a report with the numbers when it passes.
 - parity: :func:`assert_backends_agree` (logits within ``atol + rtol*|ref|``);
 - decisions: :func:`assert_decisions_agree` (reward flips between two backends on the same images);
 - accuracy: :func:`assert_labelled_accuracy` (labelled images, a threshold or an accuracy budget);
-- fidelity: :func:`assert_reward_fidelity` (learned reward vs the env's truth on rollouts);
+- fidelity: :func:`assert_reward_fidelity` (learned reward vs the env's truth on rollouts; a dense
+  ``score`` by :func:`score_fidelity`: correlation and mean error);
 - step contract: :func:`assert_step_contract`; VecEnv: :func:`assert_vecenv_matches`;
 - env checkers: :func:`run_gymnasium_checker`, :func:`run_sb3_checker`.
 """
@@ -25,6 +26,7 @@ from pytest_drlreward.checks.env_checkers import EnvCheckerError, run_gymnasium_
 from pytest_drlreward.checks.fidelity import FidelityError, FidelityReport, assert_reward_fidelity, fidelity_report
 from pytest_drlreward.checks.parity import ParityError, ParityReport, RewardBackend, assert_backends_agree
 from pytest_drlreward.checks.rollout import NoImageSourceError, Rollout, RolloutError, collect_rollout, env_image
+from pytest_drlreward.checks.score_fidelity import ScoreFidelityError, ScoreFidelityReport, score_fidelity
 from pytest_drlreward.checks.stats import Proportion, wilson_interval
 from pytest_drlreward.checks.step_contract import StepContractError, assert_step_contract
 from pytest_drlreward.checks.vecenv import VecEnvMismatchError, VecEnvReport, assert_vecenv_matches
@@ -45,6 +47,8 @@ __all__ = [
     "RewardBackend",
     "Rollout",
     "RolloutError",
+    "ScoreFidelityError",
+    "ScoreFidelityReport",
     "StepContractError",
     "VecEnvMismatchError",
     "VecEnvReport",
@@ -60,5 +64,6 @@ __all__ = [
     "fidelity_report",
     "run_gymnasium_checker",
     "run_sb3_checker",
+    "score_fidelity",
     "wilson_interval",
 ]

@@ -1,6 +1,7 @@
 """Accuracy on labelled images: how many a backend classifies right, against a threshold.
 
-Labels are class indices (int) or goal flags (bool: True means the backend's ``goal_index`` class).
+Labels are class indices (int) or goal flags (bool: True means goal by the backend's decision rule). For a
+rule with one output (``sigmoid``, ``score`` with a threshold) integer labels 0/1 are goal flags.
 Wrong images are named by their position in the labelled set. The verdict compares the measured
 accuracy with the threshold (the set is fixed, so this is a regression gate); the message gives
 the count and its 95% Wilson interval.
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from pytest_drlreward.checks._format import CheckError, backend_name, fmt
+from pytest_drlreward.checks._inputs import as_inputs, batch_len
 from pytest_drlreward.checks.decisions import Decisions, decide
 from pytest_drlreward.checks.parity import DEFAULT_BATCH
 from pytest_drlreward.checks.stats import Proportion
@@ -57,6 +59,17 @@ def check_labels(labels: Any, n_images: int, n_classes: int | None = None) -> np
     return labels
 
 
+def labels_for_rule(labels: np.ndarray, decisions: Decisions) -> np.ndarray:
+    """Integer labels as goal flags (1 = goal) when the rule has one output; ValueError if the rule decides nothing."""
+    rule = decisions.rule
+    if rule is not None and not rule.decides:
+        raise ValueError(f"the {rule.describe()} rule makes no goal decision, so labelled accuracy has no meaning; "
+                         f"give the score a decision.threshold")
+    if labels.dtype.kind != "b" and decisions.logits.shape[1] == 1:
+        return labels == 1
+    return labels
+
+
 def correct_mask(decisions: Decisions, labels: np.ndarray) -> np.ndarray:
     """Bool (N,): each image classified as its label says (goal flags for bool labels, classes otherwise)."""
     if labels.dtype.kind == "b":
@@ -87,9 +100,9 @@ def assert_labelled_accuracy(
     :class:`AccuracyError` naming the wrong images by position; returns an :class:`AccuracyReport`.
     """
     __tracebackhide__ = True  # pytest shows the failure at the caller
-    images = np.asarray(images)
+    images = as_inputs(images)
     decisions = decide(backend, images, batch_size)
-    labels = check_labels(labels, len(images), decisions.logits.shape[1])
+    labels = labels_for_rule(check_labels(labels, batch_len(images), max(2, decisions.logits.shape[1])), decisions)
     right = correct_mask(decisions, labels)
     correct = Proportion(int(right.sum()), len(right))
     if reference is not None:

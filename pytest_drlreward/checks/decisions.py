@@ -12,37 +12,43 @@ from typing import Any
 
 import numpy as np
 
-from pytest_drlreward.backends.base import goal_probabilities
 from pytest_drlreward.checks._format import CheckError, backend_name
+from pytest_drlreward.checks._inputs import as_inputs, batch_len
 from pytest_drlreward.checks.parity import DEFAULT_BATCH, logits_in_batches
 from pytest_drlreward.checks.rollout import Rollout, RolloutError
 from pytest_drlreward.checks.stats import Proportion
+from pytest_drlreward.classifier.decision import DecisionRule, loose_argmax, rule_of
 
 MAX_CASES = 5
 
 
 def goal_index_of(backend: Any) -> int:
     """The backend's goal column (its ``goal_index``; 1 when it has none)."""
-    return int(getattr(backend, "goal_index", 1))
+    return int(getattr(backend, "goal_index", None) or 1)
 
 
 @dataclass(frozen=True)
 class Decisions:
-    """A backend's logits (N, K), goal decisions (N,) and goal probabilities (N,) on N images."""
+    """A backend's outputs as rows (N, values), goal decisions (N,) and goal probabilities (N,; for a
+    ``score`` rule the score) on N inputs, and the rule that made them."""
 
     backend: str
     logits: np.ndarray
     goal: np.ndarray
     probability: np.ndarray
+    rule: DecisionRule | None = None
 
 
-def decide(backend: Any, images: np.ndarray, batch_size: int | None = DEFAULT_BATCH) -> Decisions:
-    """Run ``backend`` on ``images`` (in batches): goal where the argmax is its ``goal_index``."""
+def decide(backend: Any, images: Any, batch_size: int | None = DEFAULT_BATCH) -> Decisions:
+    """Run ``backend`` on ``images`` (one array or named inputs, in batches) and apply its decision rule
+    (the classifier directory's; argmax over ``goal_index`` for objects without one)."""
     logits = logits_in_batches(backend, images, batch_size=batch_size).astype(np.float64)
-    goal_index = goal_index_of(backend)
-    if logits.shape[1] <= goal_index:
-        raise ValueError(f"backend {backend_name(backend)!r} gave {logits.shape[1]} logits per image, but its goal_index is {goal_index}")
-    return Decisions(backend_name(backend), logits, logits.argmax(axis=1) == goal_index, goal_probabilities(logits, goal_index))
+    rule = loose_argmax(rule_of(backend), logits.shape[1])
+    if logits.shape[1] != rule.n_outputs:
+        raise ValueError(f"backend {backend_name(backend)!r} gave {logits.shape[1]} output values per input, but its "
+                         f"decision rule ({rule.describe()}) needs {rule.n_outputs}")
+    goal, probability = rule.decide(logits)
+    return Decisions(backend_name(backend), logits, goal, probability, rule)
 
 
 def _images_of(images_or_rollout: Any) -> tuple[np.ndarray, Rollout | None]:
@@ -50,7 +56,7 @@ def _images_of(images_or_rollout: Any) -> tuple[np.ndarray, Rollout | None]:
         if images_or_rollout.images is None:
             raise RolloutError("the rollout kept no images (collect it with images=True)")
         return images_or_rollout.images, images_or_rollout
-    return np.asarray(images_or_rollout), None
+    return as_inputs(images_or_rollout), None
 
 
 class DecisionParityError(CheckError):
@@ -102,16 +108,17 @@ def assert_decisions_agree(
                                   f"gave {cand.logits.shape}", DecisionParityReport(ref.backend, cand.backend, "images",
                                                                                     Proportion(0, 0), float("inf"), max_flip_rate))
     flipped = np.flatnonzero(ref.goal != cand.goal)
+    what_p = "p" if ref.rule is None or ref.rule.is_probability else "score"
     order = flipped[np.argsort(-np.abs(ref.probability[flipped] - cand.probability[flipped]), kind="stable")]
     cases = tuple(
         f"{rollout.where(i) if rollout is not None else f'image {i}'}: {ref.backend} says "
-        f"{'goal' if ref.goal[i] else 'no goal'} (p={ref.probability[i]:.3f}), {cand.backend} says "
-        f"{'goal' if cand.goal[i] else 'no goal'} (p={cand.probability[i]:.3f})"
+        f"{'goal' if ref.goal[i] else 'no goal'} ({what_p}={ref.probability[i]:.3f}), {cand.backend} says "
+        f"{'goal' if cand.goal[i] else 'no goal'} ({what_p}={cand.probability[i]:.3f})"
         for i in order[:MAX_CASES]
     )
     diff = float(np.max(np.abs(ref.logits - cand.logits), initial=0.0))
     what = source or ("env images" if rollout is not None else "images")
-    report = DecisionParityReport(ref.backend, cand.backend, what, Proportion(len(flipped), len(images)), diff,
+    report = DecisionParityReport(ref.backend, cand.backend, what, Proportion(len(flipped), batch_len(images)), diff,
                                   float(max_flip_rate), cases)
     if not report.passed:
         listed = "\n".join(f"    {case}" for case in cases)

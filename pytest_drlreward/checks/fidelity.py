@@ -142,7 +142,9 @@ def assert_reward_fidelity(
     max_false_goal_rate: float = DEFAULT_MAX_FALSE_GOAL_RATE,
     min_goals: int = DEFAULT_MIN_GOALS,
     batch_size: int | None = DEFAULT_BATCH,
-) -> FidelityReport:
+    min_correlation: float = 0.5,
+    max_mean_abs_error: float | None = None,
+) -> Any:
     """Assert a learned reward agrees with the env's truth on a rollout; return the :class:`FidelityReport`.
 
     ``env_or_rollout``: an env, stepped ``n_steps`` times from ``reset(seed=seed)`` by ``policy``
@@ -150,7 +152,10 @@ def assert_reward_fidelity(
     is ``backend`` applied to each step's image when a backend is given, else ``info[decision_key]``
     (an env whose reward is learned). The truth is ``info[truth_key]``. Raises :class:`FidelityError`
     when recall's interval lies below ``min_recall``, the false-goal rate's above
-    ``max_false_goal_rate``, or fewer than ``min_goals`` goals were reached.
+    ``max_false_goal_rate``, or fewer than ``min_goals`` goals were reached. Decisions follow the
+    backend's decision rule; a dense ``score`` without a threshold is judged by its correlation with
+    ``info[truth_key]`` (at least ``min_correlation``) and mean absolute error (at most
+    ``max_mean_abs_error``) instead, returning a ``ScoreFidelityReport``.
     """
     __tracebackhide__ = True  # pytest shows the failure at the caller
     if isinstance(env_or_rollout, Rollout):
@@ -164,13 +169,31 @@ def assert_reward_fidelity(
         if rollout.images is None:
             raise RolloutError("the rollout kept no images, so a backend cannot be judged on it")
         decided = decide(backend, rollout.images, batch_size)
+        if decided.rule is not None and not decided.rule.decides:
+            return _score_fidelity(rollout, decided, min_correlation, max_mean_abs_error)
         decisions, probabilities, decider = decided.goal, decided.probability, decided.backend
     else:
         if rollout.decisions is None:
             raise RolloutError(f"no backend given and the env reports no {decision_key!r} in its step info")
         decisions, probabilities, decider = rollout.decisions, rollout.probabilities, f"info[{decision_key!r}]"
+    if decided_rule_is_score(backend) and probabilities is not None:
+        probabilities = None  # a score is no probability: worst cases are listed without one
     report = fidelity_report(rollout, decisions, probabilities, decider, min_recall=min_recall,
                              max_false_goal_rate=max_false_goal_rate, min_goals=min_goals)
     if not report.passed:
         raise FidelityError(report)
     return report
+
+
+def decided_rule_is_score(backend: Any) -> bool:
+    return backend is not None and getattr(getattr(backend, "decision", None), "kind", None) == "score"
+
+
+def _score_fidelity(rollout: Rollout, decided: Any, min_correlation: float, max_mean_abs_error: float | None) -> Any:
+    from pytest_drlreward.checks.score_fidelity import score_fidelity
+
+    if rollout.truth_values is None:
+        raise RolloutError(f"the env reports no numeric {rollout.truth_key!r} in its step info: nothing to compare "
+                           f"the dense reward with")
+    return score_fidelity(decided.probability, rollout.truth_values, decided.backend, str(rollout.truth_key),
+                          min_correlation=min_correlation, max_mean_abs_error=max_mean_abs_error)

@@ -1,4 +1,7 @@
-"""Backend parity: two reward backends give the same logits on the same images.
+"""Backend parity: two reward backends give the same outputs on the same inputs.
+
+Inputs are one array (a one-input model) or a dict name -> array; outputs of any rule ((N, K), (N, 1),
+(N,)) are compared as rows (N, values).
 
 An element passes when ``|candidate - reference| <= atol + rtol * |reference|`` (numpy's
 ``isclose`` rule); failures name the worst element, the share of elements out of tolerance and the
@@ -13,6 +16,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from pytest_drlreward.checks._format import MAX_LISTED, CheckError, backend_name, fmt, listed
+from pytest_drlreward.checks._inputs import as_inputs, batch_len, noun, take
+from pytest_drlreward.classifier.decision import loose_argmax, rule_of
 from pytest_drlreward.defaults import DEFAULT_ATOL, DEFAULT_RTOL
 
 DEFAULT_BATCH = 256  # images per backend call when a check runs a backend on many images
@@ -62,21 +67,26 @@ class ParityReport:
         return text
 
 
-def logits_in_batches(backend: Any, images: np.ndarray, role: str = "", batch_size: int | None = DEFAULT_BATCH) -> np.ndarray:
-    """``backend.logits`` on ``images`` in batches of ``batch_size``, checked to be (N, K) and concatenated.
+def logits_in_batches(backend: Any, images: Any, role: str = "", batch_size: int | None = DEFAULT_BATCH) -> np.ndarray:
+    """``backend.logits`` on ``images`` (one array or a dict of named inputs) in batches of ``batch_size``,
+    as rows (N, values) concatenated: an (N,) output becomes (N, 1).
 
-    Row ``i`` of the result belongs to ``images[i]``, whatever the batching.
+    Row ``i`` of the result belongs to input ``i``, whatever the batching.
     """
-    images = np.asarray(images)
-    size = len(images) if not batch_size else int(batch_size)
+    images = as_inputs(images)
+    n = batch_len(images)
+    size = n if not batch_size else int(batch_size)
     parts = []
-    for start in range(0, len(images), max(size, 1)):
-        chunk = images[start : start + size]
+    for start in range(0, n, max(size, 1)):
+        chunk = take(images, slice(start, start + size))
+        count = batch_len(chunk)
         out = np.asarray(backend.logits(chunk))
-        if out.ndim != 2 or out.shape[0] != len(chunk):
+        if out.ndim == 1 and out.shape[0] == count:
+            out = out[:, None]
+        if out.ndim != 2 or out.shape[0] != count:
             who = f"{role} backend" if role else "backend"
             raise ParityError(f"{who} {backend_name(backend)!r} returned logits of shape {out.shape} for "
-                              f"{len(chunk)} images; expected (N, K) = ({len(chunk)}, K)")
+                              f"{count} {noun(images)}; expected (N, K) = ({count}, K) or (N,)")
         parts.append(out)
     if not parts:
         return np.zeros((0, 0), np.float32)
@@ -88,7 +98,7 @@ def _check_finite(logits: np.ndarray, name: str, role: str) -> None:
     bad = np.argwhere(~np.isfinite(logits))
     if len(bad) == 0:
         return
-    where = ", ".join(f"image {i} class {k} = {logits[i, k]}" for i, k in bad[:MAX_LISTED])
+    where = ", ".join(f"input {i} element {k} = {logits[i, k]}" for i, k in bad[:MAX_LISTED])
     more = f" (+{len(bad) - MAX_LISTED} more)" if len(bad) > MAX_LISTED else ""
     raise ParityError(f"{role} backend {name!r} returned {len(bad)} non-finite logits out of {logits.size}: {where}{more}")
 
@@ -108,7 +118,8 @@ def smallest_passing_tolerances(ref: np.ndarray, cand: np.ndarray, atol: float, 
     return min_atol, float(np.max((diff[over] - atol) / scale[over]))
 
 
-def _message(report: ParityReport, ref: np.ndarray, cand: np.ndarray, disagree: np.ndarray) -> str:
+def _message(report: ParityReport, ref: np.ndarray, cand: np.ndarray, disagree: np.ndarray, what: str = "images",
+             rule: str = "argmax") -> str:
     """Describe every way the candidate logits differ from the reference ones."""
     ref_name, cand_name = report.names
     diff = np.abs(cand - ref)
@@ -117,20 +128,35 @@ def _message(report: ParityReport, ref: np.ndarray, cand: np.ndarray, disagree: 
         excess = np.where(diff > allowed, diff / allowed, 0.0)
         excess = np.where(np.isnan(excess), np.inf, excess)
         rel = np.where(diff == 0, 0.0, diff / np.abs(ref))
+    argmax = rule.startswith("argmax")
     worst = np.unravel_index(int(np.argmax(excess if report.n_mismatched else diff)), diff.shape)
     i, k = int(worst[0]), int(worst[1])
     share = report.n_mismatched / report.n_elements if report.n_elements else 0.0
     return (
-        f"backends disagree: candidate {cand_name!r} vs reference {ref_name!r} on {ref.shape[0]} images x {ref.shape[1]} classes\n"
+        f"backends disagree: candidate {cand_name!r} vs reference {ref_name!r} on {ref.shape[0]} {what} x {ref.shape[1]} "
+        f"{'classes' if argmax else 'output values'}\n"
         f"  out of tolerance: {report.n_mismatched}/{report.n_elements} elements ({100 * share:.3g}%) "
         f"(atol={fmt(report.atol)}, rtol={fmt(report.rtol)}; allowed |candidate - reference| <= atol + rtol*|reference|)\n"
-        f"  worst element: image {i}, class {k}: reference={ref[i, k]:.7g}, candidate={cand[i, k]:.7g}, "
+        f"  worst element: {what[:-1]} {i}, {'class' if argmax else 'output element'} {k}: "
+        f"reference={ref[i, k]:.7g}, candidate={cand[i, k]:.7g}, "
         f"abs error={fmt(float(diff[i, k]))}, rel error={fmt(float(rel[i, k]))}\n"
         f"  smallest tolerance that would pass: atol>={fmt(report.min_atol)} at rtol={fmt(report.rtol)}, "
         f"or rtol>={fmt(report.min_rtol)} at atol={fmt(report.atol)}\n"
-        f"  argmax disagreements: {len(disagree)}/{ref.shape[0]} images"
-        + (f" at image indices {listed(disagree)}" if len(disagree) else "")
+        + (f"  argmax disagreements: {len(disagree)}/{ref.shape[0]} {what}" if argmax else
+           f"  decision disagreements ({rule}): {len(disagree)}/{ref.shape[0]} {what}")
+        + (f" at {what[:-1]} indices {listed(disagree)}" if len(disagree) else "")
     )
+
+
+def _disagreements(rule: Any, ref: np.ndarray, cand: np.ndarray) -> np.ndarray:
+    """Indices where the decisions differ: the argmax class (argmax rules), else the rule's goal decision."""
+    if not ref.size:
+        return np.array([], int)
+    if rule.kind == "argmax" and rule.n_outputs == ref.shape[1]:
+        return np.flatnonzero(ref.argmax(axis=1) != cand.argmax(axis=1))
+    if not rule.decides or rule.n_outputs != ref.shape[1]:
+        return np.array([], int)
+    return np.flatnonzero(rule.predict_goal(ref) != rule.predict_goal(cand))
 
 
 def assert_backends_agree(
@@ -151,7 +177,7 @@ def assert_backends_agree(
     :class:`ParityError` (its ``report`` holds the numbers) or returns a :class:`ParityReport`.
     """
     __tracebackhide__ = True  # pytest shows the failure at the caller
-    images = np.asarray(images)
+    images = as_inputs(images)
     names = (backend_name(reference), backend_name(candidate))
     ref = logits_in_batches(reference, images, "reference", batch_size)
     cand = logits_in_batches(candidate, images, "candidate", batch_size)
@@ -162,14 +188,15 @@ def assert_backends_agree(
     ref64, cand64 = ref.astype(np.float64), cand.astype(np.float64)
     diff = np.abs(cand64 - ref64)
     n_mismatched = int(np.count_nonzero(diff > atol + rtol * np.abs(ref64)))
-    disagree = np.flatnonzero(ref64.argmax(axis=1) != cand64.argmax(axis=1)) if ref.size else np.array([], int)
+    rule = loose_argmax(rule_of(reference), ref.shape[1])
+    disagree = _disagreements(rule, ref64, cand64)
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(diff == 0, 0.0, diff / np.abs(ref64))
     min_atol, min_rtol = smallest_passing_tolerances(ref64, cand64, atol, rtol)
     passed = n_mismatched == 0 and not (check_argmax and len(disagree))
     report = ParityReport(
         names=names,
-        n_images=int(images.shape[0]) if images.ndim else 0,
+        n_images=batch_len(images),
         max_abs_error=float(diff.max(initial=0.0)),
         max_rel_error=float(rel.max(initial=0.0)),
         argmax_disagreements=len(disagree),
@@ -182,5 +209,5 @@ def assert_backends_agree(
         passed=passed,
     )
     if not passed:
-        raise ParityError(_message(report, ref64, cand64, disagree), report)
+        raise ParityError(_message(report, ref64, cand64, disagree, noun(images), rule.describe()), report)
     return report

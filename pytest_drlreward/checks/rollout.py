@@ -68,6 +68,7 @@ class Rollout:
     truth_key: str | None
     seed: int
     policy: str
+    truth_values: np.ndarray | None = None  # info[truth_key] as float64 (a dense true reward), None when not reported
 
     def __len__(self) -> int:
         return len(self.episode_seeds)
@@ -100,21 +101,36 @@ def collect_rollout(
     decision_key: str | None = None,
     probability_key: str | None = None,
     images: bool = True,
+    inputs: Any = None,
+    input_keys: dict[str, str] | None = None,
 ) -> Rollout:
     """Reset ``env`` with ``seed`` and take ``n_steps`` steps, resetting with ``seed + episode`` after each end.
 
     ``policy(obs) -> action`` chooses the actions (default: random actions seeded with ``seed``). With
     ``images`` every step's image is kept (see :func:`env_image`). A key that is None or missing from
     the first step's info gives a None column; a key that disappears later raises :class:`RolloutError`.
+    ``inputs`` (a classifier directory's ``inputs``): keep what the model takes instead, found by
+    :func:`pytest_drlreward.env_inputs.env_inputs` (``input_keys`` maps input names to env keys); the
+    rollout's ``images`` are then one array or, for several inputs, a dict name -> array.
     """
+    if inputs is not None:
+        from pytest_drlreward.env_inputs import env_inputs, stack_inputs
+
+        def grab(obs: Any) -> Any:
+            return env_inputs(env, inputs, obs=obs, input_keys=input_keys)
+    else:
+        stack_inputs = np.stack
+
+        def grab(obs: Any) -> Any:
+            return env_image(env)
     if n_steps < 1:
         raise ValueError(f"n_steps must be >= 1, got {n_steps}")
     policy = policy or random_policy(env.action_space, seed)
-    if images and not has_image_source(env):
+    if images and inputs is None and not has_image_source(env):
         env_image(env)  # raises NoImageSourceError with the explanation
     obs, _ = env.reset(seed=seed)
     episode, episode_step = 0, 0
-    kept_images: list[np.ndarray] = []
+    kept_images: list[Any] = []
     columns: dict[str, list | None] = {}
     seeds, steps = [], []
     for index in range(n_steps):
@@ -125,7 +141,7 @@ def collect_rollout(
         for key in (truth_key, decision_key, probability_key):
             _flag(info, key, index, columns.get(key))
         if images:
-            kept_images.append(env_image(env))
+            kept_images.append(grab(obs))
         seeds.append(seed + episode)
         steps.append(episode_step)
         episode_step += 1
@@ -139,7 +155,7 @@ def collect_rollout(
         return None if values is None else np.asarray(values, dtype=dtype)
 
     return Rollout(
-        images=np.stack(kept_images) if images else None,
+        images=stack_inputs(kept_images) if images else None,
         truth=column(truth_key, bool),
         decisions=column(decision_key, bool),
         probabilities=column(probability_key, np.float64),
@@ -148,4 +164,12 @@ def collect_rollout(
         truth_key=truth_key,
         seed=int(seed),
         policy=describe(policy),
+        truth_values=_floats(columns.get(truth_key) if truth_key is not None else None),
     )
+
+
+def _floats(values: list | None) -> np.ndarray | None:
+    try:
+        return None if values is None else np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None

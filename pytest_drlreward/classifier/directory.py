@@ -1,14 +1,18 @@
 """The classifier directory: reading and checking it.
 
-Format (version 1), the same for our shipped classifier and any downstream project's:
+Format 2 (``metadata.py`` documents ``metadata.json`` field by field), the same for our shipped
+classifier and any downstream project's:
 
-- ``classifier.onnx``: the whole model, preprocessing included; input uint8 (N, H, W, 3) RGB with a
-  dynamic batch axis, output float32 logits (N, K).
-- ``classifier.pt``: the Torch ``state_dict`` (loaded with ``weights_only=True``).
-- ``metadata.json``: ``format_version``, ``input`` (shape with ``null`` batch, dtype, layout),
-  ``classes`` (names, in logit order), ``goal_index``, ``torch_factory`` ("package.module:function",
-  called with ``torch_factory_kwargs`` to rebuild the module before its state dict is loaded),
-  ``files`` (name -> sha256 of every file a backend may load), and free ``info``.
+- ``classifier.onnx``: the whole model, preprocessing included; one or more named inputs with a
+  dynamic batch axis, one float32 output.
+- ``classifier.pt`` (only with a ``torch_factory``): the Torch ``state_dict`` (``weights_only=True``).
+- ``metadata.json``: ``format_version`` 2, ``inputs``, ``output``, ``decision`` (the one decision
+  rule, :class:`~pytest_drlreward.classifier.decision.DecisionRule`), ``classes``, ``files`` (name ->
+  sha256 of every file a backend may load), optional ``torch_factory`` ("package.module:function",
+  called with ``torch_factory_kwargs`` to rebuild the module before its state dict is loaded), ``info``.
+
+Format 1 (one uint8 NHWC ``input``, ``goal_index``, a required ``torch_factory``) is still read, as
+the same in-memory object.
 
 Only files listed (and verified) in ``files`` are ever loaded. Only the standard library and numpy
 are imported here; torch when a Torch module is built.
@@ -22,18 +26,29 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-FORMAT_VERSION = 1
+from pytest_drlreward.classifier.metadata import (
+    InputSpec,
+    ModelDirError,
+    OutputSpec,
+    check_classes,
+    from_format_1,
+    parse_decision,
+    parse_inputs,
+    parse_output,
+)
+
+if TYPE_CHECKING:
+    from pytest_drlreward.classifier.decision import DecisionRule
+
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 ONNX_FILE = "classifier.onnx"
 TORCH_FILE = "classifier.pt"
 METADATA_FILE = "metadata.json"
-REQUIRED_FILES = (ONNX_FILE, TORCH_FILE)
-REQUIRED_KEYS = ("format_version", "input", "classes", "goal_index", "torch_factory", "files")
-
-
-class ModelDirError(ValueError):
-    """The classifier directory is missing, incomplete, corrupt or does not match its metadata."""
+REQUIRED_FILES = (ONNX_FILE, TORCH_FILE)  # format 1; format 2 needs classifier.pt only with a torch_factory
+REQUIRED_KEYS = ("format_version", "inputs", "output", "decision", "files")
 
 
 def sha256_of(path: str | Path) -> str:
@@ -62,17 +77,18 @@ def import_factory(spec: str) -> Callable[..., Any]:
     return factory
 
 
-def read_metadata(meta_path: Path, format_version: int) -> dict[str, Any]:
+def read_metadata(meta_path: Path, format_version: int | tuple[int, ...]) -> dict[str, Any]:
     """A metadata JSON object, or ModelDirError if it is not one or has another format version."""
+    versions = format_version if isinstance(format_version, tuple) else (format_version,)
     try:
         metadata = json.loads(Path(meta_path).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ModelDirError(f"{meta_path} is not valid JSON: {error}") from error
     if not isinstance(metadata, dict):
         raise ModelDirError(f"{meta_path} must hold a JSON object, got a {type(metadata).__name__}")
-    if metadata.get("format_version") != format_version:
+    if metadata.get("format_version") not in versions:
         raise ModelDirError(f"{meta_path}: format_version {metadata.get('format_version')!r} is not "
-                            f"supported (expected {format_version})")
+                            f"supported (expected {' or '.join(map(str, versions))})")
     return metadata
 
 
@@ -95,23 +111,28 @@ def verify_files(directory: Path, files: Any, meta_path: Path, required: tuple[s
                                 f"or corrupted; export the classifier again")
 
 
-def _check_metadata(metadata: dict[str, Any], meta_path: Path) -> None:
+def _check_metadata(metadata: dict[str, Any], meta_path: Path) -> dict[str, Any]:
+    """The metadata as format 2 (format 1 converted), every field checked; ModelDirError naming the field."""
+    if metadata.get("format_version") == 1:
+        metadata = from_format_1(metadata, meta_path)
     missing = [key for key in REQUIRED_KEYS if key not in metadata]
     if missing:
-        raise ModelDirError(f"{meta_path} lacks {missing}; write the directory with export_classifier")
-    shape = metadata["input"].get("shape") if isinstance(metadata["input"], dict) else None
-    if (not isinstance(shape, list) or len(shape) != 4 or shape[0] is not None
-            or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape[1:])):
-        raise ModelDirError(f"{meta_path}: input.shape must be [null, H, W, C] with positive integers, got {shape!r}")
-    classes = metadata["classes"]
-    if not isinstance(classes, list) or len(classes) < 2:
-        raise ModelDirError(f"{meta_path}: classes must be a list of at least 2 names, got {classes!r}")
-    goal = metadata["goal_index"]
-    if isinstance(goal, bool) or not isinstance(goal, int) or not 0 <= goal < len(classes):
-        raise ModelDirError(f"{meta_path}: goal_index {goal!r} is not an index of classes {classes}")
-    if not isinstance(metadata["torch_factory"], str) or ":" not in metadata["torch_factory"]:
-        raise ModelDirError(f"{meta_path}: torch_factory must be 'package.module:function', "
-                            f"got {metadata['torch_factory']!r}")
+        raise ModelDirError(f"{meta_path} lacks {missing}; write the directory with export_classifier or "
+                            f"write_classifier_dir")
+    inputs = parse_inputs(metadata["inputs"], meta_path)
+    output = parse_output(metadata["output"], meta_path)
+    rule = parse_decision(metadata["decision"], output, meta_path)
+    classes = check_classes(metadata.get("classes"), rule, meta_path)
+    factory = metadata.get("torch_factory")
+    if factory is not None and (not isinstance(factory, str) or ":" not in factory):
+        raise ModelDirError(f"{meta_path}: torch_factory must be 'package.module:function' (or absent for an "
+                            f"ONNX-only directory), got {factory!r}")
+    kwargs = metadata.get("torch_factory_kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise ModelDirError(f"{meta_path}: torch_factory_kwargs must be an object, got {kwargs!r}")
+    return {**metadata, "inputs": [spec.to_metadata() for spec in inputs], "output": output.to_metadata(),
+            "decision": rule.to_metadata(), "classes": classes, "torch_factory": factory,
+            "torch_factory_kwargs": kwargs}
 
 
 @dataclass(frozen=True)
@@ -119,7 +140,18 @@ class ModelDir:
     """A checked classifier directory and its metadata."""
 
     path: Path
-    metadata: dict[str, Any] = field(repr=False)
+    metadata: dict[str, Any] = field(repr=False)  # format 2 (format 1 is converted when read)
+    _parsed: tuple[tuple[InputSpec, ...], OutputSpec, DecisionRule] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        meta_path = self.path / METADATA_FILE
+        metadata = self.metadata
+        if metadata.get("format_version") == 1:
+            metadata = from_format_1(metadata, meta_path)
+            object.__setattr__(self, "metadata", metadata)
+        output = parse_output(metadata["output"], meta_path)
+        object.__setattr__(self, "_parsed", (parse_inputs(metadata["inputs"], meta_path), output,
+                                             parse_decision(metadata["decision"], output, meta_path)))
 
     @property
     def onnx_path(self) -> Path:
@@ -130,15 +162,33 @@ class ModelDir:
         return self.path / TORCH_FILE
 
     @property
-    def image_shape(self) -> tuple[int, int, int]:
-        """(H, W, C) of one input image."""
-        height, width, channels = self.metadata["input"]["shape"][1:]
-        return int(height), int(width), int(channels)
+    def inputs(self) -> tuple[InputSpec, ...]:
+        """The model's named inputs, in the order of the ONNX graph."""
+        return self._parsed[0]
 
     @property
-    def goal_index(self) -> int:
-        """Which logit column means goal."""
-        return int(self.metadata["goal_index"])
+    def output(self) -> OutputSpec:
+        return self._parsed[1]
+
+    @property
+    def decision(self) -> DecisionRule:
+        """The directory's one decision rule."""
+        return self._parsed[2]
+
+    @property
+    def has_torch_factory(self) -> bool:
+        """Whether a Torch module can be rebuilt (``torch_factory`` and ``classifier.pt``)."""
+        return self.metadata.get("torch_factory") is not None
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        """The item shape of the first input (H, W, C for one NHWC image)."""
+        return self.inputs[0].item_shape
+
+    @property
+    def goal_index(self) -> int | None:
+        """The goal column of an argmax/softmax rule (None for sigmoid and score)."""
+        return self.decision.goal_index
 
     @property
     def classes(self) -> list[str]:
@@ -146,6 +196,9 @@ class ModelDir:
 
     def check_factory(self) -> Callable[..., Any]:
         """Import ``torch_factory`` (ModelDirError naming it if that fails)."""
+        if not self.has_torch_factory:
+            raise ModelDirError(f"{self.path / METADATA_FILE} has no torch_factory: this ONNX-only directory "
+                                f"cannot be run on Torch; use an ONNX engine (or a callable) as the reference")
         return import_factory(self.metadata["torch_factory"])
 
     def build_torch_module(self) -> Any:
@@ -168,7 +221,7 @@ def open_model_dir(model_dir: str | Path) -> ModelDir:
     if not meta_path.is_file():
         raise ModelDirError(f"{meta_path} is missing: {path} is not a classifier directory (write one with "
                             f"pytest_drlreward.export_classifier)")
-    metadata = read_metadata(meta_path, FORMAT_VERSION)
-    _check_metadata(metadata, meta_path)
-    verify_files(path, metadata["files"], meta_path, REQUIRED_FILES)
+    metadata = _check_metadata(read_metadata(meta_path, READABLE_FORMATS), meta_path)
+    required = (ONNX_FILE, TORCH_FILE) if metadata["torch_factory"] is not None else (ONNX_FILE,)
+    verify_files(path, metadata["files"], meta_path, required)
     return ModelDir(path, metadata)

@@ -1,106 +1,161 @@
-"""``export_classifier``: write any ``nn.Module`` as a classifier directory (see ``directory.py``).
+"""``export_classifier``: write any ``nn.Module`` as a format-2 classifier directory (see ``metadata.py``).
 
 Needs the ``torch`` extra (torch, onnx, onnxscript): ``pip install "pytest-drlreward[torch]"``.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+import inspect
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pytest_drlreward.atomic import atomic_directory
-from pytest_drlreward.classifier.directory import (
-    FORMAT_VERSION,
-    METADATA_FILE,
-    ONNX_FILE,
-    TORCH_FILE,
-    ModelDir,
-    import_factory,
-    open_model_dir,
-    sha256_of,
+from pytest_drlreward.classifier.directory import ONNX_FILE, TORCH_FILE, ModelDir, import_factory, open_model_dir, sha256_of
+from pytest_drlreward.classifier.metadata import OutputSpec
+from pytest_drlreward.classifier.writer import (
+    SINGLE_INPUT_NAME,
+    default_classes,
+    input_spec,
+    metadata_for,
+    per_input,
+    resolve_decision,
+    write_metadata,
 )
 from pytest_drlreward.extras import require
 
-INPUT_NAME = "images"
+INPUT_NAME = SINGLE_INPUT_NAME
 OUTPUT_NAME = "logits"
 
 
-def _check_example(example_images: Any) -> np.ndarray:
-    example = np.asarray(example_images)
-    if example.dtype != np.uint8 or example.ndim != 4 or example.shape[-1] != 3 or len(example) == 0:
-        raise ValueError(f"example_images must be uint8 of shape (N, H, W, 3) with N >= 1, "
-                         f"got {example.dtype} {example.shape}")
-    return example
+def _check_examples(example_inputs: Any, input_name: str) -> dict[str, np.ndarray]:
+    """The example inputs by name: uint8 or float32 arrays with a batch axis, N >= 1, one N for all."""
+    named = dict(example_inputs) if isinstance(example_inputs, Mapping) else {input_name: example_inputs}
+    checked, batch = {}, None
+    for name, value in named.items():
+        array = np.asarray(value)
+        label = "example_images" if not isinstance(example_inputs, Mapping) else f"example input {name!r}"
+        least = 2 if isinstance(example_inputs, Mapping) else 4  # one array: an image (or frame stack) batch
+        if array.dtype not in (np.uint8, np.float32) or array.ndim < least or len(array) == 0:
+            hint = " (one input: uint8 of shape (N, H, W, 3), or float32 (N, C, H, W))" if label == "example_images" else ""
+            raise ValueError(f"{label} must be uint8 of shape (N, ...) or float32 with N >= 1{hint}, got "
+                             f"{array.dtype} {array.shape}")
+        if batch is not None and len(array) != batch:
+            raise ValueError(f"{label} has {len(array)} examples, the other inputs {batch}")
+        batch = len(array)
+        checked[str(name)] = np.ascontiguousarray(array)
+    if not checked:
+        raise ValueError("example_inputs is an empty dict; give one array per model input")
+    return checked
 
 
-def _export_onnx(model: Any, example: np.ndarray, path: Path) -> None:
-    """ONNX export with a dynamic batch axis, whatever the forward argument is called.
+def _forward_order(model: Any, names: list[str]) -> list[str]:
+    """The inputs in the order of ``forward``'s parameters (the ONNX graph's order)."""
+    try:
+        parameters = list(inspect.signature(model.forward).parameters)
+    except (TypeError, ValueError):
+        return names
+    return sorted(names, key=lambda n: parameters.index(n) if n in parameters else len(parameters))
 
-    ``torch.export`` specialises a dimension whose example size is 1, so a single example image is
-    repeated to make a batch of 2 for tracing.
+
+def _call(model: Any, torch: Any, examples: dict[str, np.ndarray], single: bool) -> Any:
+    tensors = {name: torch.from_numpy(array) for name, array in examples.items()}
+    out = model(*tensors.values()) if single else model(**tensors)
+    return out[0] if isinstance(out, (tuple, list)) else out
+
+
+def _export_onnx(model: Any, examples: dict[str, np.ndarray], single: bool, path: Path) -> None:
+    """ONNX export with a dynamic batch axis on every input.
+
+    ``torch.export`` specialises a dimension whose example size is 1, so a single example is repeated
+    to make a batch of 2 for tracing. One input is passed positionally (whatever ``forward`` calls it),
+    several by name.
     """
     torch = require("torch", "export_classifier", extra="torch")
     onnx = require("onnx", "export_classifier", extra="torch")
-    batch = example[:2] if len(example) >= 2 else np.repeat(example, 2, axis=0)
-    inputs = (torch.from_numpy(np.ascontiguousarray(batch)),)
-    dynamic = ({0: torch.export.Dim("batch", min=1)},)  # positional: no forward argument name needed
-    torch.onnx.export(model, inputs, str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                      dynamic_shapes=dynamic, dynamo=True, external_data=False, verbose=False)
+    batch = {name: (a[:2] if len(a) >= 2 else np.repeat(a, 2, axis=0)) for name, a in examples.items()}
+    tensors = {name: torch.from_numpy(np.ascontiguousarray(a)) for name, a in batch.items()}
+    dim = torch.export.Dim("batch", min=1)
+    if single:
+        args, kwargs, dynamic = tuple(tensors.values()), None, ({0: dim},)
+    else:
+        args, kwargs, dynamic = (), tensors, {name: {0: dim} for name in tensors}
+    with warnings.catch_warnings():  # torch warns that all inputs share one batch axis name: they do, on purpose
+        warnings.filterwarnings("ignore", message=".*The axis name: batch will not be used")
+        torch.onnx.export(model, args, str(path), kwargs=kwargs, input_names=list(tensors), output_names=[OUTPUT_NAME],
+                          dynamic_shapes=dynamic, dynamo=True, external_data=False, verbose=False)
     onnx.checker.check_model(onnx.load(str(path)))
 
 
 def export_classifier(
     model: Any,
-    example_images: np.ndarray,
+    example_inputs: Any,
     out_dir: str | Path,
     *,
-    torch_factory: str,
+    torch_factory: str | None = None,
     torch_factory_kwargs: dict[str, Any] | None = None,
-    classes: Sequence[str] = ("not_goal", "goal"),
-    goal_index: int = 1,
+    decision: Any = None,
+    threshold: float | None = None,
+    classes: Sequence[str] | None = None,
+    goal_index: int | None = None,
+    input_name: str = INPUT_NAME,
+    layouts: Any = None,
+    env_keys: Any = None,
+    input_ranges: Any = None,
     info: dict[str, Any] | None = None,
     overwrite: bool = True,
 ) -> ModelDir:
-    """Write ``model`` (an ``nn.Module`` taking uint8 (N, H, W, 3) RGB images) as a classifier directory.
+    """Write ``model`` (an ``nn.Module``) as a format-2 classifier directory; return it opened.
 
-    ``torch_factory`` is ``"package.module:function"``: ``function(**torch_factory_kwargs)`` must return
-    a module of the same architecture (untrained); its state dict is then loaded. It is imported before
-    anything is written. Exports ONNX with ``torch.onnx`` (dynamic batch axis, checked with
-    ``onnx.checker``), saves the state dict, hashes both into ``metadata.json``, and renames the
-    finished directory into place. ``example_images`` may hold any N >= 1 images.
+    - ``example_inputs``: one array (a one-input model, passed positionally; named ``input_name``)
+      or a dict name -> array (several inputs, passed to ``forward`` by name). uint8 or float32, any
+      N >= 1; every axis but the first is fixed in the exported graph.
+    - ``torch_factory``: ``"package.module:function"``; ``function(**torch_factory_kwargs)`` must return
+      an untrained module of the same architecture; then ``classifier.pt`` (the state dict) is written
+      too and Torch can be the reference. Without it the directory is ONNX-only.
+    - ``decision``: ``"argmax"``, ``"sigmoid"``, ``"softmax"``, ``"score"`` (or a mapping / DecisionRule);
+      unset, it follows from the output and ``threshold``: one value + threshold = sigmoid, K >= 2 =
+      argmax (+ threshold = softmax). ``threshold``: sigmoid/softmax probability bar in (0, 1), or a
+      score's goal bar. ``goal_index``: the goal column (argmax/softmax; default 1). ``classes``: names
+      of the output columns (required for K > 2).
+    - ``layouts``, ``env_keys``, ``input_ranges``: per input (a value, or a mapping name -> value): the
+      axes (default guessed: NHWC, NCHW, NTHWC), where the env supplies it (default the name), the
+      value range random parity inputs are drawn from (default uint8 [0, 255], float32 [0, 1]).
+    - ``info``: free JSON for the metadata. ``overwrite``: replace an existing directory.
+
+    Exports ONNX with ``torch.onnx`` (dynamic batch axis, checked with ``onnx.checker``), hashes every
+    file into ``metadata.json`` and renames the finished directory into place.
     """
     torch = require("torch", "export_classifier", extra="torch")
-    example = _check_example(example_images)
-    classes = list(classes)
-    if len(classes) < 2:
-        raise ValueError(f"classes must name at least 2 classes, got {classes}")
-    if isinstance(goal_index, bool) or not isinstance(goal_index, int) or not 0 <= goal_index < len(classes):
-        raise ValueError(f"goal_index {goal_index!r} is not an index of classes {classes}")
-    import_factory(torch_factory)  # fail now, not when someone loads the directory
+    single = not isinstance(example_inputs, Mapping)
+    examples = _check_examples(example_inputs, input_name)
+    names = list(examples) if single else _forward_order(model, list(examples))
+    examples = {name: examples[name] for name in names}
+    layouts, env_keys, ranges = (per_input(v, names, what) for v, what in
+                                 ((layouts, "layouts"), (env_keys, "env_keys"), (input_ranges, "input_ranges")))
+    specs = [input_spec(name, a.shape[1:], str(a.dtype), layout=layouts.get(name), env_key=env_keys.get(name),
+                        value_range=ranges.get(name)) for name, a in examples.items()]
+    if torch_factory is not None:
+        import_factory(torch_factory)  # fail now, not when someone loads the directory
     model = model.eval()
     with torch.inference_mode():
-        logits = model(torch.from_numpy(np.ascontiguousarray(example[:1])))
-    if tuple(logits.shape) != (1, len(classes)):
-        raise ValueError(f"the model returned logits of shape {tuple(logits.shape)} for 1 image; expected "
-                         f"(1, {len(classes)}) for classes {classes}")
+        out = _call(model, torch, {n: a[:1] for n, a in examples.items()}, single)
+    shape = tuple(out.shape)
+    if len(shape) not in (1, 2) or shape[0] != 1:
+        raise ValueError(f"the model returned an output of shape {shape} for 1 example; expected (1,) or (1, K)")
+    output = OutputSpec(OUTPUT_NAME, (None, *shape[1:]))
+    rule = resolve_decision(output.n_values, decision, threshold, goal_index)
+    classes = default_classes(rule, classes)
     with atomic_directory(Path(out_dir), overwrite=overwrite) as tmp:
-        _export_onnx(model, example, tmp / ONNX_FILE)
-        torch.save(model.state_dict(), tmp / TORCH_FILE)
-        metadata = {
-            "format_version": FORMAT_VERSION,
-            "input": {"name": INPUT_NAME, "shape": [None, *example.shape[1:]], "dtype": "uint8",
-                      "layout": "NHWC", "color": "RGB"},
-            "output": {"name": OUTPUT_NAME, "dtype": "float32", "shape": [None, len(classes)]},
-            "classes": classes,
-            "goal_index": goal_index,
-            "torch_factory": torch_factory,
-            "torch_factory_kwargs": torch_factory_kwargs or {},
-            "files": {name: sha256_of(tmp / name) for name in (ONNX_FILE, TORCH_FILE)},
-            "info": info or {},
-        }
-        (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
+        _export_onnx(model, examples, single, tmp / ONNX_FILE)
+        files = [ONNX_FILE]
+        if torch_factory is not None:
+            torch.save(model.state_dict(), tmp / TORCH_FILE)
+            files.append(TORCH_FILE)
+        write_metadata(tmp, metadata_for(specs, output, rule, classes, {name: sha256_of(tmp / name) for name in files},
+                                         torch_factory=torch_factory, torch_factory_kwargs=torch_factory_kwargs,
+                                         info=info))
     return open_model_dir(out_dir)

@@ -1,7 +1,8 @@
 """The contract suite: the env keeps the Gymnasium contract (our checks, Gymnasium's and SB3's
-checkers, vectorisation), every backend agrees with the Torch reference (random images, labelled
-images, the env's own images), classifies the labelled images well enough, and decides the reward as
-the env's truth says (reward fidelity); each backend's latency is measured.
+checkers, vectorisation), every backend agrees with the reference (``drl_reference``; random inputs
+drawn per named input, labelled images, the env's own inputs), for every decision rule, classifies
+the labelled images well enough, and decides the reward as the env's truth says (reward fidelity);
+each backend's latency is measured.
 
 Hypothesis runs few examples (10 to 25) unless the project loaded its own settings profile. A test
 with ``@given`` and function-scoped fixtures would share one fixture value across all its examples
@@ -19,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from pytest_drlreward.recording import ACCURACY_PROPERTY, FIDELITY_PROPERTY
-from pytest_drlreward.strategies import action_sequences, image_batches, seeds
+from pytest_drlreward.strategies import action_sequences, image_batches, input_batches, seeds
 
 TIMING_BATCHES = (1, 8)
 VECTOR_ENVS = 2
@@ -86,14 +87,16 @@ def test_vector_env_matches_single_envs(drl_config):
 
 @pytest.mark.parity
 def test_backend_matches_reference_on_random_images(reference_backend, reward_backend, drl_parity, drl_config):
-    """Logits agree within the backend's tolerance on drawn image batches (argmax ties may differ)."""
+    """Outputs agree within the backend's tolerance on drawn input batches (each named input with its dtype
+    and range; decision ties may differ)."""
     if drl_config.quantized(reward_backend.name):
         pytest.skip(f"{reward_backend.name} is quantized: judged by its decisions on labelled and env images, "
                     f"not elementwise on noise")
-    height, width, channels = reference_backend.image_shape
+    specs = getattr(reference_backend, "inputs", None)
+    drawn = input_batches(specs, 1, 8) if specs else image_batches(*reference_backend.image_shape, 1, 8)
 
     @_settings(25)
-    @given(images=image_batches(height, width, channels, min_batch=1, max_batch=8))
+    @given(images=drawn)
     def check(images):
         drl_parity.check(reference_backend, reward_backend, images, source="random images", check_argmax=False)
 
@@ -126,6 +129,11 @@ def test_backend_decisions_match_reference_on_env_images(reference_backend, rewa
 def _accuracy(backend, labelled_images, drl_config, reference=None):
     from pytest_drlreward.checks import assert_labelled_accuracy
 
+    rule = getattr(backend, "decision", None)
+    if rule is not None and not rule.decides:
+        pytest.skip(f"the classifier's rule ({rule.describe()}) makes no goal decision: labelled accuracy has no "
+                    f"meaning without decision.threshold")
+
     images, labels = labelled_images
     if reference is not None and drl_config.quantized(backend.name):
         return assert_labelled_accuracy(backend, images, labels, reference=reference, max_drop=drl_config.max_accuracy_drop)
@@ -146,6 +154,8 @@ def test_backend_classifies_labelled_images(reward_backend, reference_backend, l
 
 
 def _check_image_shape(rollout, backend) -> None:
+    if isinstance(rollout.images, dict):
+        return  # named inputs were checked one by one as the rollout collected them
     shape = tuple(rollout.images.shape[1:])
     if shape != tuple(backend.image_shape):
         pytest.fail(f"the env's images are {shape} but the classifier takes {tuple(backend.image_shape)}: configure "
@@ -178,19 +188,31 @@ def test_reward_fidelity(reward_backend, drl_rollout, drl_config, drl_verdicts):
 # --------------------------------------------------------------------------- timing
 
 
-def _timing_images(image_shape, batch: int) -> np.ndarray:
-    return np.random.default_rng(batch).integers(0, 256, size=(batch, *image_shape), dtype=np.uint8)
+def _timing_images(backend, batch: int):
+    """Random inputs for ``backend``: one uint8 image batch, or one array per named input."""
+    rng = np.random.default_rng(batch)
+    specs = getattr(backend, "inputs", None)
+    if not specs:
+        return rng.integers(0, 256, size=(batch, *backend.image_shape), dtype=np.uint8)
+
+    def draw(spec):
+        if spec.dtype == "uint8":
+            return rng.integers(0, 256, size=(batch, *spec.item_shape), dtype=np.uint8)
+        return rng.uniform(*spec.range, size=(batch, *spec.item_shape)).astype(np.float32)
+
+    drawn = {spec.name: draw(spec) for spec in specs}
+    return drawn[specs[0].name] if len(specs) == 1 else drawn
 
 
 @pytest.mark.timing
 @pytest.mark.parametrize("batch", TIMING_BATCHES)
 def test_reference_latency(reference_backend, drl_timing, batch):
-    """Torch's median latency, the baseline of the timing table's speed-ups."""
-    drl_timing.measure(reference_backend, _timing_images(reference_backend.image_shape, batch))
+    """The reference's median latency (the timing table's speed-ups are against Torch when it runs)."""
+    drl_timing.measure(reference_backend, _timing_images(reference_backend, batch))
 
 
 @pytest.mark.timing
 @pytest.mark.parametrize("batch", TIMING_BATCHES)
 def test_backend_latency(reward_backend, drl_timing, batch):
     """Each backend's median latency, shown in the timing table; no time is asserted."""
-    drl_timing.measure(reward_backend, _timing_images(reward_backend.image_shape, batch))
+    drl_timing.measure(reward_backend, _timing_images(reward_backend, batch))

@@ -22,7 +22,7 @@ def _golden(backend, labelled_images, drl_config, drl_parity, drl_verdicts):
         drl_verdicts(GOLDEN_PROPERTY, lambda: f"{backend.name}: same as {drl_config.golden_compare} ({report})")
     if drl_config.golden_save is not None:
         path = save_golden(drl_config.golden_save, backend.name, logits_in_batches(backend, images), images,
-                           backend.goal_index)
+                           backend.goal_index, decision=getattr(backend, "decision", None))
         drl_verdicts(GOLDEN_PROPERTY, lambda: f"{backend.name}: saved logits on {len(images)} labelled images to {path}")
 
 

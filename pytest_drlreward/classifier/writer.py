@@ -1,0 +1,179 @@
+"""Writing format-2 classifier directories without torch: the shared metadata builder and
+``write_classifier_dir`` (a directory around an existing ONNX file).
+
+``write_classifier_dir(onnx_path, out_dir, ...)`` reads input names, dtypes and shapes from the graph
+(with onnx, ONNX Runtime or OpenVINO), copies the file, hashes it and writes ``metadata.json``, all in
+a temporary directory renamed into place. The decision rule comes from ``decision=`` (a kind, a
+mapping or a :class:`DecisionRule`) or from ``threshold`` / ``goal_index`` (see :func:`resolve_decision`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pytest_drlreward.atomic import atomic_directory
+from pytest_drlreward.classifier.directory import FORMAT_VERSION, METADATA_FILE, ONNX_FILE, ModelDir, open_model_dir, sha256_of
+from pytest_drlreward.classifier.metadata import DEFAULT_RANGES, InputSpec, OutputSpec, parse_input
+
+SINGLE_INPUT_NAME = "images"
+
+
+def guess_layout(dtype: str, item_shape: Sequence[int]) -> str:
+    """NHWC for (H, W, C<=4), NCHW for (C<=4, H, W), NTHWC / NTCHW for frame stacks, else ``N?..``."""
+    if len(item_shape) == 3:
+        return "NHWC" if item_shape[-1] <= 4 else "NCHW" if item_shape[0] <= 4 else "N???"
+    if len(item_shape) == 4:
+        return "NTHWC" if item_shape[-1] <= 4 else "NTCHW" if item_shape[1] <= 4 else "N????"
+    return "N" + "?" * len(item_shape)
+
+
+def resolve_decision(n_outputs: int, decision: Any = None, threshold: float | None = None,
+                     goal_index: int | None = None) -> Any:
+    """The rule for an output of ``n_outputs`` values per row.
+
+    ``decision``: ``"argmax"``, ``"sigmoid"``, ``"softmax"``, ``"score"``, a mapping like metadata's
+    ``decision`` or a :class:`DecisionRule`. Unset: one output value with a ``threshold`` is ``sigmoid``,
+    K >= 2 outputs are ``argmax`` (with a threshold: ``softmax``). ``goal_index`` defaults to 1 for
+    argmax/softmax. ValueError naming the argument for anything else.
+    """
+    from pytest_drlreward.classifier.decision import ARGMAX, SIGMOID, SOFTMAX, DecisionError, DecisionRule
+
+    if isinstance(decision, DecisionRule):
+        return decision
+    if isinstance(decision, Mapping):
+        kind, goal_index = decision.get("kind"), decision.get("goal_index", goal_index)
+        threshold = decision.get("threshold", threshold)
+    elif decision is None:
+        if n_outputs == 1:
+            if threshold is None:
+                raise ValueError("the model gives one value per input: pass threshold= (a sigmoid rule) or "
+                                 "decision='score' (a dense reward)")
+            kind = SIGMOID
+        else:
+            kind = ARGMAX if threshold is None else SOFTMAX
+    else:
+        kind = decision
+    if kind in (ARGMAX, SOFTMAX) and goal_index is None:
+        goal_index = 1
+    try:
+        return DecisionRule(kind, goal_index=goal_index, threshold=threshold, n_outputs=n_outputs)
+    except DecisionError as error:
+        raise ValueError(f"decision={decision!r}, threshold={threshold!r}, goal_index={goal_index!r}: {error}") from None
+
+
+def input_spec(name: str, item_shape: Sequence[int], dtype: str, *, layout: str | None = None,
+               env_key: str | None = None, value_range: Sequence[float] | None = None) -> InputSpec:
+    """A checked :class:`InputSpec` (ValueError naming the input for a bad field)."""
+    raw = {"name": name, "shape": [None, *map(int, item_shape)], "dtype": dtype,
+           "layout": layout or guess_layout(dtype, item_shape), "env_key": env_key or name,
+           "range": list(value_range) if value_range is not None else list(DEFAULT_RANGES.get(dtype, (0.0, 1.0)))}
+    try:
+        return parse_input(raw, f"input {name!r}")
+    except ValueError as error:
+        raise ValueError(str(error)) from None
+
+
+def per_input(value: Any, names: Sequence[str], what: str) -> dict[str, Any]:
+    """A per-input argument (a value for a one-input model, or a mapping name -> value) as a dict."""
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        unknown = [name for name in value if name not in names]
+        if unknown:
+            raise ValueError(f"{what} names unknown inputs {unknown}; the model takes {list(names)}")
+        return dict(value)
+    if len(names) != 1:
+        raise ValueError(f"{what} must map input names to values for a model with inputs {list(names)}")
+    return {names[0]: value}
+
+
+def default_classes(rule: Any, classes: Sequence[str] | None) -> list[str]:
+    if classes is not None:
+        classes = list(classes)
+        if rule.kind in ("argmax", "softmax") and len(classes) != rule.n_outputs:
+            raise ValueError(f"classes {classes} must name the {rule.n_outputs} output columns")
+        return classes
+    if rule.kind in ("argmax", "softmax"):
+        if rule.n_outputs != 2:
+            raise ValueError(f"the model gives {rule.n_outputs} logits: pass classes= naming each column")
+        return ["not_goal", "goal"] if rule.goal_index == 1 else ["goal", "not_goal"]
+    return ["not_goal", "goal"]
+
+
+def metadata_for(inputs: Sequence[InputSpec], output: OutputSpec, rule: Any, classes: list[str], files: dict[str, str],
+                 *, torch_factory: str | None = None, torch_factory_kwargs: dict[str, Any] | None = None,
+                 info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The format-2 ``metadata.json`` object."""
+    metadata: dict[str, Any] = {
+        "format_version": FORMAT_VERSION,
+        "inputs": [spec.to_metadata() for spec in inputs],
+        "output": output.to_metadata(),
+        "decision": rule.to_metadata(),
+        "classes": classes,
+    }
+    if torch_factory is not None:
+        metadata["torch_factory"] = torch_factory
+        metadata["torch_factory_kwargs"] = torch_factory_kwargs or {}
+    metadata["files"] = files
+    metadata["info"] = info or {}
+    return metadata
+
+
+def write_metadata(directory: Path, metadata: dict[str, Any]) -> None:
+    (directory / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
+
+
+def write_classifier_dir(
+    onnx_path: str | Path,
+    out_dir: str | Path,
+    *,
+    decision: Any = None,
+    threshold: float | None = None,
+    goal_index: int | None = None,
+    classes: Sequence[str] | None = None,
+    layouts: Any = None,
+    env_keys: Any = None,
+    input_ranges: Any = None,
+    info: dict[str, Any] | None = None,
+    overwrite: bool = True,
+) -> ModelDir:
+    """Write an ONNX-only classifier directory around ``onnx_path``; no torch needed.
+
+    Input names, dtypes (uint8 or float32) and shapes are read from the graph; its first axis is the
+    batch (every other axis must be fixed). ``layouts`` / ``env_keys`` / ``input_ranges``: one value
+    (one-input model) or a mapping input name -> value (defaults: guessed layout, the input's name,
+    uint8 [0, 255] / float32 [0, 1]). ``decision`` / ``threshold`` / ``goal_index``: see
+    :func:`resolve_decision`. Returns the opened, checked directory.
+    """
+    from pytest_drlreward.classifier.graph import graph_signature
+
+    source = Path(onnx_path)
+    if not source.is_file():
+        raise FileNotFoundError(f"ONNX file {source} does not exist")
+    graph_inputs, graph_outputs = graph_signature(source)
+    names = [port.name for port in graph_inputs]
+    layouts, env_keys, ranges = (per_input(v, names, what) for v, what in
+                                 ((layouts, "layouts"), (env_keys, "env_keys"), (input_ranges, "input_ranges")))
+    specs = []
+    for port in graph_inputs:
+        if port.dtype not in ("uint8", "float32"):
+            raise ValueError(f"{source}: input {port.name!r} is {port.dtype}; a classifier input must be uint8 or float32")
+        if len(port.shape) < 2 or any(d is None for d in port.shape[1:]):
+            raise ValueError(f"{source}: input {port.name!r} has shape {port.shape}; every axis but the first "
+                             f"(the batch) must be fixed")
+        specs.append(input_spec(port.name, port.shape[1:], port.dtype, layout=layouts.get(port.name),
+                                env_key=env_keys.get(port.name), value_range=ranges.get(port.name)))
+    out = graph_outputs[0]
+    if len(out.shape) not in (1, 2) or any(d is None for d in out.shape[1:]):
+        raise ValueError(f"{source}: output {out.name!r} has shape {out.shape}; expected (N,) or (N, K)")
+    output = OutputSpec(out.name, (None, *out.shape[1:]))
+    rule = resolve_decision(output.n_values, decision, threshold, goal_index)
+    classes = default_classes(rule, classes)
+    with atomic_directory(Path(out_dir), overwrite=overwrite) as tmp:
+        shutil.copyfile(source, tmp / ONNX_FILE)
+        write_metadata(tmp, metadata_for(specs, output, rule, classes, {ONNX_FILE: sha256_of(tmp / ONNX_FILE)}, info=info))
+    return open_model_dir(out_dir)

@@ -1,0 +1,77 @@
+"""drl_reference and drl_input_keys: chosen and checked at start, one usage error naming the value."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+DOWNSTREAM = Path(__file__).resolve().parent / "downstream"
+
+SHOW = """
+def test_show(drl_config):
+    print(f"REFERENCE={drl_config.reference} BACKENDS={','.join(drl_config.backends)} RULE={drl_config.decision} "
+          f"KEYS={drl_config.input_keys}")
+"""
+
+
+def _model(pytester, onnx_only: bool = False) -> None:
+    shutil.copytree(DOWNSTREAM / "models" / "tiny", pytester.path / "my_model")
+    shutil.copyfile(DOWNSTREAM / "tiny_model.py", pytester.path / "tiny_model.py")
+    if onnx_only:
+        meta = pytester.path / "my_model" / "metadata.json"
+        metadata = json.loads(meta.read_text())
+        del metadata["torch_factory"], metadata["files"]["classifier.pt"]
+        metadata["format_version"] = 2
+        metadata["inputs"] = [{**metadata.pop("input"), "layout": "NHWC"}]
+        metadata["decision"] = {"kind": "argmax", "goal_index": metadata.pop("goal_index")}
+        meta.write_text(json.dumps(metadata))
+        (pytester.path / "my_model" / "classifier.pt").unlink()
+
+
+def test_torch_is_the_reference_of_a_directory_with_a_torch_factory(pytester):
+    _model(pytester)
+    pytester.makeini("[pytest]\npythonpath = .\ndrl_model = my_model\n")
+    pytester.makepyfile(SHOW)
+    pytester.runpytest("-s").stdout.fnmatch_lines(["*REFERENCE=torch BACKENDS=onnxruntime,openvino RULE=argmax == 1*"])
+
+
+def test_an_onnx_only_directory_gets_onnxruntime_as_reference_and_no_torch_candidate(pytester):
+    _model(pytester, onnx_only=True)
+    pytester.makeini("[pytest]\npythonpath = .\ndrl_model = my_model\ndrl_input_keys = images = pixels\n")
+    pytester.makepyfile(SHOW)
+    pytester.runpytest("-s").stdout.fnmatch_lines(
+        ["*REFERENCE=onnxruntime BACKENDS=openvino RULE=argmax == 1 KEYS={'images': 'pixels'}*"])
+
+
+@pytest.mark.parametrize("ini, named", [
+    ("drl_reference = tensorrt", "unknown reference 'tensorrt'"),
+    ("drl_reference = nosuchmodule:forward", "cannot find module 'nosuchmodule'"),
+    ("drl_reference = torch", "has no torch_factory (an ONNX-only directory)"),
+    ("drl_backends = torch", "cannot run on 'torch'"),
+    ("drl_input_keys = front = cam0", "the classifier takes no input 'front'; its inputs: images"),
+    ("drl_input_keys = images", "must look like 'input_name = env_key'"),
+])
+def test_bad_reference_and_input_keys_are_usage_errors(pytester, ini, named):
+    _model(pytester, onnx_only=True)
+    pytester.makeini(f"[pytest]\npythonpath = .\ndrl_model = my_model\n{ini}\n")
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert named in result.stderr.str()
+
+
+def test_a_metadata_input_the_graph_lacks_is_a_usage_error_at_start(pytester):
+    _model(pytester, onnx_only=True)
+    meta = pytester.path / "my_model" / "metadata.json"
+    metadata = json.loads(meta.read_text())
+    metadata["inputs"][0]["dtype"] = "float32"
+    meta.write_text(json.dumps(metadata))
+    pytester.makeini("[pytest]\npythonpath = .\ndrl_model = my_model\n")
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "inputs[0].dtype 'float32' of input 'images': the ONNX graph takes uint8" in result.stderr.str()
