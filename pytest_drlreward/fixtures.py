@@ -163,8 +163,12 @@ def drl_rollout(drl_config: DrlConfig, _drl_backend_cache: BackendCache) -> Any:
     try:
         dict_obs = type(getattr(env, "observation_space", None)).__name__ == "Dict"
         if (inputs is None or len(inputs) == 1) and not dict_obs and not has_image_source(env):
+            from pytest_drlreward.envspec import accepts_keyword
+
+            hint = ("" if accepts_keyword(drl_config.env, "render_mode") else
+                    f"; its factory {drl_config.env} takes no render_mode argument, so render() cannot be asked for")
             pytest.skip(f"{type(env.unwrapped).__name__} shows no image to classify: give it a camera_image() method "
-                        f"or render_mode='rgb_array'")
+                        f"or render_mode='rgb_array'{hint}")
         policy = None
         if drl_config.policy is not None:
             from pytest_drlreward.policies import load_policy

@@ -75,3 +75,36 @@ def test_a_metadata_input_the_graph_lacks_is_a_usage_error_at_start(pytester):
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "inputs[0].dtype 'float32' of input 'images': the ONNX graph takes uint8" in result.stderr.str()
+
+
+PLAIN_FACTORY = """
+import gymnasium as gym
+import numpy as np
+
+
+class Plain(gym.Env):
+    metadata = {"render_modes": ["rgb_array"]}
+    observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(2, np.float32), 0.0, False, False, {"true_goal": False}
+
+
+def make_env():
+    return Plain()
+"""
+
+
+def test_a_factory_without_render_mode_is_never_called_with_it(pytester):
+    """Reported: a plain make_env() got render_mode='rgb_array' anyway, a TypeError traceback per test."""
+    _model(pytester)
+    pytester.makepyfile(plain_env=PLAIN_FACTORY)
+    pytester.makeini("[pytest]\npythonpath = .\ndrl_model = my_model\ndrl_env = plain_env:make_env\n")
+    result = pytester.runpytest("--pyargs", "pytest_drlreward.suite", "-m", "parity", "-k", "env_images", "-rs")
+    assert "TypeError" not in result.stdout.str() and result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*takes no render_mode argument*"])
