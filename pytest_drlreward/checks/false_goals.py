@@ -119,17 +119,17 @@ def _png(path: Path, image: np.ndarray) -> bool:
     return True
 
 
-def save_false_goals(search: FalseGoalSearch, directory: str | Path, limit: int = 20) -> Path:
+def save_false_goals(search: FalseGoalSearch, directory: str | Path, limit: int = 20, png: bool = False) -> Path:
     """Write the ``limit`` most confident false goals to ``directory`` (replaced as a whole): each image as
-    ``false_goal_K.npy`` (and ``.png`` with matplotlib) and ``false_goals.json`` with seed, actions,
-    goal probability and truth."""
+    ``false_goal_K.npy`` (and, with ``png`` and matplotlib, ``.png``) and ``false_goals.json`` with seed,
+    actions, goal probability and truth."""
     with atomic_directory(directory, overwrite=True) as tmp:
         rows = []
         for k, case in enumerate(search.false_goals[:limit]):
             np.save(tmp / f"false_goal_{k}.npy", case.image)
             row = case.as_dict()
             row["image"] = f"false_goal_{k}.npy"
-            if _png(tmp / f"false_goal_{k}.png", case.image):
+            if png and _png(tmp / f"false_goal_{k}.png", case.image):
                 row["png"] = f"false_goal_{k}.png"
             rows.append(row)
         summary = {"decider": search.decider, "search": search.states.describe(), "false_goals": search.rate.successes,

@@ -29,8 +29,8 @@ from pytest_drlreward.checks._format import show
 from pytest_drlreward.checks.goalscore import goal_scores
 from pytest_drlreward.checks.rollout import Rollout, RolloutError, env_image, truth_value
 from pytest_drlreward.checks.search_methods import RESTARTS, run_method
+from pytest_drlreward.defaults import DEFAULT_SEARCH_STEPS
 
-DEFAULT_SEARCH_STEPS = 2000  # env steps of the suite's search, shared by its two parts
 DEFAULT_HORIZON = 10  # actions a probe takes at most
 DEFAULT_KNOTS = 1  # a probe holds this many actions, each for an equal share of the horizon (1: a straight line)
 FALSE_GOALS, GOALS = "false goals", "goals"

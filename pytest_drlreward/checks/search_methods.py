@@ -1,11 +1,13 @@
-"""The optimisers behind the state search: CMA-ES (the ``cma`` package) and Hypothesis's ``target()``.
+"""The optimisers behind the state search: CMA-ES (the ``cmaes`` package, the CMA-ES behind Optuna's
+sampler; numpy only, it imports in milliseconds where ``cma`` takes seconds for SciPy and matplotlib)
+and Hypothesis's ``target()``.
 
 Each drives ``evaluate(restart, u) -> score`` (higher is better) over vectors ``u`` in [-1, 1]^dim
 until ``spent()`` says the budget of env steps is used; ``restart`` (0, 1, ...) picks the reset seed.
 CMA-ES runs one strategy per restart, a new restart when it stops or has used its share of the
 budget; Hypothesis draws the restart and ``u`` and hill-climbs on ``target(score)``. Measured on the
 point env and PandaHover (``docs/fidelity.md``), CMA-ES finds more false goals per env step, so it is
-the default (``method="auto"``) when ``cma`` is installed (the ``search`` extra), Hypothesis otherwise.
+the default (``method="auto"``) when ``cmaes`` is installed (the ``search`` extra), Hypothesis otherwise.
 """
 
 from __future__ import annotations
@@ -23,12 +25,34 @@ RESTARTS = 2  # restarts (reset seeds) the budget is shared among
 def available_method(method: str = "auto") -> str:
     """``method``, or for ``"auto"`` the best installed one (``cma`` if importable, else ``hypothesis``)."""
     if method == "auto":
-        return "cma" if importlib.util.find_spec("cma") is not None else "hypothesis"
+        return "cma" if importlib.util.find_spec("cmaes") is not None else "hypothesis"
     if method not in METHODS:
         raise ValueError(f"unknown search method {method!r}; allowed: auto, {', '.join(METHODS)}")
-    if method == "cma" and importlib.util.find_spec("cma") is None:
-        raise ImportError("the cma search method needs the cma package: pip install 'pytest-drlreward[search]'")
+    if method == "cma" and importlib.util.find_spec("cmaes") is None:
+        raise ImportError("the cma search method needs the cmaes package: pip install 'pytest-drlreward[search]'")
     return method
+
+
+def _cma_class() -> type:
+    """``cmaes.CMA``, read from its own numpy-only module: ``import cmaes`` also imports its other
+    strategies and, through them, SciPy (about 2 s, more than a default search takes)."""
+    import importlib.util
+    import sys
+
+    if "cmaes" in sys.modules:
+        return sys.modules["cmaes"].CMA
+    name = "pytest_drlreward._cmaes_cma"
+    if name not in sys.modules:
+        package = importlib.util.find_spec("cmaes")
+        spec = importlib.util.spec_from_file_location(name, f"{package.submodule_search_locations[0]}/_cma.py")
+        if spec is None or spec.loader is None:
+            from cmaes import CMA
+
+            return CMA
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name].CMA
 
 
 def cma_search(evaluate: Evaluate, dim: int, spent: Callable[[], float], seed: int, restarts: int = RESTARTS) -> None:
@@ -36,21 +60,20 @@ def cma_search(evaluate: Evaluate, dim: int, spent: Callable[[], float], seed: i
 
     ``spent()`` is the share of the budget used (0 to 1); the last restart keeps going until it is 1.
     """
-    import cma
-
+    CMA = _cma_class()
     restart = 0
+    bounds = np.tile([-1.0, 1.0], (dim, 1))
     while spent() < 1.0:
-        options = {"bounds": [-1.0, 1.0], "seed": seed * 1000 + restart + 1, "verbose": -9}
-        strategy = cma.CMAEvolutionStrategy(np.zeros(dim), 0.5, options)
+        strategy = CMA(mean=np.zeros(dim), sigma=0.5, bounds=bounds, seed=seed * 1000 + restart + 1)
         share = (restart + 1) / restarts if restart < restarts - 1 else 1.0
-        while spent() < share and not strategy.stop():
-            candidates = strategy.ask()
-            scores = []
-            for u in candidates:
+        while spent() < share and not strategy.should_stop():
+            solutions = []
+            for _ in range(strategy.population_size):
                 if spent() >= 1.0:
                     return
-                scores.append(evaluate(restart, np.asarray(u)))
-            strategy.tell(candidates, [-score for score in scores])  # cma minimises
+                u = strategy.ask()
+                solutions.append((u, -float(evaluate(restart, np.asarray(u)))))  # cmaes minimises
+            strategy.tell(solutions)
         restart += 1
 
 

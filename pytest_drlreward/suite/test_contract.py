@@ -152,27 +152,83 @@ def _check_image_shape(rollout, backend) -> None:
                     f"the env (drl_env) to render what the classifier (drl_model) was trained on", pytrace=False)
 
 
-def _fidelity(backend, rollout, drl_config, drl_verdicts):
+def _save_false_goals(backend, searches, drl_config, tmp_path_factory):
+    """The false goals ``backend`` makes on the searched states, saved (``--drl-plots`` DIR, else pytest's
+    temporary directory); the directory, or None when there were none."""
+    from pytest_drlreward.checks.false_goals import false_goals_in, save_false_goals
+
+    found = [false_goals_in(states, backend) for states in searches]
+    found = [search for search in found if search.false_goals]
+    if not found:
+        return None
+    base = drl_config.plots if drl_config.plots is not None else tmp_path_factory.getbasetemp()
+    directory = base / f"drl_false_goals_{backend.name}"
+    directory.mkdir(exist_ok=True)
+    for search in found:
+        save_false_goals(search, directory / search.states.purpose.replace(" ", "_"), png=drl_config.plots is not None)
+    return directory
+
+
+def _fidelity(request, backend, rollout, searches, drl_config, drl_verdicts, tmp_path_factory):
     from pytest_drlreward.checks import assert_reward_fidelity
+    from pytest_drlreward.recording import record
 
     if not drl_config.truth_key:
         pytest.skip("no truth key: set drl_truth_key to the info key holding the env's ground truth (e.g. true_goal)")
-    if rollout.truth is None:
-        pytest.skip(f"the env reports no {drl_config.truth_key!r} in its step info (drl_truth_key)")
     _check_image_shape(rollout, backend)
-    drl_verdicts(FIDELITY_PROPERTY, lambda: assert_reward_fidelity(
-        rollout, backend, min_recall=drl_config.min_recall, max_false_goal_rate=drl_config.max_false_goal_rate,
-        min_goals=drl_config.min_goals))
+    saved = _save_false_goals(backend, searches, drl_config, tmp_path_factory)
+    try:
+        report = drl_verdicts(FIDELITY_PROPERTY, lambda: assert_reward_fidelity(
+            rollout, backend, min_recall=drl_config.min_recall, max_false_goal_rate=drl_config.max_false_goal_rate,
+            min_goals=drl_config.min_goals, searches=searches))
+    except AssertionError as error:
+        report = getattr(error, "report", None)
+        if saved is not None:
+            error.args = (f"{error}\n  false goals saved (images, seeds, actions) in {saved}",)
+        raise
+    finally:
+        if report is not None:  # what each part found
+            for part in report.parts if len(report.parts) > 1 else ():
+                record(request.node, FIDELITY_PROPERTY, f"  {part}")
+            if saved is not None:
+                record(request.node, FIDELITY_PROPERTY, f"  false goals saved in {saved}")
+    return report
 
 
-def test_reference_reward_fidelity(reference_backend, drl_rollout, drl_config, drl_verdicts):
-    """The reference's reward agrees with the env's truth on the rollout (recall, false-goal rate)."""
-    _fidelity(reference_backend, drl_rollout, drl_config, drl_verdicts)
+def _sweep(request, backend, rollout, searches, drl_config):
+    """The threshold sweep on every collected state, in the summary (and a PNG with --drl-plots)."""
+    from pytest_drlreward.checks.goalscore import goal_scores
+    from pytest_drlreward.checks.sweep import plot_sweep, sweep_thresholds
+    from pytest_drlreward.recording import SWEEP_PROPERTY, record
+
+    parts = [rollout, *searches]
+    truth = np.concatenate([part.truth for part in parts])
+    probabilities = np.concatenate([goal_scores(backend, part.images)[1] for part in parts])
+    report = sweep_thresholds(truth, probabilities, min_recall=drl_config.min_recall,
+                              max_false_goal_rate=drl_config.max_false_goal_rate,
+                              states=f"{backend.name} on " + " + ".join(part.describe() for part in parts))
+    for line in report.table():
+        record(request.node, SWEEP_PROPERTY, line)
+    if drl_config.plots is not None:
+        path = plot_sweep(report, drl_config.plots / f"threshold_sweep_{backend.name}.png")
+        record(request.node, SWEEP_PROPERTY, f"curve: {path}" if path else "curve: not drawn (matplotlib is not installed)")
+    return report
 
 
-def test_reward_fidelity(reward_backend, drl_rollout, drl_config, drl_verdicts):
-    """Each backend's reward agrees with the env's truth on the rollout (recall, false-goal rate)."""
-    _fidelity(reward_backend, drl_rollout, drl_config, drl_verdicts)
+def test_reference_reward_fidelity(request, reference_backend, drl_rollout, drl_search, drl_config, drl_verdicts,
+                                   tmp_path_factory):
+    """The reference's reward agrees with the env's truth on the rollout and the searched states (recall,
+    false-goal rates); the threshold sweep of its goal probability goes to the summary."""
+    try:
+        _fidelity(request, reference_backend, drl_rollout, drl_search, drl_config, drl_verdicts, tmp_path_factory)
+    finally:
+        if drl_config.truth_key and tuple(drl_rollout.images.shape[1:]) == tuple(reference_backend.image_shape):
+            _sweep(request, reference_backend, drl_rollout, drl_search, drl_config)
+
+
+def test_reward_fidelity(request, reward_backend, drl_rollout, drl_search, drl_config, drl_verdicts, tmp_path_factory):
+    """Each backend's reward agrees with the env's truth on the rollout and the searched states."""
+    _fidelity(request, reward_backend, drl_rollout, drl_search, drl_config, drl_verdicts, tmp_path_factory)
 
 
 # --------------------------------------------------------------------------- timing
