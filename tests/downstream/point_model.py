@@ -46,9 +46,9 @@ def make_classifier(threshold: float = GOAL) -> MinThreshold:
 def export(out_dir, threshold: float = GOAL):
     """Write the classifier directory for ``threshold`` with ``export_classifier``."""
     import numpy as np
+    from point_env import PointEnv
 
     import pytest_drlreward
-    from point_env import PointEnv
 
     env = PointEnv()
     env.reset(seed=0)
