@@ -194,12 +194,12 @@ def search_guide(config: DrlConfig) -> str:
 
 @pytest.fixture(scope="session")
 def drl_search(drl_config: DrlConfig, drl_rollout: Any, _drl_backend_cache: BackendCache) -> tuple[Any, ...]:
-    """The false-goal search and the goal search on ``drl_env`` (``drl_search_steps`` env steps, half each,
+    """The false-goal search and the goal search on ``drl_env`` (``drl_search_steps`` env steps, 1/4 and 3/4,
     seeded with ``drl_fidelity_seed``), steered by :func:`search_guide`'s backend; ``()`` when the budget is
     0, no classifier or truth key is configured, or the env's images do not fit the classifier."""
     from pytest_drlreward.checks.fidelity import collect_searches
 
-    if drl_config.search_steps < 2 or drl_config.model_dir is None or not drl_config.truth_key or drl_rollout.truth is None:
+    if drl_config.search_steps < 4 or drl_config.model_dir is None or not drl_config.truth_key or drl_rollout.truth is None:
         return ()
     guide = _load(_drl_backend_cache, drl_config, search_guide(drl_config))
     if tuple(drl_rollout.images.shape[1:]) != tuple(guide.image_shape):

@@ -119,8 +119,8 @@ _SETTINGS: dict[str, tuple[str, str, str]] = {
                                       f"(default {DEFAULT_FIDELITY_STEPS})"),
     "fidelity_seed": ("N", "string", "seed of that rollout (default 0)"),
     "policy": ("SPEC", "string", "policy of that rollout: an SB3 agent .zip or 'module:function' (default: random actions)"),
-    "search_steps": ("N", "string", f"reward fidelity: env steps of the search for false goals and for goal states, "
-                                    f"half each (default {DEFAULT_SEARCH_STEPS}; 0: no search)"),
+    "search_steps": ("N", "string", f"reward fidelity: env steps of the search for false goals (a quarter) and for goal "
+                                    f"states (default {DEFAULT_SEARCH_STEPS}; 0: no search)"),
     "min_accuracy": ("FRACTION", "string", f"least accuracy on the labelled images (default {DEFAULT_MIN_ACCURACY})"),
     "max_accuracy_drop": ("FRACTION", "string", f"quantized backends: accuracy they may lose against the reference "
                                                 f"(default {DEFAULT_MAX_ACCURACY_DROP})"),

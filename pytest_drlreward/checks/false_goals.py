@@ -57,10 +57,13 @@ class FalseGoalSearch:
                 f"non-goal states ({self.rate.text(percent=True)}){top}")
 
 
-def false_goals_in(states: SearchRollout, backend: Any = None, batch_size: int | None = None) -> FalseGoalSearch:
-    """The false goals among ``states`` as judged by ``backend`` (default: the guide's own decisions),
-    most confident first."""
-    if backend is None:
+def false_goals_in(states: SearchRollout, backend: Any = None, batch_size: int | None = None, *,
+                   scores: tuple[np.ndarray, np.ndarray] | None = None, decider: str | None = None) -> FalseGoalSearch:
+    """The false goals among ``states`` as judged by ``backend``, or by ``scores`` (decisions, probabilities)
+    already computed, or else by the guide's own decisions; most confident first."""
+    if scores is not None:
+        (goal, probability), decider = scores, decider or "given scores"
+    elif backend is None:
         goal, probability, decider = states.decisions, states.probabilities, "search guide"
     else:
         (goal, probability), decider = goal_scores(backend, states.images, batch_size), backend_name(backend)
