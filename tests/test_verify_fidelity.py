@@ -263,6 +263,6 @@ def test_against_a_3cm_goal_the_search_finds_the_false_goals_with_no_policy(ship
         env.close()
     rollout = _panda_rollout(0.03, 300)
     assert_reward_fidelity(rollout, shipped_torch, min_goals=0)  # random actions alone do not tell
-    with pytest.raises(FidelityError, match="the false-goal search found false goals") as excinfo:
+    with pytest.raises(FidelityError, match="found false goals at a rate") as excinfo:
         assert_reward_fidelity(rollout, shipped_torch, searches=searches)
     assert excinfo.value.report.false_goals

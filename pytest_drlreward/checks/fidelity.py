@@ -142,7 +142,8 @@ def _problems(recall: Proportion, false_goals: Proportion, search_false_goals: P
         problems.append(f"false-goal rate {false_goals.text(percent=True)} is above {100 * max_rate:.3g}% "
                         f"(even the interval's lower end is)")
     if search_false_goals is not None and search_false_goals.trials and search_false_goals.interval[0] > max_rate:
-        problems.append(f"the false-goal search found false goals at a rate of {search_false_goals.text(percent=True)}, "
+        problems.append(f"the searches (for false goals and for goals) found false goals at a rate of "
+                        f"{search_false_goals.text(percent=True)}, "
                         f"above {100 * max_rate:.3g}% (even the interval's lower end is): an agent would find them too")
     return problems
 

@@ -194,6 +194,7 @@ def _fidelity(request, backend, rollout, searches, drl_config, drl_verdicts, tmp
     saved = _save_false_goals(backend, searches, scores[1:], drl_config, tmp_path_factory)
 
     def check():
+        __tracebackhide__ = True
         report = fidelity_report(rollout, *scores[0], backend.name, min_recall=drl_config.min_recall,
                                  max_false_goal_rate=drl_config.max_false_goal_rate, min_goals=drl_config.min_goals,
                                  parts=[(states, *score) for states, score in zip(searches, scores[1:])])
