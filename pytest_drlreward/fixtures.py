@@ -197,7 +197,10 @@ def drl_search(drl_config: DrlConfig, drl_rollout: Any, _drl_backend_cache: Back
     """The false-goal search and the goal search on ``drl_env`` (``drl_search_steps`` env steps, 1/4 and 3/4,
     seeded with ``drl_fidelity_seed``), steered by :func:`search_guide`'s backend; ``()`` when the budget is
     0, no classifier or truth key is configured, or the env's images do not fit the classifier."""
+    import warnings
+
     from pytest_drlreward.checks.fidelity import collect_searches
+    from pytest_drlreward.checks.search import SearchSpaceError
 
     if drl_config.search_steps < 4 or drl_config.model_dir is None or not drl_config.truth_key or drl_rollout.truth is None:
         return ()
@@ -208,6 +211,9 @@ def drl_search(drl_config: DrlConfig, drl_rollout: Any, _drl_backend_cache: Back
     try:
         return collect_searches(env, guide, drl_config.search_steps, seed=drl_config.fidelity_seed,
                                 truth_key=drl_config.truth_key)
+    except SearchSpaceError as error:  # e.g. a Discrete action space: fidelity is judged on the rollout alone
+        warnings.warn(f"pytest-drlreward: no false-goal search: {error}", UserWarning, stacklevel=1)
+        return ()
     finally:
         env.close()
 

@@ -189,3 +189,18 @@ def test_the_sweep_on_the_wrong_classifier_names_none_or_a_threshold_above_a_hal
     report = sweep_thresholds(truth, probabilities)
     assert report.best is None or report.best > 0.5
     assert not {row.threshold: row for row in report.rows}[0.5].meets
+
+
+def test_a_search_needs_a_bounded_box(classifiers):
+    import gymnasium as gym
+
+    from pytest_drlreward.checks.search import SearchSpaceError
+
+    class Discrete(point_env.PointEnv):
+        def __init__(self):
+            super().__init__()
+            self.action_space = gym.spaces.Discrete(4)
+
+    with pytest.raises(SearchSpaceError, match="bounded Box action space"):
+        find_false_goals(Discrete(), classifiers[0.7], budget=10)
+    assert collect_searches(point_env.PointEnv(), classifiers[0.7], 0) == ()

@@ -77,6 +77,10 @@ class SearchRollout(Rollout):
         return f"{len(self)} states of a {self.method} search for {self.purpose} ({self.budget} steps, seed {self.seed})"
 
 
+class SearchSpaceError(RolloutError):
+    """The env's action space (or ``drl_state_space``) is not a bounded Box the search can steer in."""
+
+
 def has_place_hook(env: Any) -> bool:
     """Whether ``env.unwrapped`` offers the optional ``drl_state_space`` + ``drl_place(state)`` hook."""
     unwrapped = env.unwrapped
@@ -86,7 +90,7 @@ def has_place_hook(env: Any) -> bool:
 def _box(space: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
     low, high = getattr(space, "low", None), getattr(space, "high", None)
     if low is None or high is None or not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
-        raise RolloutError(f"the search needs a bounded Box {what}, got {space!r}")
+        raise SearchSpaceError(f"the search needs a bounded Box {what}, got {space!r}")
     return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
 
 
