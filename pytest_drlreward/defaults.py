@@ -6,3 +6,4 @@ DEFAULT_MIN_RECALL = 0.9  # reward fidelity (fails when the whole 95% interval i
 DEFAULT_MAX_FALSE_GOAL_RATE = 0.005
 DEFAULT_MIN_GOALS = 5
 DEFAULT_FIDELITY_STEPS = 300
+DEFAULT_SEARCH_STEPS = 1600  # reward fidelity: env steps of the false-goal (1/4) and goal (3/4) searches

@@ -7,7 +7,9 @@
 - ``reference_backend`` (session): the reference (``drl_reference``: Torch by default, an ONNX engine for
   an ONNX-only directory, or a ``module:function`` callable) on the same classifier.
 - ``labelled_images`` (session): ``(images uint8 (N, H, W, 3), labels bool or int (N,))``, or a skip.
-- ``drl_rollout`` (session): one seeded rollout of ``drl_env`` with its images and truth, or a skip.
+- ``drl_rollout`` (session): one seeded rollout of ``drl_env`` with its images and truth, or a skip;
+  a ``drl_truth_key`` the env never reports, or a truth that is not a bool or 0/1, ends the run as a usage error.
+- ``drl_search`` (session): the false-goal search and the goal search (``drl_search_steps``), or ``()``.
 - ``drl_parity``: parity checks with the configured tolerances, summarised in the terminal summary.
 - ``drl_verdicts``: records fidelity, accuracy and golden lines for the terminal summary.
 - ``drl_timing``: ``measure(backend, images)`` -> median ms, shown in the timing table.
@@ -148,13 +150,27 @@ def _rollout_env(spec: str) -> Any:
     return make_env(spec, render_mode="rgb_array")
 
 
+def _policy(config: DrlConfig) -> Any:
+    if config.policy is None:
+        return None
+    from pytest_drlreward.policies import load_policy
+
+    return load_policy(config.policy, config.policy_base)
+
+
+def _usage_error(message: str) -> None:
+    """Stop the run as a usage error: a setup mistake, not one failure per test."""
+    pytest.exit(message, returncode=pytest.ExitCode.USAGE_ERROR)
+
+
 @pytest.fixture(scope="session")
 def drl_rollout(drl_config: DrlConfig, _drl_backend_cache: BackendCache) -> Any:
     """One rollout of ``drl_env`` (``drl_fidelity_steps`` steps from ``drl_fidelity_seed``, ``drl_policy``):
     every step's classifier inputs (with ``drl_model``: each named input, found as ``drl_input_keys``
-    says; else the camera image) and, when ``drl_truth_key`` is set and reported, the truth. Skips when
-    the env has no image to classify."""
-    from pytest_drlreward.checks.rollout import collect_rollout, has_image_source
+    says; else the camera image) and, when ``drl_truth_key`` is set, the truth. Skips when the env has
+    no image to classify; a truth key the env does not report, or a truth value that is not a bool or
+    0/1, stops the run with a usage error naming the key."""
+    from pytest_drlreward.checks.rollout import TruthValueError, collect_rollout, has_image_source
 
     if drl_config.env is None:
         pytest.skip(NO_ENV_REASON)
@@ -169,13 +185,51 @@ def drl_rollout(drl_config: DrlConfig, _drl_backend_cache: BackendCache) -> Any:
                     f"; its factory {drl_config.env} takes no render_mode argument, so render() cannot be asked for")
             pytest.skip(f"{type(env.unwrapped).__name__} shows no image to classify: give it a camera_image() method "
                         f"or render_mode='rgb_array'{hint}")
-        policy = None
-        if drl_config.policy is not None:
-            from pytest_drlreward.policies import load_policy
+        try:
+            rollout = collect_rollout(env, drl_config.fidelity_steps, seed=drl_config.fidelity_seed,
+                                      policy=_policy(drl_config), truth_key=drl_config.truth_key, inputs=inputs,
+                                      input_keys=drl_config.input_keys or None)
+        except TruthValueError as error:
+            _usage_error(f"drl_truth_key {drl_config.truth_key!r}: {error}")
+        if drl_config.truth_key and rollout.truth is None:
+            _usage_error(f"drl_truth_key {drl_config.truth_key!r}: {drl_config.env} never reports it in its step info "
+                         f"(it reports {list(rollout.info_keys)}); set drl_truth_key to the info key of the env's truth")
+        return rollout
+    finally:
+        env.close()
 
-            policy = load_policy(drl_config.policy, drl_config.policy_base)
-        return collect_rollout(env, drl_config.fidelity_steps, seed=drl_config.fidelity_seed, policy=policy,
-                               truth_key=drl_config.truth_key, inputs=inputs, input_keys=drl_config.input_keys or None)
+
+def search_guide(config: DrlConfig) -> str:
+    """The backend that steers the search: the first configured exact (not quantized) candidate, else the reference."""
+    return next((name for name in config.backends if not config.quantized(name)), config.reference)
+
+
+@pytest.fixture(scope="session")
+def drl_search(drl_config: DrlConfig, drl_rollout: Any, _drl_backend_cache: BackendCache) -> tuple[Any, ...]:
+    """The false-goal search and the goal search on ``drl_env`` (``drl_search_steps`` env steps, 1/4 and 3/4,
+    seeded with ``drl_fidelity_seed``), steered by :func:`search_guide`'s backend; ``()`` when the budget is
+    0, no classifier or truth key is configured, the classifier takes several inputs (the search keeps one
+    image a state), or the env's images do not fit the classifier."""
+    import warnings
+
+    from pytest_drlreward.checks.fidelity import collect_searches
+    from pytest_drlreward.checks.search import SearchSpaceError
+
+    if drl_config.search_steps < 4 or drl_config.model_dir is None or not drl_config.truth_key or drl_rollout.truth is None:
+        return ()
+    name = search_guide(drl_config)
+    guide = _drl_backend_cache.get(name, drl_config.model_dir) if ":" in name else _load(_drl_backend_cache, drl_config, name)
+    if isinstance(drl_rollout.images, dict) or len(guide.inputs) != 1:
+        return ()
+    if tuple(drl_rollout.images.shape[1:]) != tuple(guide.image_shape):
+        return ()  # the fidelity tests fail with the shapes
+    env = _rollout_env(drl_config.env)
+    try:
+        return collect_searches(env, guide, drl_config.search_steps, seed=drl_config.fidelity_seed,
+                                truth_key=drl_config.truth_key)
+    except SearchSpaceError as error:  # e.g. a Discrete action space: fidelity is judged on the rollout alone
+        warnings.warn(f"pytest-drlreward: no false-goal search: {error}", UserWarning, stacklevel=1)
+        return ()
     finally:
         env.close()
 

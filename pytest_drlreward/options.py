@@ -27,6 +27,7 @@ from pytest_drlreward.defaults import (
     DEFAULT_MIN_GOALS,
     DEFAULT_MIN_RECALL,
     DEFAULT_RTOL,
+    DEFAULT_SEARCH_STEPS,
 )
 from pytest_drlreward.envspec import EnvSpecError, check_env_spec
 from pytest_drlreward.settings import number, options_for, parse_backend_options, parse_tolerances, whole_number
@@ -63,6 +64,8 @@ class DrlConfig:
     fidelity_seed: int = 0
     policy: str | None = None
     policy_base: Path | None = None
+    search_steps: int = DEFAULT_SEARCH_STEPS
+    plots: Path | None = None
     min_accuracy: float = DEFAULT_MIN_ACCURACY
     max_accuracy_drop: float = DEFAULT_MAX_ACCURACY_DROP
     min_argmax_agreement: float = DEFAULT_MIN_ARGMAX_AGREEMENT
@@ -120,6 +123,8 @@ _SETTINGS: dict[str, tuple[str, str, str]] = {
                                       f"(default {DEFAULT_FIDELITY_STEPS})"),
     "fidelity_seed": ("N", "string", "seed of that rollout (default 0)"),
     "policy": ("SPEC", "string", "policy of that rollout: an SB3 agent .zip or 'module:function' (default: random actions)"),
+    "search_steps": ("N", "string", f"reward fidelity: env steps of the search for false goals (a quarter) and for goal "
+                                    f"states (default {DEFAULT_SEARCH_STEPS}; 0: no search)"),
     "min_accuracy": ("FRACTION", "string", f"least accuracy on the labelled images (default {DEFAULT_MIN_ACCURACY})"),
     "max_accuracy_drop": ("FRACTION", "string", f"quantized backends: accuracy they may lose against the reference "
                                                 f"(default {DEFAULT_MAX_ACCURACY_DROP})"),
@@ -141,6 +146,7 @@ _PATH_OPTIONS = {
     "timing_compare": "compare latency ratios with the baseline at PATH; a ratio grown beyond drl_timing_margin fails the run",
     "golden_save": "save each backend's logits on the labelled images into directory PATH",
     "golden_compare": "compare each backend's logits on the labelled images with those saved in directory PATH",
+    "plots": "write the threshold sweep's curve (PNG, needs matplotlib) and the false goals found into directory PATH",
 }
 
 
@@ -336,6 +342,21 @@ def _output_path(config: pytest.Config, name: str) -> Path | None:
     return path
 
 
+def _output_dir(config: pytest.Config, name: str) -> Path | None:
+    """An output directory option, checked at start: it exists and takes new files."""
+    path = _path_option(config, name)
+    if path is None:
+        return None
+    flag = f"--drl-{name.replace('_', '-')}={config.getoption('drl_' + name)}"
+    if not path.is_dir():
+        raise pytest.UsageError(f"{flag}: directory {path} does not exist; create it first")
+    try:
+        check_writable(path)
+    except OSError as error:
+        raise pytest.UsageError(f"{flag}: {error}") from None
+    return path
+
+
 def _compare_path(config: pytest.Config, name: str, kind: str) -> Path | None:
     path = _path_option(config, name)
     if path is not None and not (path.is_dir() if kind == "directory" else path.is_file()):
@@ -395,6 +416,8 @@ def read_config(config: pytest.Config) -> DrlConfig:
         fidelity_seed=_parsed(config, "fidelity_seed", lambda t: whole_number(t, "the value"), 0),
         policy=policy,
         policy_base=policy_base,
+        search_steps=_parsed(config, "search_steps", lambda t: whole_number(t, "the value"), DEFAULT_SEARCH_STEPS),
+        plots=_output_dir(config, "plots"),
         min_accuracy=_parsed(config, "min_accuracy", _fraction, DEFAULT_MIN_ACCURACY),
         max_accuracy_drop=_parsed(config, "max_accuracy_drop", _fraction, DEFAULT_MAX_ACCURACY_DROP),
         min_argmax_agreement=_parsed(config, "min_argmax_agreement", _fraction,

@@ -22,6 +22,7 @@ from pytest_drlreward.fixtures import (  # noqa: F401  (imported so pytest regis
     drl_env_factory,
     drl_parity,
     drl_rollout,
+    drl_search,
     drl_timing,
     drl_verdicts,
     labelled_images,
@@ -40,6 +41,7 @@ GOLDEN_MODULE = Path(__file__).resolve().parent / "suite" / "test_golden.py"
 SECTIONS = (  # (user_properties key, terminal summary section title)
     (recording.PARITY_PROPERTY, "drlreward parity"),
     (recording.FIDELITY_PROPERTY, "drlreward reward fidelity"),
+    (recording.SWEEP_PROPERTY, "drlreward threshold sweep"),
     (recording.ACCURACY_PROPERTY, "drlreward labelled accuracy"),
     (recording.GOLDEN_PROPERTY, "drlreward golden outputs"),
 )

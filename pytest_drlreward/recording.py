@@ -18,6 +18,7 @@ from pytest_drlreward.timing import measure
 
 PARITY_PROPERTY = "drlreward_parity"  # user_properties key of one parity or decision-parity line
 FIDELITY_PROPERTY = "drlreward_fidelity"  # one reward-fidelity line
+SWEEP_PROPERTY = "drlreward_sweep"  # one line of the threshold sweep's table
 ACCURACY_PROPERTY = "drlreward_accuracy"  # one labelled-accuracy line
 GOLDEN_PROPERTY = "drlreward_golden"  # one golden-output line
 TIMING_PROPERTY = "drlreward_timing"  # user_properties key of one timing row

@@ -93,7 +93,7 @@ def test_contract_suite_passes_on_the_downstream_project(project):
         assert f"decisions: {backend} vs torch on 600 env images: 0 reward flips (none allowed)" in out, out
         # the honest labelled set: 2 of 48 images just inside the goal radius are wrong, drl_min_accuracy = 0.95
         assert f"{backend} on 48 labelled images: accuracy 0.958 [0.860, 0.988] (46/48) (required >= 0.95)" in out, out
-        assert f"{backend} vs true_goal on 600 steps, random actions (seed 0): recall" in out, out
+        assert f"{backend} vs true_goal on 600 steps, random actions (seed 0) + 400 states of a cma search for false goals" in out, out
     # per-backend tolerances from the ini table
     assert "parity: onnxruntime vs torch: 48 images" in out and "(atol=1e-5, rtol=1e-4) [labelled images]" in out, out
     assert "parity: openvino vs torch: 48 images" in out and "(atol=1e-4, rtol=1e-3) [labelled images]" in out, out

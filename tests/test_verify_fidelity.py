@@ -207,3 +207,62 @@ def test_shipped_classifier_is_faithful_on_pandahover_and_fails_against_another_
         assert_reward_fidelity(_panda_rollout(0.08, 600), shipped_torch)
     with pytest.raises(FidelityError, match="false-goal rate"):
         assert_reward_fidelity(_panda_rollout(0.03, 300, policy="towards"), shipped_torch)
+
+
+class AlwaysWrong:
+    """A goal judge that says the opposite of the truth it is given (a classifier that is always wrong)."""
+
+    name = "always wrong"
+    needs_image = False
+
+    def judge(self, image, true_goal):
+        return (not true_goal), float(not true_goal)
+
+
+def test_pandahover_truth_is_the_geometry_not_the_learned_decision():
+    """Mutation guard: ``true_goal`` must come from the simulator (distance below the goal radius), whatever the
+    reward decides; an env reporting the learned decision as its truth could never fail fidelity."""
+    import gymnasium as gym
+
+    import panda_env  # noqa: F401
+
+    env = gym.make("PandaHover-v0", judge=AlwaysWrong(), max_episode_steps=10)
+    try:
+        unwrapped = env.unwrapped
+        env.reset(seed=0)
+        rng = np.random.default_rng(0)
+        seen = {True: 0, False: 0}
+        for step in range(120):
+            towards = np.clip(unwrapped.object_xy - unwrapped._xy, -0.1, 0.1) if step % 3 else rng.uniform(-0.1, 0.1, 2)
+            _, _, terminated, truncated, info = env.step(towards.astype(np.float32))
+            distance = float(np.hypot(*(unwrapped._xy - unwrapped.object_xy)))
+            assert info["true_goal"] == (distance < unwrapped.goal_radius), (distance, info)
+            assert info["is_goal"] != info["true_goal"]  # the judge is always wrong; the truth is not its decision
+            seen[info["true_goal"]] += 1
+            if terminated or truncated:
+                env.reset(seed=step)
+        assert seen[True] >= 5 and seen[False] >= 5
+        rollout = collect_rollout(env, 100, seed=0, truth_key="true_goal", decision_key="is_goal", images=False)
+        with pytest.raises(FidelityError):
+            assert_reward_fidelity(rollout, min_goals=0)
+    finally:
+        env.close()
+
+
+def test_against_a_3cm_goal_the_search_finds_the_false_goals_with_no_policy(shipped_torch):
+    """The 5 cm classifier judged against a 3 cm truth: the search (no policy given) finds its false goals."""
+    import gymnasium as gym
+
+    import panda_env  # noqa: F401
+    from pytest_drlreward.checks.fidelity import collect_searches
+
+    env = gym.make("PandaHover-v0", goal_radius=0.03)
+    try:
+        searches = collect_searches(env, shipped_torch, 2000, truth_key="true_goal")
+    finally:
+        env.close()
+    rollout = _panda_rollout(0.03, 300)
+    assert_reward_fidelity(rollout, shipped_torch, min_goals=0)  # random actions alone do not tell
+    with pytest.raises(FidelityError, match="found false goals at a rate") as excinfo:
+        assert_reward_fidelity(rollout, shipped_torch, searches=searches)
+    assert excinfo.value.report.false_goals

@@ -6,8 +6,9 @@ and returns a report with the numbers when it passes.
 - parity: :func:`assert_backends_agree` (logits within ``atol + rtol*|ref|``);
 - decisions: :func:`assert_decisions_agree` (reward flips between two backends on the same images);
 - accuracy: :func:`assert_labelled_accuracy` (labelled images, a threshold or an accuracy budget);
-- fidelity: :func:`assert_reward_fidelity` (learned reward vs the env's truth on rollouts; a dense
-  ``score`` by :func:`score_fidelity`: correlation and mean error);
+- fidelity: :func:`assert_reward_fidelity` (learned reward vs the env's truth on rollouts and searched states;
+  a dense ``score`` by :func:`score_fidelity`: correlation and mean error);
+- search: :func:`find_false_goals`, :func:`seek_goals`, :func:`collect_searches`; sweep: :func:`sweep_thresholds`;
 - step contract: :func:`assert_step_contract`; VecEnv: :func:`assert_vecenv_matches`;
 - env checkers: :func:`run_gymnasium_checker`, :func:`run_sb3_checker`.
 """
@@ -23,12 +24,28 @@ from pytest_drlreward.checks.decisions import (
     decide,
 )
 from pytest_drlreward.checks.env_checkers import EnvCheckerError, run_gymnasium_checker, run_sb3_checker
-from pytest_drlreward.checks.fidelity import FidelityError, FidelityReport, assert_reward_fidelity, fidelity_report
+from pytest_drlreward.checks.false_goals import FalseGoal, FalseGoalSearch, find_false_goals, save_false_goals, seek_goals
+from pytest_drlreward.checks.fidelity import (
+    FidelityError,
+    FidelityReport,
+    assert_reward_fidelity,
+    collect_searches,
+    fidelity_report,
+)
 from pytest_drlreward.checks.parity import ParityError, ParityReport, RewardBackend, assert_backends_agree
-from pytest_drlreward.checks.rollout import NoImageSourceError, Rollout, RolloutError, collect_rollout, env_image
+from pytest_drlreward.checks.rollout import (
+    NoImageSourceError,
+    Rollout,
+    RolloutError,
+    TruthValueError,
+    collect_rollout,
+    env_image,
+)
 from pytest_drlreward.checks.score_fidelity import ScoreFidelityError, ScoreFidelityReport, score_fidelity
+from pytest_drlreward.checks.search import SearchRollout, search_states
 from pytest_drlreward.checks.stats import Proportion, wilson_interval
 from pytest_drlreward.checks.step_contract import StepContractError, assert_step_contract
+from pytest_drlreward.checks.sweep import SweepReport, plot_sweep, sweep_thresholds
 from pytest_drlreward.checks.vecenv import VecEnvMismatchError, VecEnvReport, assert_vecenv_matches
 
 __all__ = [
@@ -38,6 +55,8 @@ __all__ = [
     "DecisionParityReport",
     "Decisions",
     "EnvCheckerError",
+    "FalseGoal",
+    "FalseGoalSearch",
     "FidelityError",
     "FidelityReport",
     "NoImageSourceError",
@@ -49,7 +68,10 @@ __all__ = [
     "RolloutError",
     "ScoreFidelityError",
     "ScoreFidelityReport",
+    "SearchRollout",
     "StepContractError",
+    "SweepReport",
+    "TruthValueError",
     "VecEnvMismatchError",
     "VecEnvReport",
     "assert_backends_agree",
@@ -59,11 +81,18 @@ __all__ = [
     "assert_step_contract",
     "assert_vecenv_matches",
     "collect_rollout",
+    "collect_searches",
     "decide",
     "env_image",
     "fidelity_report",
+    "find_false_goals",
+    "plot_sweep",
     "run_gymnasium_checker",
     "run_sb3_checker",
     "score_fidelity",
+    "save_false_goals",
+    "search_states",
+    "seek_goals",
+    "sweep_thresholds",
     "wilson_interval",
 ]

@@ -19,6 +19,25 @@ class RolloutError(AssertionError):
     """The env cannot give what a rollout needs (an image source, a consistent truth key)."""
 
 
+class TruthValueError(RolloutError):
+    """The env's truth (``info[truth_key]``) is not a bool or a 0/1 number."""
+
+
+def truth_value(value: Any, key: str, where: str) -> bool:
+    """``value`` of ``info[key]`` as a bool; :class:`TruthValueError` unless it is a bool or a number 0/1.
+
+    ``bool("no")`` is True, so strings (and anything else) are refused rather than converted.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "biuf" and value in (0, 1):
+        return bool(value)
+    raise TruthValueError(f"{where}: info[{key!r}] is {value!r} of type {type(value).__name__}; the truth must be a "
+                          f"bool or a number 0/1 (drl_truth_key {key!r})")
+
+
 class NoImageSourceError(RolloutError):
     """The env has neither ``unwrapped.camera_image()`` nor ``render()`` with ``render_mode="rgb_array"``."""
 
@@ -69,6 +88,7 @@ class Rollout:
     seed: int
     policy: str
     truth_values: np.ndarray | None = None  # info[truth_key] as float64 (a dense true reward), None when not reported
+    info_keys: tuple[str, ...] = ()  # the keys of the first step's info
 
     def __len__(self) -> int:
         return len(self.episode_seeds)
@@ -83,12 +103,12 @@ class Rollout:
         return f"{len(self)} steps, {self.policy}"
 
 
-def _flag(info: dict, key: str | None, index: int, column: list) -> None:
+def _flag(info: dict, key: str | None, index: int, column: list, truth: bool = False) -> None:
     if key is None or column is None:
         return
     if key not in info:
         raise RolloutError(f"step {index}: info has no {key!r} although earlier steps had it; it has {sorted(map(str, info))}")
-    column.append(info[key])
+    column.append(truth_value(info[key], key, f"step {index}") if truth else info[key])
 
 
 def collect_rollout(
@@ -133,13 +153,15 @@ def collect_rollout(
     kept_images: list[Any] = []
     columns: dict[str, list | None] = {}
     seeds, steps = [], []
+    info_keys: tuple[str, ...] = ()
     for index in range(n_steps):
         obs, _, terminated, truncated, info = env.step(policy(obs))
         if index == 0:
+            info_keys = tuple(sorted(map(str, info)))
             columns = {key: ([] if key is not None and key in info else None)
                        for key in (truth_key, decision_key, probability_key)}
         for key in (truth_key, decision_key, probability_key):
-            _flag(info, key, index, columns.get(key))
+            _flag(info, key, index, columns.get(key), truth=key == truth_key)
         if images:
             kept_images.append(grab(obs))
         seeds.append(seed + episode)
@@ -165,6 +187,7 @@ def collect_rollout(
         seed=int(seed),
         policy=describe(policy),
         truth_values=_floats(columns.get(truth_key) if truth_key is not None else None),
+        info_keys=info_keys,
     )
 
 
