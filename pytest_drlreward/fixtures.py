@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from pytest_drlreward.backend_cache import BackendCache
+from pytest_drlreward.errors import CheckError
 from pytest_drlreward.options import CONFIG_KEY, DrlConfig, xdist_workers
 from pytest_drlreward.recording import ParityRecorder, TimingRecorder, record
 
@@ -255,8 +256,8 @@ class VerdictRecorder:
         __tracebackhide__ = True
         try:
             report = run()
-        except AssertionError as error:
-            found = getattr(error, "report", None)
+        except CheckError as error:
+            found = error.report
             record(self._node, key, str(found) if found is not None else str(error).splitlines()[0], passed=False)
             raise
         record(self._node, key, str(report))

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from pytest_drlreward.errors import CheckError
 from pytest_drlreward.timing import measure
 
 PARITY_PROPERTY = "drlreward_parity"  # user_properties key of one parity or decision-parity line
@@ -114,8 +115,8 @@ class ParityRecorder:
         key = (kind, str(getattr(candidate, "name", "")), str(getattr(reference, "name", "")), label)
         try:
             report = check(reference, candidate, *args, **kwargs)
-        except AssertionError as error:
-            found = getattr(error, "report", None)
+        except CheckError as error:
+            found = error.report
             if found is not None:
                 self._reports.setdefault(key, []).append(found)
             self._failures[key] = str(error).splitlines()[0]

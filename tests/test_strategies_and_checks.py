@@ -226,7 +226,10 @@ class IntFlagEnv(LineEnv):
 def test_well_behaved_env_passes() -> None:
     env = LineEnv()
     assert_step_contract(env, seed=3, n_steps=30, reward_set=REWARDS, required_info_keys=("pos",))
-    assert_step_contract(env, [2, 2, 2, 2, 0], seed=0, reward_set=REWARDS)
+    report = assert_step_contract(env, [2, 2, 2, 2, 0], seed=0, reward_set=REWARDS)
+    assert report.passed and report.determinism_checked and report.seed == 0
+    assert report.steps == 5 and report.resets >= 1, report
+    assert not assert_step_contract(env, [1], check_determinism=False).determinism_checked
 
 
 @given(seed=seeds(), acts=action_sequences(LineEnv.action_space, max_size=12))
@@ -240,8 +243,12 @@ def test_obs_outside_space_fails() -> None:
 
 
 def test_reward_outside_reward_set_fails() -> None:
-    with pytest.raises(StepContractError, match=r"step 0 \(action=2\): reward 0.5 is not in the declared reward_set"):
+    with pytest.raises(StepContractError, match=r"step 0 \(action=2\): reward 0.5 is not in the declared reward_set") as info:
         assert_step_contract(OffRewardEnv(), [2, 1], reward_set=REWARDS)
+    from pytest_drlreward.checks._format import CheckError
+
+    assert isinstance(info.value, CheckError) and not info.value.report.passed
+    assert info.value.report.where == "step 0" and "reward_set" in info.value.report.problem
 
 
 @pytest.mark.parametrize("env_type", [RandomEnv, CounterEnv])

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from pytest_drlreward.errors import CheckError  # noqa: F401  (re-exported: the checks import it from here)
+
 MAX_LISTED = 20
 
 
@@ -40,11 +42,3 @@ def listed(indices: Sequence[int], limit: int = MAX_LISTED) -> str:
 def backend_name(backend: Any) -> str:
     """A backend's ``name`` attribute, or its class name."""
     return str(getattr(backend, "name", type(backend).__name__))
-
-
-class CheckError(AssertionError):
-    """A check failed; ``report`` holds its numbers (None where the check had none to give)."""
-
-    def __init__(self, message: str, report: Any = None) -> None:
-        super().__init__(message)
-        self.report = report

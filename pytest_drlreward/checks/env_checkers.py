@@ -13,11 +13,13 @@ import re
 import warnings
 from typing import Any
 
+from pytest_drlreward.checks._format import CheckError
+
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-class EnvCheckerError(AssertionError):
-    """An env checker found a problem."""
+class EnvCheckerError(CheckError):
+    """An env checker found a problem; ``report`` holds the checker's findings (a list of texts)."""
 
 
 def _text(warning: warnings.WarningMessage) -> str:
@@ -30,7 +32,8 @@ def _run(checker: Any, env: Any, who: str) -> list[str]:
         try:
             checker()
         except Exception as error:  # the checkers raise AssertionError and others with their own message
-            raise EnvCheckerError(f"{who} fails on {name}: {type(error).__name__}: {error}") from error
+            raise EnvCheckerError(f"{who} fails on {name}: {type(error).__name__}: {error}",
+                                  [f"{type(error).__name__}: {error}"]) from error
     return [_text(w) for w in caught]
 
 
@@ -45,7 +48,7 @@ def run_gymnasium_checker(env: Any, *, warnings_fail: bool = True, skip_render_c
     found = _run(lambda: check_env(env.unwrapped, skip_render_check=skip_render_check), env, "Gymnasium's check_env")
     if warnings_fail and found:
         listed = "\n".join(f"  - {text}" for text in found)
-        raise EnvCheckerError(f"Gymnasium's check_env warns about {type(env.unwrapped).__name__}:\n{listed}")
+        raise EnvCheckerError(f"Gymnasium's check_env warns about {type(env.unwrapped).__name__}:\n{listed}", found)
     return found
 
 

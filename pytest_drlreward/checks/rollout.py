@@ -12,10 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from pytest_drlreward.checks._format import CheckError
 from pytest_drlreward.policies import Policy, describe, random_policy
 
 
-class RolloutError(AssertionError):
+class RolloutError(CheckError):
     """The env cannot give what a rollout needs (an image source, a consistent truth key)."""
 
 

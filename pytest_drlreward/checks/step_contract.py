@@ -12,14 +12,35 @@ import numpy as np
 from gymnasium.spaces import Box
 from gymnasium.utils.env_checker import data_equivalence
 
-from pytest_drlreward.checks._format import show
+from pytest_drlreward.checks._format import CheckError, show
 
 _REWARD_SET_TOLERANCE = 1e-9
 
 
-class StepContractError(AssertionError):
-    """An environment broke the Gymnasium reset/step contract."""
+class StepContractError(CheckError):
+    """An environment broke the Gymnasium reset/step contract; ``report`` says where (a :class:`StepContractReport`)."""
 
+
+@dataclass(frozen=True)
+class StepContractReport:
+    """What :func:`assert_step_contract` ran, or where it found the env breaking the contract."""
+
+    seed: int | None = None
+    steps: int = 0
+    resets: int = 0
+    determinism_checked: bool = False
+    where: str | None = None  # the reset or step that broke the contract (None: it held)
+    problem: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.problem is None
+
+    def __str__(self) -> str:
+        if not self.passed:
+            return f"{self.where}: {self.problem}"
+        replay = ", replayed identically" if self.determinism_checked else ""
+        return f"step contract held under seed={self.seed}: {self.steps} steps, {self.resets} resets{replay}"
 
 
 @dataclass(frozen=True)
@@ -39,7 +60,7 @@ _NO_ACTION = object()  # marks records of resets, which take no action
 
 def _fail(where: str, action: Any, problem: str) -> StepContractError:
     action_text = "" if action is _NO_ACTION else f" (action={show(action)})"
-    return StepContractError(f"{where}{action_text}: {problem}")
+    return StepContractError(f"{where}{action_text}: {problem}", StepContractReport(where=where, problem=problem))
 
 
 def _box_reason(space: Box, obs: Any) -> str:
@@ -153,8 +174,8 @@ def assert_step_contract(
     reward_set: Collection[float] | None = None,
     required_info_keys: Sequence[str] = (),
     check_determinism: bool = True,
-) -> None:
-    """Assert ``env`` keeps the Gymnasium reset/step contract over a run of actions.
+) -> StepContractReport:
+    """Assert ``env`` keeps the Gymnasium reset/step contract over a run of actions; return the report.
 
     Resets with ``seed``, then takes ``actions`` (default: ``n_steps`` or 20 actions sampled
     from a copy of the action space seeded with ``seed``), resetting with ``seed + episode``
@@ -166,12 +187,15 @@ def assert_step_contract(
     __tracebackhide__ = True  # pytest shows the failure at the caller
     actions = _sample_actions(env, seed, n_steps) if actions is None else list(actions)
     first = _run(env, actions, seed, reward_set, required_info_keys)
+    resets = sum(record.action is _NO_ACTION for record in first)
     if not check_determinism:
-        return
+        return StepContractReport(seed, len(first) - resets, resets)
     second = _run(env, actions, seed, reward_set, required_info_keys)
     for a, b in zip(first, second):
         problem = _first_difference(a, b)
         if problem:
             raise _fail(a.where, a.action, f"not deterministic under seed={seed}: {problem}")
     if len(first) != len(second):
-        raise StepContractError(f"not deterministic under seed={seed}: runs had {len(first)} and {len(second)} resets+steps")
+        problem = f"not deterministic under seed={seed}: runs had {len(first)} and {len(second)} resets+steps"
+        raise StepContractError(problem, StepContractReport(seed, where="the replay", problem=problem))
+    return StepContractReport(seed, len(first) - resets, resets, determinism_checked=True)

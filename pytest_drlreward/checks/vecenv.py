@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from pytest_drlreward.checks._format import show
+from pytest_drlreward.checks._format import CheckError, show
 
 
-class VecEnvMismatchError(AssertionError):
-    """A vectorised env and its envs stepped one by one gave different results."""
+class VecEnvMismatchError(CheckError):
+    """A vectorised env and its envs stepped one by one gave different results (``report``: None, the message
+    names the step, env and value)."""
 
 
 @dataclass(frozen=True)
