@@ -15,21 +15,9 @@ import pytest
 
 from pytest_drlreward import recording, timing
 from pytest_drlreward.atomic import write_text_atomic
-from pytest_drlreward.fixtures import (  # noqa: F401  (imported so pytest registers them with the plugin)
-    _drl_backend_cache,
-    drl_config,
-    drl_env,
-    drl_env_factory,
-    drl_parity,
-    drl_rollout,
-    drl_search,
-    drl_timing,
-    drl_verdicts,
-    labelled_images,
-    reference_backend,
-    reward_backend,
-)
 from pytest_drlreward.options import CONFIG_KEY, add_options, read_config
+
+pytest_plugins = ["pytest_drlreward.fixtures"]  # the plugin's fixtures, registered with it
 
 MARKERS = {
     "parity": "checks that reward backends agree with the reference (drl_reference; pytest-drlreward)",

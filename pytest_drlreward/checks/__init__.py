@@ -32,7 +32,7 @@ from pytest_drlreward.checks.fidelity import (
     collect_searches,
     fidelity_report,
 )
-from pytest_drlreward.checks.parity import ParityError, ParityReport, RewardBackend, assert_backends_agree
+from pytest_drlreward.checks.parity import HasLogits, ParityError, ParityReport, assert_backends_agree
 from pytest_drlreward.checks.rollout import (
     NoImageSourceError,
     Rollout,
@@ -49,6 +49,7 @@ from pytest_drlreward.checks.sweep import SweepReport, plot_sweep, sweep_thresho
 from pytest_drlreward.checks.vecenv import VecEnvMismatchError, VecEnvReport, assert_vecenv_matches
 
 __all__ = [
+    "HasLogits",
     "AccuracyError",
     "AccuracyReport",
     "DecisionParityError",
@@ -63,7 +64,6 @@ __all__ = [
     "ParityError",
     "ParityReport",
     "Proportion",
-    "RewardBackend",
     "Rollout",
     "RolloutError",
     "ScoreFidelityError",

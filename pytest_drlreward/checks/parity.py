@@ -27,8 +27,9 @@ class ParityError(CheckError):
     """Two reward backends gave different logits for the same images; ``report`` says by how much."""
 
 
-class RewardBackend(Protocol):
-    """A reward model runtime: a name and a function from uint8 images (N, H, W, 3) to logits (N, K)."""
+class HasLogits(Protocol):
+    """What parity needs of a reward model runtime (a backend, a fake, a callable): a name and its raw outputs
+    for a batch of inputs."""
 
     name: str
 
@@ -160,8 +161,8 @@ def _disagreements(rule: Any, ref: np.ndarray, cand: np.ndarray) -> np.ndarray:
 
 
 def assert_backends_agree(
-    reference: RewardBackend,
-    candidate: RewardBackend,
+    reference: HasLogits,
+    candidate: HasLogits,
     images: np.ndarray,
     atol: float = DEFAULT_ATOL,
     rtol: float = DEFAULT_RTOL,
