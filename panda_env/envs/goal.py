@@ -85,8 +85,8 @@ def load_reward_backend(reward_backend: Any, model_dir: Any = None, backend_opti
         from panda_env.reward import load_backend
 
         return load_backend(reward_backend, model_dir, **(backend_options or {}))
-    if not callable(getattr(reward_backend, "logits", None)) or not hasattr(reward_backend, "name") \
-            or not (hasattr(reward_backend, "goal_index") or hasattr(reward_backend, "decision")):
+    if (not callable(getattr(reward_backend, "logits", None)) or not hasattr(reward_backend, "name")
+            or not (hasattr(reward_backend, "goal_index") or hasattr(reward_backend, "decision"))):
         raise TypeError(f"reward_backend must be a backend name or an object with .name, .logits(images) and "
                         f".decision (or .goal_index), got {reward_backend!r}")
     return reward_backend

@@ -41,8 +41,8 @@ class PendingStep(NamedTuple):
 def _check_positive_int(name: str, value: Any, upper: int | None = None, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1 \
-            or (upper is not None and value > upper):
+    if (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1
+            or (upper is not None and value > upper)):
         bound = f" up to {upper}" if upper is not None else ""
         raise ValueError(f"{name} must be a positive integer{bound}{' or None' if allow_none else ''}, got {value!r}")
 
@@ -70,8 +70,8 @@ class PandaHoverEnv(gym.Env):
             raise ValueError(f"unknown render_mode {render_mode!r}; allowed values: None, 'rgb_array'")
         _check_positive_int("max_episode_steps", max_episode_steps, allow_none=True)
         _check_positive_int("image_size", image_size, upper=task.MAX_IMAGE_SIZE)
-        if isinstance(goal_radius, bool) or not isinstance(goal_radius, (int, float, np.integer, np.floating)) \
-                or not 0 < goal_radius <= task.MAX_GOAL_RADIUS:
+        if (isinstance(goal_radius, bool) or not isinstance(goal_radius, (int, float, np.integer, np.floating))
+                or not 0 < goal_radius <= task.MAX_GOAL_RADIUS):
             raise ValueError(f"goal_radius must be a number in (0, {task.MAX_GOAL_RADIUS}] metres (episodes start "
                              f"{task.MIN_START_DISTANCE} m from the object, outside the goal), got {goal_radius!r}")
         object_position = tuple(object_position)

@@ -103,8 +103,8 @@ class FidelityReport:
         return tuple(case for case in self.worst if case.truth)
 
     def __str__(self) -> str:
-        search = "" if self.search_false_goal_rate is None else \
-            f", search's false goals {self.search_false_goal_rate.text(percent=True)}"
+        search = ("" if self.search_false_goal_rate is None else
+                  f", search's false goals {self.search_false_goal_rate.text(percent=True)}")
         return (f"{self.decider} vs {self.truth_key} on {self.rollout}: recall {self.recall.text()}, "
                 f"false goals {self.false_goal_rate.text(percent=True)}{search}, agreement {self.agreement.text(4)}")
 

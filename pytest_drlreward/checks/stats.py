@@ -43,6 +43,6 @@ class Proportion:
             return "n/a (0/0)"
         low, high = self.interval
         if percent:
-            return f"{100 * self.value:.{digits - 1}f}% [{100 * low:.{digits - 1}f}%, {100 * high:.{digits - 1}f}%] " \
-                   f"({self.successes}/{self.trials})"
+            return (f"{100 * self.value:.{digits - 1}f}% [{100 * low:.{digits - 1}f}%, {100 * high:.{digits - 1}f}%] "
+                    f"({self.successes}/{self.trials})")
         return f"{self.value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}] ({self.successes}/{self.trials})"

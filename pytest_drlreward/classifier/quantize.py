@@ -110,8 +110,8 @@ def check_int8_target(out_dir: str | Path, model_dir: ModelDir, overwrite: bool 
 
 def _check_calibration_images(images, image_shape: tuple[int, ...]) -> np.ndarray:
     expected = f"uint8 (N, {', '.join(map(str, image_shape))}) with N >= 1"
-    if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 4 \
-            or images.shape[1:] != tuple(image_shape) or len(images) == 0:
+    if (not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 4
+            or images.shape[1:] != tuple(image_shape) or len(images) == 0):
         got = f"{images.dtype} {images.shape}" if isinstance(images, np.ndarray) else type(images).__name__
         raise ValueError(f"calibration_inputs must be {expected}, got {got}")
     return np.ascontiguousarray(images)
