@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 
 import numpy as np
 import pytest
@@ -272,3 +273,28 @@ def test_missing_info_key_and_bad_reset_fail() -> None:
 
     with pytest.raises(StepContractError, match=r"reset\(seed=0\).*2-tuple"):
         assert_step_contract(OldApiEnv(), [1])
+
+
+@pytest.mark.parametrize("value, kwargs, message", [
+    (0, {}, "n must be a positive integer, got 0"),
+    (2.0, {}, "n must be a positive integer, got 2.0"),
+    (True, {}, "n must be a positive integer, got True"),
+    ("3", {}, "n must be a positive integer, got '3'"),
+    (9, {"high": 8}, "n must be a positive integer up to 8, got 9"),
+    (-1, {"low": 0}, "n must be an integer >= 0, got -1"),
+    (5, {"low": 0, "high": 4}, "n must be an integer from 0 to 4, got 5"),
+    (0, {"allow_none": True}, "n must be a positive integer or None, got 0"),
+])
+def test_check_int_names_the_argument_and_the_bound(value, kwargs, message):
+    from pytest_drlreward.validation import check_int
+
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        check_int(value, "n", **kwargs)
+
+
+def test_check_int_accepts_what_it_should():
+    from pytest_drlreward.validation import check_int
+
+    assert check_int(np.int64(3), "n") == 3 and type(check_int(np.int64(3), "n")) is int
+    assert check_int(None, "n", allow_none=True) is None
+    assert check_int(8, "n", high=8) == 8 and check_int(0, "n", low=0) == 0

@@ -20,6 +20,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 
 from panda_env.envs.goal import CallTimer, ClassifierJudge, OracleJudge, load_reward_backend
 from panda_env.envs.hover import PandaHoverEnv, PendingStep
+from pytest_drlreward.validation import check_int
 
 
 class BatchedRewardVecEnv(DummyVecEnv):
@@ -34,8 +35,7 @@ class BatchedRewardVecEnv(DummyVecEnv):
 
     def __init__(self, n_envs: int, reward_backend: Any = "oracle", max_episode_steps: int | None = 10,
                  model_dir=None, backend_options: dict | None = None, **env_kwargs) -> None:
-        if isinstance(n_envs, bool) or not isinstance(n_envs, (int, np.integer)) or n_envs < 1:
-            raise ValueError(f"n_envs must be a positive integer, got {n_envs!r}")
+        check_int(n_envs, "n_envs")
         owned = {"judge", "reward_backend", "model_dir", "backend_options"} & set(env_kwargs)
         if owned:
             raise ValueError(f"BatchedRewardVecEnv sets {', '.join(sorted(owned))} itself; do not pass it in env_kwargs")

@@ -21,6 +21,7 @@ from panda_env.envs import task
 from panda_env.envs.goal import CallTimer, ClassifierJudge, GoalJudge, OracleJudge, load_reward_backend
 from panda_env.envs.task import REWARD_BACKENDS  # noqa: F401  (re-exported)
 from panda_env.sim import PandaScene, SceneConfig
+from pytest_drlreward.validation import check_int
 
 _ACTION_TOLERANCE = 1e-6  # float rounding at the bounds (e.g. SB3's action rescaling) is clipped
 
@@ -39,12 +40,7 @@ class PendingStep(NamedTuple):
 
 
 def _check_positive_int(name: str, value: Any, upper: int | None = None, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1
-            or (upper is not None and value > upper)):
-        bound = f" up to {upper}" if upper is not None else ""
-        raise ValueError(f"{name} must be a positive integer{bound}{' or None' if allow_none else ''}, got {value!r}")
+    check_int(value, name, high=upper, allow_none=allow_none)
 
 
 class PandaHoverEnv(gym.Env):

@@ -36,6 +36,7 @@ from pytest_drlreward.atomic import atomic_directory, check_target
 from pytest_drlreward.classifier.directory import ModelDir, open_model_dir, sha256_of
 from pytest_drlreward.classifier.int8 import INT8_BIN, INT8_FORMAT_VERSION, INT8_METADATA, INT8_SUBDIR, INT8_XML
 from pytest_drlreward.extras import require
+from pytest_drlreward.validation import check_int
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +59,7 @@ def quantize_classifier(model_dir: str | Path | ModelDir, calibration_inputs: np
     directory = model_dir if isinstance(model_dir, ModelDir) else open_model_dir(model_dir)
     images = _check_calibration_images(calibration_inputs, directory.image_shape)
     out_dir = directory.path / INT8_SUBDIR if out_dir is None else out_dir
-    if isinstance(subset_size, bool) or not isinstance(subset_size, (int, np.integer)) or subset_size < 1:
-        raise ValueError(f"subset_size must be a positive integer, got {subset_size!r}")
+    check_int(subset_size, "subset_size")
     out = check_int8_target(out_dir, directory, overwrite)  # fail before the slow part; atomic_directory checks again
 
     # Evenly spaced, so class-sorted or sequential captures still give a mixed calibration set.
