@@ -187,12 +187,13 @@ def drl_rollout(drl_config: DrlConfig, _drl_backend_cache: BackendCache) -> Any:
             pytest.skip(f"{type(env.unwrapped).__name__} shows no image to classify: give it a camera_image() method "
                         f"or render_mode='rgb_array'{hint}")
         try:
+            dense = drl_config.model_dir is not None and not _drl_backend_cache.model_dir(drl_config.model_dir).decision.decides
             rollout = collect_rollout(env, drl_config.fidelity_steps, seed=drl_config.fidelity_seed,
                                       policy=_policy(drl_config), truth_key=drl_config.truth_key, inputs=inputs,
-                                      input_keys=drl_config.input_keys or None)
+                                      input_keys=drl_config.input_keys or None, dense_truth=dense)
         except TruthValueError as error:
             _usage_error(f"drl_truth_key {drl_config.truth_key!r}: {error}")
-        if drl_config.truth_key and rollout.truth is None:
+        if drl_config.truth_key and rollout.truth_values is None:
             _usage_error(f"drl_truth_key {drl_config.truth_key!r}: {drl_config.env} never reports it in its step info "
                          f"(it reports {list(rollout.info_keys)}); set drl_truth_key to the info key of the env's truth")
         return rollout

@@ -166,6 +166,20 @@ def test_a_truth_that_is_not_a_bool_or_0_1_is_an_error_naming_the_key_and_type()
     assert collect_rollout(point_env.PointEnv(), 5, truth_key="true_goal").truth.dtype == bool
 
 
+def test_a_dense_truth_is_a_number_for_a_dense_score_and_still_never_a_string():
+    """A ``score`` rule is judged against a dense truth (e.g. a distance): floats are kept, strings still refused."""
+    rollout = collect_rollout(point_env.PointEnv(), 5, truth_key="goal_distance", dense_truth=True)
+    assert rollout.truth is None and rollout.truth_values.dtype == np.float64 and len(rollout.truth_values) == 5
+    assert (rollout.truth_values > 0).all()
+
+    class SaysNear(point_env.PointEnv):
+        def _info(self):
+            return {**super()._info(), "goal_distance": "near"}
+
+    with pytest.raises(TruthValueError, match=r"info\['goal_distance'\] is 'near' of type str; a dense truth must be"):
+        collect_rollout(SaysNear(), 5, truth_key="goal_distance", dense_truth=True)
+
+
 # --------------------------------------------------------------------------- threshold sweep
 
 

@@ -26,6 +26,7 @@ from pytest_drlreward.checks.parity import DEFAULT_BATCH
 from pytest_drlreward.checks.rollout import Rollout, RolloutError, collect_rollout
 from pytest_drlreward.checks.search import FALSE_GOALS, GOALS, search_states
 from pytest_drlreward.checks.stats import Proportion
+from pytest_drlreward.classifier.decision import rule_of
 from pytest_drlreward.defaults import DEFAULT_FIDELITY_STEPS as DEFAULT_STEPS
 from pytest_drlreward.defaults import DEFAULT_MAX_FALSE_GOAL_RATE, DEFAULT_MIN_GOALS, DEFAULT_MIN_RECALL
 from pytest_drlreward.policies import Policy
@@ -262,11 +263,12 @@ def assert_reward_fidelity(
     if isinstance(env_or_rollout, Rollout):
         rollout = env_or_rollout
     else:
+        dense = backend is not None and not rule_of(backend).decides  # a dense score: judged against a dense truth
         rollout = collect_rollout(env_or_rollout, n_steps, seed=seed, policy=policy, truth_key=truth_key,
                                   decision_key=None if backend is not None else decision_key,
                                   probability_key=None if backend is not None else probability_key,
-                                  images=backend is not None)
-        if backend is not None and search_steps:
+                                  images=backend is not None, dense_truth=dense)
+        if backend is not None and search_steps and not dense:
             searches = (*searches, *collect_searches(env_or_rollout, backend, search_steps, seed=seed, truth_key=truth_key))
     parts = []
     if backend is not None:

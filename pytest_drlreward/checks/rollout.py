@@ -39,6 +39,16 @@ def truth_value(value: Any, key: str, where: str) -> bool:
                           f"bool or a number 0/1 (drl_truth_key {key!r})")
 
 
+def dense_truth_value(value: Any, key: str, where: str) -> float:
+    """``value`` of ``info[key]`` as a float, for a dense learned reward (a ``score``) judged against a dense truth;
+    :class:`TruthValueError` unless it is a real number (a bool counts as 0/1)."""
+    if isinstance(value, (bool, int, float, np.bool_, np.integer, np.floating)) or (
+            isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "biuf"):
+        return float(value)
+    raise TruthValueError(f"{where}: info[{key!r}] is {value!r} of type {type(value).__name__}; a dense truth must be "
+                          f"a real number (drl_truth_key {key!r})")
+
+
 class NoImageSourceError(RolloutError):
     """The env has neither ``unwrapped.camera_image()`` nor ``render()`` with ``render_mode="rgb_array"``."""
 
@@ -104,12 +114,12 @@ class Rollout:
         return f"{len(self)} steps, {self.policy}"
 
 
-def _flag(info: dict, key: str | None, index: int, column: list, truth: bool = False) -> None:
+def _flag(info: dict, key: str | None, index: int, column: list, convert: Any = None) -> None:
     if key is None or column is None:
         return
     if key not in info:
         raise RolloutError(f"step {index}: info has no {key!r} although earlier steps had it; it has {sorted(map(str, info))}")
-    column.append(truth_value(info[key], key, f"step {index}") if truth else info[key])
+    column.append(convert(info[key], key, f"step {index}") if convert is not None else info[key])
 
 
 def collect_rollout(
@@ -124,6 +134,7 @@ def collect_rollout(
     images: bool = True,
     inputs: Any = None,
     input_keys: dict[str, str] | None = None,
+    dense_truth: bool = False,
 ) -> Rollout:
     """Reset ``env`` with ``seed`` and take ``n_steps`` steps, resetting with ``seed + episode`` after each end.
 
@@ -133,6 +144,9 @@ def collect_rollout(
     ``inputs`` (a classifier directory's ``inputs``): keep what the model takes instead, found by
     :func:`pytest_drlreward.env_inputs.env_inputs` (``input_keys`` maps input names to env keys); the
     rollout's ``images`` are then one array or, for several inputs, a dict name -> array.
+    The truth must be a bool or 0/1 (:class:`TruthValueError` otherwise), or with ``dense_truth`` (a dense
+    learned reward judged against a dense true reward) any real number: ``truth_values`` keeps it as floats,
+    ``truth`` only when every value is 0 or 1.
     """
     if inputs is not None:
         from pytest_drlreward.env_inputs import env_inputs, stack_inputs
@@ -162,7 +176,8 @@ def collect_rollout(
             columns = {key: ([] if key is not None and key in info else None)
                        for key in (truth_key, decision_key, probability_key)}
         for key in (truth_key, decision_key, probability_key):
-            _flag(info, key, index, columns.get(key), truth=key == truth_key)
+            convert = (dense_truth_value if dense_truth else truth_value) if key == truth_key else None
+            _flag(info, key, index, columns.get(key), convert)
         if images:
             kept_images.append(grab(obs))
         seeds.append(seed + episode)
@@ -177,9 +192,11 @@ def collect_rollout(
         values = columns.get(key) if key is not None else None
         return None if values is None else np.asarray(values, dtype=dtype)
 
+    truth_values = _floats(columns.get(truth_key) if truth_key is not None else None)
+    binary = truth_values is not None and bool(np.isin(truth_values, (0.0, 1.0)).all())
     return Rollout(
         images=stack_inputs(kept_images) if images else None,
-        truth=column(truth_key, bool),
+        truth=column(truth_key, bool) if not dense_truth or binary else None,
         decisions=column(decision_key, bool),
         probabilities=column(probability_key, np.float64),
         episode_seeds=np.asarray(seeds, dtype=np.int64),
@@ -187,7 +204,7 @@ def collect_rollout(
         truth_key=truth_key,
         seed=int(seed),
         policy=describe(policy),
-        truth_values=_floats(columns.get(truth_key) if truth_key is not None else None),
+        truth_values=truth_values,
         info_keys=info_keys,
     )
 
