@@ -80,6 +80,8 @@ def _load(cache: BackendCache, config: DrlConfig, name: str) -> Any:
     threads = backend_threads(config, name)
     if threads is not None:
         options["threads"] = threads
+    if config.trust_code:
+        options["trust_code"] = True
     return cache.get(name, config.model_dir, **options)
 
 

@@ -73,6 +73,7 @@ class DrlConfig:
     timing_margin: float = DEFAULT_TIMING_MARGIN
     golden_save: Path | None = None
     golden_compare: Path | None = None
+    trust_code: bool = False
 
     def tolerance(self, backend: str) -> tuple[float, float]:
         """(atol, rtol) for ``backend``: its ``drl_parity_tolerances`` entry, else drl_parity_atol/rtol."""
@@ -121,6 +122,8 @@ _SETTINGS: dict[str, tuple[str, str, str]] = {
                                                 f"(default {DEFAULT_MAX_ACCURACY_DROP})"),
     "min_argmax_agreement": ("FRACTION", "string", f"quantized backends: least share of images whose decision matches "
                                                    f"the reference's (default {DEFAULT_MIN_ARGMAX_AGREEMENT})"),
+    "trust_code": ("BOOL", "string", "true: the classifier's torch_factory may be code inside its directory (it runs "
+                                     "when the Torch reference loads; default false: such a directory is refused)"),
     "timing_margin": ("MARGIN", "string", f"--drl-timing-compare: how much a latency ratio may grow "
                                             f"(default {DEFAULT_TIMING_MARGIN}: a ratio may grow by half)"),
 }
@@ -184,7 +187,14 @@ def _env(config: pytest.Config) -> str | None:
         raise pytest.UsageError(f"{error} ({value.origin})") from None
 
 
-def _model_dir(config: pytest.Config, backends: tuple[str, ...]) -> Path | None:
+def _flag(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError("give true or false")
+    return lowered in ("true", "1", "yes")
+
+
+def _model_dir(config: pytest.Config, backends: tuple[str, ...], trust_code: bool = False) -> Path | None:
     value = _raw(config, "model")
     if value.text is None:
         return None
@@ -197,7 +207,7 @@ def _model_dir(config: pytest.Config, backends: tuple[str, ...]) -> Path | None:
     from pytest_drlreward.preflight import check_model_dir, check_variants
 
     try:
-        check_variants(check_model_dir(path), backends)
+        check_variants(check_model_dir(path, trust_code), backends)
     except ValueError as error:  # ModelDirError names the file
         raise _error("model", value, str(error)) from None
     return path
@@ -327,7 +337,8 @@ def _policy(config: pytest.Config) -> tuple[str | None, Path | None]:
 def read_config(config: pytest.Config) -> DrlConfig:
     """Read and check every setting; raise ``pytest.UsageError`` naming the first bad value."""
     backends = _backends(config)
-    model_dir = _model_dir(config, backends)
+    trust_code = _parsed(config, "trust_code", _flag, False)
+    model_dir = _model_dir(config, backends, trust_code)
     policy, policy_base = _policy(config)
     return DrlConfig(
         env=_env(config),
@@ -359,6 +370,7 @@ def read_config(config: pytest.Config) -> DrlConfig:
         timing_margin=_parsed(config, "timing_margin", lambda t: number(t, "the value"), DEFAULT_TIMING_MARGIN),
         golden_save=_output_path(config, "golden_save"),
         golden_compare=_compare_path(config, "golden_compare", "directory"),
+        trust_code=trust_code,
     )
 
 

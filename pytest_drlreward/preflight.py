@@ -2,7 +2,8 @@
 
 No pytest here: each check raises ``ValueError`` (``ModelDirError`` is one) naming the value and the
 file; the plugin turns it into a usage error. Nothing heavy is imported: the classifier's
-``torch_factory`` is checked in its module's source, not imported (that would import torch).
+``torch_factory`` is checked in its module's source, not imported (that would import torch, or run
+code from the directory: see ``classifier/trust.py``).
 """
 
 from __future__ import annotations
@@ -15,24 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from pytest_drlreward.backends.registry import CANDIDATE_NAMES, REFERENCE_BACKEND, REGISTRY, VARIANTS, base_backend
-from pytest_drlreward.classifier.directory import METADATA_FILE, ModelDir, ModelDirError, open_model_dir
+from pytest_drlreward.classifier.directory import METADATA_FILE, ModelDir, open_model_dir
+from pytest_drlreward.classifier.trust import locate_factory
 from pytest_drlreward.settings import ALL_BACKENDS, options_for
-from pytest_drlreward.sourcecheck import lookup
 
 
-def check_model_dir(path: Path) -> ModelDir:
-    """Open the classifier directory (metadata fields, sha256 of every file) and check its ``torch_factory``."""
+def check_model_dir(path: Path, trust_code: bool = False) -> ModelDir:
+    """Open the classifier directory (metadata fields, sha256 of every file, no unlisted file) and check its
+    ``torch_factory`` may run (``classifier/trust.py``), importing nothing."""
     directory = open_model_dir(path)
-    factory = directory.metadata["torch_factory"]
-    module, _, name = factory.partition(":")
-    found = lookup(module, name)
-    where = directory.path / METADATA_FILE
-    if not found.module_found:
-        raise ModelDirError(f"{where}: torch_factory {factory!r}: cannot find module {module!r} (is it installed, "
-                            f"or on the `pythonpath` ini setting?)")
-    if found.found is False:
-        hint = f"; did you mean {', '.join(map(repr, found.suggestions))}?" if found.suggestions else ""
-        raise ModelDirError(f"{where}: torch_factory {factory!r}: {module} ({found.path}) defines no {name!r}{hint}")
+    locate_factory(directory.metadata["torch_factory"], directory.path, trust_code, str(directory.path / METADATA_FILE))
     return directory
 
 

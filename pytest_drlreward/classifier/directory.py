@@ -144,15 +144,24 @@ class ModelDir:
     def classes(self) -> list[str]:
         return list(self.metadata["classes"])
 
-    def check_factory(self) -> Callable[..., Any]:
-        """Import ``torch_factory`` (ModelDirError naming it if that fails)."""
-        return import_factory(self.metadata["torch_factory"])
+    def check_factory(self, trust_code: bool = False) -> Callable[..., Any]:
+        """Check ``torch_factory`` may run (``trust.py``: no stdlib, no code from inside the directory unless
+        ``trust_code``), then import it; ModelDirError naming it otherwise."""
+        from pytest_drlreward.classifier.trust import load_factory
 
-    def build_torch_module(self) -> Any:
-        """Import ``torch_factory``, build the module and load the state dict (weights only)."""
+        return load_factory(self.metadata["torch_factory"], self.path, trust_code, str(self.path / METADATA_FILE))
+
+    def build_torch_module(self, trust_code: bool = False) -> Any:
+        """Import ``torch_factory`` (see ``check_factory``), build the module and load the state dict (weights only)."""
         import torch
 
-        module = self.check_factory()(**self.metadata.get("torch_factory_kwargs", {}))
+        kwargs = self.metadata.get("torch_factory_kwargs", {})
+        if not isinstance(kwargs, dict):
+            raise ModelDirError(f"{self.path / METADATA_FILE}: torch_factory_kwargs must be an object, got {kwargs!r}")
+        module = self.check_factory(trust_code)(**kwargs)
+        if not isinstance(module, torch.nn.Module):
+            raise ModelDirError(f"{self.path / METADATA_FILE}: torch_factory {self.metadata['torch_factory']!r} "
+                                f"returned a {type(module).__name__}, not a torch.nn.Module")
         state = torch.load(self.torch_path, map_location="cpu", weights_only=True)
         module.load_state_dict(state)
         return module.eval()
@@ -171,4 +180,7 @@ def open_model_dir(model_dir: str | Path) -> ModelDir:
     metadata = read_metadata(meta_path, FORMAT_VERSION)
     _check_metadata(metadata, meta_path)
     verify_files(path, metadata["files"], meta_path, REQUIRED_FILES)
+    from pytest_drlreward.classifier.listing import check_listing
+
+    check_listing(path, metadata["files"], meta_path)  # no unlisted file an engine could open
     return ModelDir(path, metadata)

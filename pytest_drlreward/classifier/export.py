@@ -80,6 +80,9 @@ def export_classifier(
         raise ValueError(f"classes must name at least 2 classes, got {classes}")
     if isinstance(goal_index, bool) or not isinstance(goal_index, int) or not 0 <= goal_index < len(classes):
         raise ValueError(f"goal_index {goal_index!r} is not an index of classes {classes}")
+    from pytest_drlreward.classifier.trust import locate_factory
+
+    locate_factory(torch_factory, out_dir)  # the rules a loader applies (no stdlib, defined, outside the directory)
     import_factory(torch_factory)  # fail now, not when someone loads the directory
     model = model.eval()
     with torch.inference_mode():
