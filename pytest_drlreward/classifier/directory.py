@@ -168,7 +168,14 @@ class ModelDir:
 
 
 def open_model_dir(model_dir: str | Path) -> ModelDir:
-    """Read and check a classifier directory: metadata fields and the sha256 of every listed file."""
+    """Read and check a classifier directory: metadata fields and the sha256 of every listed file (read again
+    if a writer swapped the directory meanwhile: ``pytest_drlreward.atomic.read_stable``)."""
+    from pytest_drlreward.atomic import read_stable
+
+    return read_stable(model_dir, lambda: _open_model_dir(model_dir))
+
+
+def _open_model_dir(model_dir: str | Path) -> ModelDir:
     path = Path(model_dir)
     if not path.is_dir():
         raise ModelDirError(f"classifier directory {path} does not exist; pass a directory written by "

@@ -1,0 +1,117 @@
+"""Issue 20 case 8: a directory replaced by ``atomic_directory`` survives SIGKILL at any moment, and concurrent
+writers and readers see one clear error at most, never a raw OSError or a missing or partial directory.
+
+The writers run in processes forked by a ``forkserver`` that imported everything first, so a kill lands
+in the write itself. The short variants run by default; the long ones (150 kills of ``export_classifier``,
+a longer race of exports) are ``-m slow``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "downstream"))
+import atomic_workers  # noqa: E402
+
+KILLS = 150
+
+
+def _context(*preload: str):
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["atomic_workers", *preload])
+    return context
+
+
+def _kill_at_random(context, target_fn, args, rng: random.Random, longest_s: float) -> bool:
+    """Start ``target_fn(*args)``, SIGKILL it after a random time up to ``longest_s``; whether it was killed."""
+    process = context.Process(target=target_fn, args=args)
+    process.start()
+    process.join(rng.uniform(0.0, longest_s))
+    killed = process.is_alive()
+    process.kill()
+    process.join()
+    return killed
+
+
+def _leftovers(parent: Path, name: str) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith(f".{name}"))
+
+
+@pytest.mark.parametrize("kills", [pytest.param(40, id="40-kills"),
+                                   pytest.param(KILLS, id="150-kills", marks=pytest.mark.slow)])
+def test_sigkill_during_a_directory_replace_leaves_the_old_or_the_new_copy(tmp_path, kills, record_property):
+    target = tmp_path / "out"
+    atomic_workers.write_generation(str(target), 0, 0)
+    start = time.perf_counter()
+    atomic_workers.write_generation(str(target), 0, 1)
+    longest = 3 * (time.perf_counter() - start) + 0.01
+    context, rng = _context(), random.Random(0)
+    seen, killed = set(), 0
+    for attempt in range(2, kills + 2):
+        killed += _kill_at_random(context, atomic_workers.write_generation, (str(target), 0, attempt), rng, longest)
+        assert target.is_dir(), f"kill {attempt}: no directory under {target.name} (left: {_leftovers(tmp_path, 'out')})"
+        seen.add(atomic_workers.read_whole(str(target)))
+    record_property("summary", f"atomic_directory: {killed} of {kills} writers killed mid-write, the old or new copy "
+                               f"whole every time ({len(seen)} distinct copies seen)")
+    assert killed >= kills // 3, f"only {killed} of {kills} writers were killed mid-write"
+    atomic_workers.write_generation(str(target), 0, 999)  # the next write removes what the killed ones left
+    assert atomic_workers.read_whole(str(target)) == "0:999"
+    assert _leftovers(tmp_path, "out") == []
+
+
+def _race(tmp_path: Path, writer, seconds: float, preload: tuple[str, ...] = ()) -> list[tuple]:
+    target = tmp_path / "out"
+    atomic_workers.write_generation(str(target), 9, 0)
+    context = _context(*preload)
+    results = context.Queue()
+    processes = [context.Process(target=atomic_workers.writer_loop, args=(str(target), n, seconds, results))
+                 for n in (1, 2)]
+    processes.append(context.Process(target=atomic_workers.reader_loop, args=(str(target), seconds, results)))
+    for process in processes:
+        process.start()
+    found = [results.get(timeout=seconds + 120) for _ in processes]
+    for process in processes:
+        process.join()
+    return found
+
+
+def test_two_writers_and_a_reader_see_no_raw_oserror_and_no_missing_read(tmp_path, record_property):
+    found = _race(tmp_path, atomic_workers.writer_loop, seconds=4.0)
+    writers = [counts for kind, _, counts in found if kind == "writer"]
+    reader = next(counts for kind, _, counts in found if kind == "reader")
+    record_property("summary", f"race: writers {[(w['written'], w['refused'], w['raw']) for w in writers]} "
+                               f"(written, refused, raw OSError); reader {reader['read']} whole, {reader['failed']} failed")
+    assert sum(w["raw"] for w in writers) == 0, writers
+    assert sum(w["written"] for w in writers) > 0, writers
+    assert reader["failed"] == 0 and reader["read"] > 0, reader
+
+
+@pytest.mark.slow
+def test_150_sigkills_during_export_classifier_leave_a_loadable_directory(tmp_path, record_property):
+    pytest.importorskip("torch")
+    pytest.importorskip("onnxruntime")
+    from pytest_drlreward.backends import load_backend
+    from pytest_drlreward.classifier import open_model_dir
+
+    target = tmp_path / "classifier"
+    context = _context("torch", "onnx", "tiny_model", "pytest_drlreward.classifier.export")
+    first = context.Process(target=atomic_workers.export_tiny, args=(str(target), 0))
+    start = time.perf_counter()
+    first.start()
+    first.join()
+    assert first.exitcode == 0 and target.is_dir()
+    longest = 1.5 * (time.perf_counter() - start)
+    rng, killed = random.Random(0), 0
+    for attempt in range(1, KILLS + 1):
+        killed += _kill_at_random(context, atomic_workers.export_tiny, (str(target), attempt), rng, longest)
+        assert target.is_dir(), f"kill {attempt}: no directory (left: {_leftovers(tmp_path, 'classifier')})"
+        load_backend("onnxruntime", open_model_dir(target))
+    record_property("summary", f"export_classifier: {killed} of {KILLS} exports killed, a loadable directory every time")
+    assert killed >= KILLS // 3, f"only {killed} of {KILLS} exports were killed mid-write"
