@@ -52,7 +52,10 @@ def golden_path(directory: str | Path, backend: str) -> Path:
 
 
 def save_golden(directory: str | Path, backend: str, logits: np.ndarray, images: np.ndarray, goal_index: int = 1) -> Path:
-    """Write ``backend``'s ``logits`` on ``images`` to its golden file; return the path."""
+    """Write ``backend``'s ``logits`` on ``images`` to its golden file; return the path (NaN logits are refused)."""
+    from pytest_drlreward.checks.finite import require_finite
+
+    require_finite(logits, f"backend {backend!r}", unit="logits")
     meta = {"backend": backend, "images_sha256": images_digest(images), "n_images": int(len(images)),
             "goal_index": int(goal_index),
             "engine": engine_version(backend), "machine": f"{platform.machine()} {platform.system()}",

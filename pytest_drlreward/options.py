@@ -241,6 +241,9 @@ def _backends(config: pytest.Config) -> tuple[str, ...]:
     if unknown or not names:
         named = ", ".join(map(repr, unknown)) or "(none given)"
         raise _error("backends", value, f"unknown backend {named}; allowed: {', '.join(CANDIDATE_NAMES)}")
+    if REFERENCE_BACKEND in names:
+        raise _error("backends", value, f"{REFERENCE_BACKEND!r} is the reference every backend is compared with; "
+                                        f"comparing it with itself proves nothing: list only the other backends")
     return tuple(dict.fromkeys(names))
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from pytest_drlreward.backends.base import goal_probabilities
 from pytest_drlreward.checks._format import CheckError, backend_name
+from pytest_drlreward.checks.finite import require_finite
 from pytest_drlreward.checks.parity import DEFAULT_BATCH, logits_in_batches
 from pytest_drlreward.checks.rollout import Rollout, RolloutError
 from pytest_drlreward.checks.stats import Proportion
@@ -39,6 +40,7 @@ class Decisions:
 def decide(backend: Any, images: np.ndarray, batch_size: int | None = DEFAULT_BATCH) -> Decisions:
     """Run ``backend`` on ``images`` (in batches): goal where the argmax is its ``goal_index``."""
     logits = logits_in_batches(backend, images, batch_size=batch_size).astype(np.float64)
+    require_finite(logits, f"backend {backend_name(backend)!r}", unit="logits")  # NaN would flip nothing
     goal_index = goal_index_of(backend)
     if logits.shape[1] <= goal_index:
         raise ValueError(f"backend {backend_name(backend)!r} gave {logits.shape[1]} logits per image, but its goal_index is {goal_index}")
