@@ -164,7 +164,8 @@ def drl_rollout(drl_config: DrlConfig) -> Any:
         if drl_config.policy is not None:
             from pytest_drlreward.policies import load_policy
 
-            policy = load_policy(drl_config.policy, drl_config.policy_base)
+            policy = load_policy(drl_config.policy, drl_config.policy_base, (env.observation_space, env.action_space),
+                                 trust_code=drl_config.trust_code)
         return collect_rollout(env, drl_config.fidelity_steps, seed=drl_config.fidelity_seed, policy=policy,
                                truth_key=drl_config.truth_key)
     finally:

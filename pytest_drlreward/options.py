@@ -320,20 +320,12 @@ def _policy(config: pytest.Config) -> tuple[str | None, Path | None]:
     if value.text is None:
         return None, None
     text = value.text.strip()
-    if text.endswith(".zip"):
-        path = (value.base / Path(text).expanduser())
-        if not path.is_file():
-            raise _error("policy", value, f"SB3 agent file {path} does not exist")
-    elif ":" in text:
-        from pytest_drlreward.sourcecheck import lookup
+    from pytest_drlreward.policies import PolicyError, check_policy_spec
 
-        module, _, name = text.partition(":")
-        found = lookup(module, name)
-        if not found.module_found or found.found is False:
-            raise _error("policy", value, f"cannot find module {module!r}" if not found.module_found
-                         else f"{module} ({found.path}) defines no {name!r}")
-    else:
-        raise _error("policy", value, "give an SB3 agent file (.zip) or 'module:function'")
+    try:
+        check_policy_spec(text, value.base)  # nothing imported or unpickled
+    except PolicyError as error:
+        raise _error("policy", value, str(error)) from None
     return text, value.base
 
 
