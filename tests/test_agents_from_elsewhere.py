@@ -46,7 +46,8 @@ def _hostile(agent_zip: Path, tmp_path: Path, key: str) -> tuple[Path, Path]:
             content = source.read(item.filename)
             if item.filename == "data":
                 data = json.loads(content)
-                data[key] = {**(data[key] or {":type:": "numpy.ndarray"}), ":serialized:": base64.b64encode(pickle.dumps(_Marker(str(marker)))).decode()}
+                payload = base64.b64encode(pickle.dumps(_Marker(str(marker)))).decode()
+                data[key] = {**(data[key] or {":type:": "numpy.ndarray"}), ":serialized:": payload}
                 content = json.dumps(data).encode()
             target.writestr(item, content)
     return hostile, marker
