@@ -213,6 +213,26 @@ def _model_dir(config: pytest.Config, backends: tuple[str, ...], trust_code: boo
     return path
 
 
+def _image_shape(model_dir: Path | None) -> tuple[int, ...] | None:
+    """(H, W, C) of the (already checked) classifier's input, or None."""
+    if model_dir is None:
+        return None
+    import json
+
+    return tuple(json.loads((model_dir / METADATA_FILE).read_text())["input"]["shape"][1:])
+
+
+def _fidelity_steps(config: pytest.Config, model_dir: Path | None) -> int:
+    from pytest_drlreward.classifier.bounds import check_rollout_size
+
+    steps = _parsed(config, "fidelity_steps", lambda t: whole_number(t, "the value", low=1), DEFAULT_FIDELITY_STEPS)
+    try:
+        check_rollout_size(steps, _image_shape(model_dir), "the rollout")
+    except ValueError as error:
+        raise _error("fidelity_steps", _raw(config, "fidelity_steps"), str(error)) from None
+    return steps
+
+
 def _labelled_images(config: pytest.Config, model_dir: Path | None) -> Path | None:
     value = _raw(config, "labelled_images")
     if value.text is None:
@@ -226,7 +246,7 @@ def _labelled_images(config: pytest.Config, model_dir: Path | None) -> Path | No
     from pytest_drlreward.preflight import check_labelled_file
 
     try:
-        check_labelled_file(path)
+        check_labelled_file(path, _image_shape(model_dir))
     except ValueError as error:
         raise _error("labelled_images", value, str(error)) from None
     return path
@@ -349,8 +369,7 @@ def read_config(config: pytest.Config) -> DrlConfig:
         max_false_goal_rate=_parsed(config, "max_false_goal_rate", _fraction,
                                     DEFAULT_MAX_FALSE_GOAL_RATE),
         min_goals=_parsed(config, "fidelity_min_goals", lambda t: whole_number(t, "the value"), DEFAULT_MIN_GOALS),
-        fidelity_steps=_parsed(config, "fidelity_steps", lambda t: whole_number(t, "the value", low=1),
-                               DEFAULT_FIDELITY_STEPS),
+        fidelity_steps=_fidelity_steps(config, model_dir),
         fidelity_seed=_parsed(config, "fidelity_seed", lambda t: whole_number(t, "the value"), 0),
         policy=policy,
         policy_base=policy_base,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_drlreward.backends.registry import CANDIDATE_NAMES, REFERENCE_BACKEND, REGISTRY, VARIANTS, base_backend
-from pytest_drlreward.classifier.directory import METADATA_FILE, ModelDir, open_model_dir
+from pytest_drlreward.classifier.directory import METADATA_FILE, ModelDir, ModelDirError, open_model_dir
 from pytest_drlreward.classifier.trust import locate_factory
 from pytest_drlreward.settings import ALL_BACKENDS, options_for
 
@@ -26,7 +26,22 @@ def check_model_dir(path: Path, trust_code: bool = False) -> ModelDir:
     ``torch_factory`` may run (``classifier/trust.py``), importing nothing."""
     directory = open_model_dir(path)
     locate_factory(directory.metadata["torch_factory"], directory.path, trust_code, str(directory.path / METADATA_FILE))
+    check_onnx_input(directory)
     return directory
+
+
+def check_onnx_input(directory: ModelDir) -> None:
+    """The ONNX graph's first input has the shape the metadata says (fixed axes equal), read without running it."""
+    import onnx
+
+    graph = onnx.load(str(directory.onnx_path), load_external_data=False).graph
+    initializers = {tensor.name for tensor in graph.initializer}
+    inputs = [value for value in graph.input if value.name not in initializers]
+    expected = directory.metadata["input"]["shape"]
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in inputs[0].type.tensor_type.shape.dim] if inputs else []
+    if len(dims) != len(expected) or any(d is not None and e is not None and d != e for d, e in zip(dims, expected)):
+        raise ModelDirError(f"{directory.path / METADATA_FILE}: input.shape {expected} is not the ONNX graph's input "
+                            f"shape {dims} ({directory.onnx_path}); export the classifier again")
 
 
 def check_variants(directory: ModelDir, backends: Iterable[str]) -> None:
@@ -47,8 +62,9 @@ def _npy_header(archive: zipfile.ZipFile, member: str) -> tuple[tuple[int, ...],
     return shape, dtype
 
 
-def check_labelled_file(path: Path) -> None:
-    """Check an ``.npz`` of labelled images from its headers (keys, dtypes, shapes) without loading the arrays."""
+def check_labelled_file(path: Path, image_shape: tuple[int, ...] | None = None) -> None:
+    """Check an ``.npz`` of labelled images from its headers (keys, dtypes, shapes; each image ``image_shape``, the
+    classifier's, when given) without loading the arrays."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = {name[:-4]: name for name in archive.namelist() if name.endswith(".npy")}
@@ -61,6 +77,8 @@ def check_labelled_file(path: Path) -> None:
         raise ValueError(f"{path} is not a readable .npz file: {error}") from None
     if images_dtype.str.lstrip("|") != "u1" or len(images_shape) != 4 or images_shape[-1] != 3:
         raise ValueError(f"{path}: images must be uint8 (N, H, W, 3), got {images_dtype} {images_shape}")
+    if image_shape is not None and tuple(images_shape[1:]) != tuple(image_shape):
+        raise ValueError(f"{path}: images are {tuple(images_shape[1:])} but the classifier takes {tuple(image_shape)}")
     if len(labels_shape) != 1 or labels_shape[0] != images_shape[0] or labels_dtype.kind not in "biu":
         raise ValueError(f"{path}: labels must be bool or integers of shape ({images_shape[0]},), got "
                          f"{labels_dtype} {labels_shape}")

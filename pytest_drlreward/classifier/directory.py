@@ -64,10 +64,16 @@ def import_factory(spec: str) -> Callable[..., Any]:
 
 def read_metadata(meta_path: Path, format_version: int) -> dict[str, Any]:
     """A metadata JSON object, or ModelDirError if it is not one or has another format version."""
+    from pytest_drlreward.classifier.bounds import MAX_METADATA_DEPTH, depth_of
+
     try:
         metadata = json.loads(Path(meta_path).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ModelDirError(f"{meta_path} is not valid JSON: {error}") from error
+    except RecursionError:
+        raise ModelDirError(f"{meta_path} nests deeper than {MAX_METADATA_DEPTH} levels; it is not a metadata file") from None
+    if depth_of(metadata) > MAX_METADATA_DEPTH:
+        raise ModelDirError(f"{meta_path} nests deeper than {MAX_METADATA_DEPTH} levels; it is not a metadata file")
     if not isinstance(metadata, dict):
         raise ModelDirError(f"{meta_path} must hold a JSON object, got a {type(metadata).__name__}")
     if metadata.get("format_version") != format_version:
@@ -103,6 +109,12 @@ def _check_metadata(metadata: dict[str, Any], meta_path: Path) -> None:
     if (not isinstance(shape, list) or len(shape) != 4 or shape[0] is not None
             or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape[1:])):
         raise ModelDirError(f"{meta_path}: input.shape must be [null, H, W, C] with positive integers, got {shape!r}")
+    from pytest_drlreward.classifier.bounds import check_image_shape
+
+    try:
+        check_image_shape(shape, str(meta_path))
+    except ValueError as error:
+        raise ModelDirError(str(error)) from None
     classes = metadata["classes"]
     if not isinstance(classes, list) or len(classes) < 2:
         raise ModelDirError(f"{meta_path}: classes must be a list of at least 2 names, got {classes!r}")

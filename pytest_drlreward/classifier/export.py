@@ -5,7 +5,9 @@ Needs the ``torch`` extra (torch, onnx, onnxscript): ``pip install "pytest-drlre
 
 from __future__ import annotations
 
+import errno
 import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -91,7 +93,13 @@ def export_classifier(
         raise ValueError(f"the model returned logits of shape {tuple(logits.shape)} for 1 image; expected "
                          f"(1, {len(classes)}) for classes {classes}")
     with atomic_directory(Path(out_dir), overwrite=overwrite) as tmp:
-        _export_onnx(model, example, tmp / ONNX_FILE)
+        try:
+            _export_onnx(model, example, tmp / ONNX_FILE)
+        except RuntimeError as error:  # torch.onnx's C++ writer: "basic_ios::clear: iostream error" on a full disk
+            if "iostream" not in str(error):
+                raise
+            full = shutil.disk_usage(tmp).free < (256 << 20)
+            raise OSError(errno.ENOSPC if full else errno.EIO, f"cannot write {tmp / ONNX_FILE}: {error}") from None
         torch.save(model.state_dict(), tmp / TORCH_FILE)
         metadata = {
             "format_version": FORMAT_VERSION,
