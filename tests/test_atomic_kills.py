@@ -37,6 +37,7 @@ def _kill_at_random(context, target_fn, args, rng: random.Random, longest_s: flo
     killed = process.is_alive()
     process.kill()
     process.join()
+    assert process.exitcode in (0, -9), f"the writer failed (exit code {process.exitcode}) instead of finishing or being killed"
     return killed
 
 
@@ -115,3 +116,22 @@ def test_150_sigkills_during_export_classifier_leave_a_loadable_directory(tmp_pa
         load_backend("onnxruntime", open_model_dir(target))
     record_property("summary", f"export_classifier: {killed} of {KILLS} exports killed, a loadable directory every time")
     assert killed >= KILLS // 3, f"only {killed} of {KILLS} exports were killed mid-write"
+
+
+def test_without_renameat2_a_kill_between_the_two_renames_is_repaired_by_the_next_write(tmp_path, monkeypatch):
+    """The fallback swap (old aside, new in): a writer killed between the renames leaves the old copy aside; the next
+    write puts it back before anything else, so the name never stays empty."""
+    from pytest_drlreward import atomic
+
+    target = tmp_path / "out"
+    atomic_workers.write_generation(str(target), 0, 1)
+    monkeypatch.setattr(atomic, "exchange", lambda a, b: False)
+    atomic_workers.write_generation(str(target), 0, 2)  # the fallback path works
+    assert atomic_workers.read_whole(str(target)) == "0:2"
+    target.rename(tmp_path / ".out.old-killed")  # what a kill between the two renames leaves
+    with pytest.raises(RuntimeError):
+        with atomic.atomic_directory(target, overwrite=True):
+            assert atomic_workers.read_whole(str(target)) == "0:2"  # put back before the new copy is written
+            raise RuntimeError("the writer fails")
+    assert atomic_workers.read_whole(str(target)) == "0:2"
+    assert _leftovers(tmp_path, "out") == []

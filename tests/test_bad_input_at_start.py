@@ -91,6 +91,14 @@ def test_fidelity_steps_are_bounded(pytester, ini, named):
     result.stderr.fnmatch_lines([f"*drl_fidelity_steps*{named}*"])
 
 
+def test_a_rollout_keeping_too_many_image_bytes_is_refused():
+    from pytest_drlreward.classifier.bounds import check_rollout_size
+
+    check_rollout_size(1500, (224, 224, 3), "drl_fidelity_steps")
+    with pytest.raises(ValueError, match=r"100000 steps of \(224, 224, 3\) images would keep 14.0 GiB"):
+        check_rollout_size(100_000, (224, 224, 3), "drl_fidelity_steps")
+
+
 def test_labelled_images_of_another_shape_than_the_classifier_are_a_usage_error(pytester):
     shutil.copytree(TINY, pytester.path / "model")
     shutil.copy(DOWNSTREAM / "tiny_model.py", pytester.path)
