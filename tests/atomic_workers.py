@@ -82,3 +82,45 @@ def export_tiny(target: str, seed: int) -> None:
     images = np.random.default_rng(seed).integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
     export_classifier(model, images, target, torch_factory="tiny_model:build", overwrite=True)
     os._exit(0)
+
+
+def export_loop(target: str, writer: int, seconds: float, results) -> None:
+    """``export_classifier`` into ``target`` again and again; count successes, clear refusals and raw OSErrors."""
+    import numpy as np
+    import torch
+    from tiny_model import TinyCNN
+
+    from pytest_drlreward import export_classifier
+
+    counts = {"written": 0, "refused": 0, "raw": 0, "raw_examples": []}
+    end, generation = time.monotonic() + seconds, 0
+    images = np.zeros((2, 16, 16, 3), np.uint8)
+    while time.monotonic() < end:
+        generation += 1
+        torch.manual_seed(1000 * writer + generation)
+        try:
+            export_classifier(TinyCNN(), images, target, torch_factory="tiny_model:build", overwrite=True)
+            counts["written"] += 1
+        except atomic.ConcurrentWriteError:
+            counts["refused"] += 1
+            time.sleep(0.05)
+        except OSError as error:
+            counts["raw"] += 1
+            counts["raw_examples"] = (counts["raw_examples"] + [repr(error)])[:3]
+    results.put(("writer", writer, counts))
+
+
+def open_loop(target: str, seconds: float, results) -> None:
+    """``open_model_dir(target)`` again and again; count whole reads and failed ones (missing, partial, mixed)."""
+    from pytest_drlreward.classifier import open_model_dir
+
+    counts = {"read": 0, "failed": 0, "examples": []}
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            open_model_dir(target)
+            counts["read"] += 1
+        except (OSError, ValueError) as error:
+            counts["failed"] += 1
+            counts["examples"] = (counts["examples"] + [repr(error)])[:3]
+    results.put(("reader", 0, counts))

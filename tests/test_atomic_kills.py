@@ -67,14 +67,15 @@ def test_sigkill_during_a_directory_replace_leaves_the_old_or_the_new_copy(tmp_p
     assert _leftovers(tmp_path, "out") == []
 
 
-def _race(tmp_path: Path, writer, seconds: float, preload: tuple[str, ...] = ()) -> list[tuple]:
-    target = tmp_path / "out"
-    atomic_workers.write_generation(str(target), 9, 0)
+def _race(tmp_path: Path, writer, seconds: float, preload: tuple[str, ...] = (), reader=atomic_workers.reader_loop,
+          target: Path | None = None) -> list[tuple]:
+    if target is None:
+        target = tmp_path / "out"
+        atomic_workers.write_generation(str(target), 9, 0)
     context = _context(*preload)
     results = context.Queue()
-    processes = [context.Process(target=atomic_workers.writer_loop, args=(str(target), n, seconds, results))
-                 for n in (1, 2)]
-    processes.append(context.Process(target=atomic_workers.reader_loop, args=(str(target), seconds, results)))
+    processes = [context.Process(target=writer, args=(str(target), n, seconds, results)) for n in (1, 2)]
+    processes.append(context.Process(target=reader, args=(str(target), seconds, results)))
     for process in processes:
         process.start()
     found = [results.get(timeout=seconds + 120) for _ in processes]
@@ -135,3 +136,23 @@ def test_without_renameat2_a_kill_between_the_two_renames_is_repaired_by_the_nex
             raise RuntimeError("the writer fails")
     assert atomic_workers.read_whole(str(target)) == "0:2"
     assert _leftovers(tmp_path, "out") == []
+
+
+@pytest.mark.slow
+def test_two_exporting_writers_and_a_reader_see_no_raw_oserror_and_no_missing_read(tmp_path, record_property):
+    pytest.importorskip("torch")
+    target = tmp_path / "classifier"
+    context = _context("torch", "onnx", "tiny_model", "pytest_drlreward.classifier.export")
+    first = context.Process(target=atomic_workers.export_tiny, args=(str(target), 0))
+    first.start()
+    first.join()
+    found = _race(tmp_path, atomic_workers.export_loop, seconds=40.0,
+                  preload=("torch", "onnx", "tiny_model", "pytest_drlreward.classifier.export"),
+                  reader=atomic_workers.open_loop, target=target)
+    writers = [counts for kind, _, counts in found if kind == "writer"]
+    reader = next(counts for kind, _, counts in found if kind == "reader")
+    record_property("summary", f"export race: writers {[(w['written'], w['refused'], w['raw']) for w in writers]} "
+                               f"(written, refused, raw OSError); reader {reader['read']} whole, {reader['failed']} failed")
+    assert sum(w["raw"] for w in writers) == 0, writers
+    assert sum(w["written"] for w in writers) > 0, writers
+    assert reader["failed"] == 0 and reader["read"] > 0, reader

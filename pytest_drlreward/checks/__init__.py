@@ -8,7 +8,8 @@ and returns a report with the numbers when it passes.
 - accuracy: :func:`assert_labelled_accuracy` (labelled images, a threshold or an accuracy budget);
 - fidelity: :func:`assert_reward_fidelity` (learned reward vs the env's truth on rollouts);
 - step contract: :func:`assert_step_contract`; VecEnv: :func:`assert_vecenv_matches`;
-- env checkers: :func:`run_gymnasium_checker`, :func:`run_sb3_checker`.
+- env checkers: :func:`run_gymnasium_checker`, :func:`run_sb3_checker`;
+- every check fails on NaN or infinite outputs: :func:`require_finite` (:class:`NonFiniteError`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pytest_drlreward.checks.decisions import (
 )
 from pytest_drlreward.checks.env_checkers import EnvCheckerError, run_gymnasium_checker, run_sb3_checker
 from pytest_drlreward.checks.fidelity import FidelityError, FidelityReport, assert_reward_fidelity, fidelity_report
+from pytest_drlreward.checks.finite import NonFiniteError, require_finite
 from pytest_drlreward.checks.parity import ParityError, ParityReport, RewardBackend, assert_backends_agree
 from pytest_drlreward.checks.rollout import NoImageSourceError, Rollout, RolloutError, collect_rollout, env_image
 from pytest_drlreward.checks.stats import Proportion, wilson_interval
@@ -39,6 +41,7 @@ __all__ = [
     "FidelityError",
     "FidelityReport",
     "NoImageSourceError",
+    "NonFiniteError",
     "ParityError",
     "ParityReport",
     "Proportion",
@@ -59,6 +62,7 @@ __all__ = [
     "env_image",
     "fidelity_report",
     "run_gymnasium_checker",
+    "require_finite",
     "run_sb3_checker",
     "wilson_interval",
 ]
