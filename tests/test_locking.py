@@ -43,3 +43,25 @@ def test_exclusive_lock_names_the_holder_in_its_error(tmp_path):
         with pytest.raises(FileExistsError, match="busy: x"):
             with exclusive_lock(tmp_path / "x.lock", "busy: x"):
                 pass
+
+
+def test_a_holder_in_another_pid_namespace_is_seen(tmp_path):
+    """From two PID namespaces a pid means nothing; the flock is still seen (needs unshare and the right to use it)."""
+    import os
+    import shutil
+
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "--pid", "--fork", "true"],
+                                                         capture_output=True).returncode != 0:
+        pytest.skip("cannot create a PID namespace here (unshare --pid)")
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    holder = subprocess.Popen(["unshare", "--pid", "--fork", "--kill-child", sys.executable, "-c", HOLDER, str(out)],
+                              stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(FileExistsError, match="another run is writing to"):
+            with locked_run_dir(out):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
