@@ -124,3 +124,9 @@ def open_loop(target: str, seconds: float, results) -> None:
             counts["failed"] += 1
             counts["examples"] = (counts["examples"] + [repr(error)])[:3]
     results.put(("reader", 0, counts))
+
+
+def write_when_told(target: str, writer: int, generation: int, started) -> None:
+    """``write_generation``, setting the event ``started`` first (so a kill is timed from the write's start)."""
+    started.set()
+    write_generation(target, writer, generation)

@@ -166,11 +166,10 @@ def test_an_iostream_error_of_the_onnx_writer_is_an_oserror_naming_the_file(tmp_
     assert not (tmp_path / "c").exists()
 
 
-def test_a_full_disk_on_timing_save_is_one_line_and_the_summary_is_kept(pytester):
-    pytester.makeconftest(
-        "import errno, pytest_drlreward.plugin as plugin\n"
-        "def full(*a, **k):\n    raise OSError(errno.ENOSPC, 'No space left on device')\n"
-        "plugin.write_text_atomic = full\n")
+def test_a_full_disk_on_timing_save_is_one_line_and_the_summary_is_kept(pytester, monkeypatch):
+    import pytest_drlreward.plugin as plugin
+
+    monkeypatch.setattr(plugin, "write_text_atomic", _disk_full)  # undone after this test, unlike a conftest's patch
     pytester.makepyfile("def test_nothing():\n    pass\n")
     result = pytester.runpytest("--drl-timing-save=baseline.json")
     assert result.ret == 1
