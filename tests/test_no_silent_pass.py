@@ -118,3 +118,26 @@ def test_comparing_the_reference_with_itself_is_a_usage_error(pytester):
     result = pytester.runpytest("--drl-backends=torch")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*drl_backends 'torch'*the reference*itself proves nothing*"])
+
+
+def test_a_model_giving_nan_fails_the_suite_naming_the_backend(tmp_path):
+    """Case 5 end to end: the downstream project's classifier with NaN weights on ONNX Runtime fails every check
+    of the labelled images, each naming the non-finite logits."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("onnxruntime")
+    from tests.conftest import scale_largest_onnx_weight
+
+    downstream = Path(__file__).resolve().parent / "downstream"
+    project = Path(shutil.copytree(downstream, tmp_path / "project", ignore=shutil.ignore_patterns("__pycache__")))
+    scale_largest_onnx_weight(project / "models" / "tiny", float("nan"))
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "pytest_drlreward.suite",
+                             "-k", "labelled", "--drl-backends=onnxruntime", "-q", "-rf"], cwd=project, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "2 failed" in result.stdout, result.stdout[-3000:]
+    summary = [line for line in result.stdout.splitlines() if line.startswith("FAILED") and "non-finite logits" in line]
+    assert len(summary) == 2, result.stdout[-3000:]  # the parity and the accuracy lines of the terminal summary
