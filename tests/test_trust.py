@@ -160,3 +160,15 @@ def test_drl_trust_code_lets_the_in_directory_factory_load(tmp_path):
     result = _run_pytest(project, "test_load.py", "-q")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert marker.exists()
+
+
+def test_a_write_in_progress_inside_the_directory_is_not_an_unlisted_file(tmp_path):
+    """quantize writes <model>/int8 through atomic_directory: its lock and temporary are not engine files."""
+    model = _copy(tmp_path)
+    (model / ".int8.lock").write_text("")
+    (model / ".int8.tmp-123-abc").mkdir()
+    (model / ".int8.tmp-123-abc" / "classifier_int8.xml").write_text("<net/>")
+    open_model_dir(model)
+    (model / ".hidden.onnx").write_text("x")
+    with pytest.raises(ModelDirError, match=r"not listed.*\.hidden\.onnx"):
+        open_model_dir(model)

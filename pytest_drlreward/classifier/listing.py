@@ -4,7 +4,9 @@ Two rules, checked when a directory is opened:
 
 - no unlisted file: every file under the directory is in ``files``, except ``metadata.json`` itself,
   ``labelled_images.npz`` (read by numpy with ``allow_pickle=False``, never by an engine) and the
-  ``int8/`` subdirectory's files listed in its own ``int8.json``;
+  ``int8/`` subdirectory's files listed in its own ``int8.json``, and the temporaries and locks of
+  ``pytest_drlreward.atomic`` (``.NAME.tmp-PID-*``, ``.NAME.old-*``, ``.NAME.lock``: a write in progress
+  or killed, which no engine opens);
 - ONNX external data (tensors stored in side files, which ONNX Runtime and OpenVINO open by the
   path written in the graph) must name a relative path inside the directory that ``files`` lists.
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -22,6 +25,7 @@ from pytest_drlreward.classifier.directory import METADATA_FILE, ONNX_FILE, Mode
 
 DATA_FILES = ("labelled_images.npz",)  # read without pickle by the plugin, opened by no engine
 INT8_SUBDIR, INT8_METADATA = "int8", "int8.json"
+_ATOMIC_TEMPORARY = re.compile(r"^\.[^/]+\.(tmp-\d+-[^/]+|old-[^/]+|lock)$")
 _EXTERNAL_MARK = b"\x0a\x08location"  # a StringStringEntryProto key "location": how external data is named
 
 
@@ -48,7 +52,8 @@ def unlisted_files(directory: str | Path, files: dict[str, Any]) -> list[str]:
     directory = Path(directory)
     listed = {PurePosixPath(name).as_posix() for name in files}
     allowed = {METADATA_FILE, *DATA_FILES, f"{INT8_SUBDIR}/{INT8_METADATA}"} | _int8_listed(directory)
-    return [name for name in _files_under(directory) if name not in listed and name not in allowed]
+    return [name for name in _files_under(directory) if name not in listed and name not in allowed
+            and not _ATOMIC_TEMPORARY.match(name.split("/")[0])]
 
 
 def external_data_locations(onnx_path: str | Path) -> list[str]:
