@@ -51,6 +51,7 @@ def _number(cast, accept, requirement: str):
 positive_int = _number(int, lambda v: v >= 1, "a positive integer")
 non_negative_int = _number(int, lambda v: v >= 0, "an integer >= 0")
 fraction = _number(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
+seed_int = _number(int, lambda v: 0 <= v <= 2**32 - 1, "an integer in [0, 2**32 - 1] (what Gymnasium and NumPy take)")
 
 
 def _list_of(item, example: str):
@@ -404,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "demo", "run one short episode heading for the object, printing each step", cmd_demo)
     p.add_argument("--backend", choices=REWARD_BACKENDS, default="oracle", help=backend_help)
     p.add_argument("--image-size", type=positive_int, default=IMAGE_SIZE, help="camera image size in pixels")
-    p.add_argument("--seed", type=int, default=0, help="seed of the episode's start")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the episode's start")
 
     p = _command(sub, "bench-env", "env steps per second, fast against full render quality", cmd_bench_env)
     p.add_argument("--backend", choices=REWARD_BACKENDS, default="oracle", help=backend_help)
@@ -417,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "capture", "render labelled camera images for the classifier", cmd_capture, replace_output)
     p.add_argument("--out", required=True, type=Path, help="new capture directory")
     p.add_argument("--n", type=positive_int, default=4000, help="number of images")
-    p.add_argument("--seed", type=int, default=0, help="seed of the sampled gripper positions")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the sampled gripper positions")
     p.add_argument("--image-size", type=positive_int, default=IMAGE_SIZE, help="camera image size in pixels")
     p.add_argument("--render-quality", choices=("fast", "full"), default="fast",
                    help="fast: low-polygon arm; full: the original meshes")
@@ -427,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, type=Path, help="capture directory to train on")
     p.add_argument("--out", required=True, type=Path, help="new classifier directory")
     p.add_argument("--epochs", type=positive_int, default=25, help="training epochs")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split, the weights and the batches")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the split, the weights and the batches")
     p.add_argument("--architecture", choices=("squeezenet1_1", "squeezenet1_0"), default="squeezenet1_1",
                    help="torchvision SqueezeNet variant")
 
@@ -465,7 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "curve and an evaluation GIF", cmd_train, "replace an earlier run in --out")
     p.add_argument("--backend", choices=REWARD_BACKENDS, default="openvino", help=backend_help)
     p.add_argument("--steps", type=positive_int, default=8000, help="SAC training steps")
-    p.add_argument("--seed", type=int, default=0, help="seed of SAC and of the episodes")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of SAC and of the episodes")
     p.add_argument("--out", type=Path, default=Path("runs/sac"), help="run directory: agent.zip, report.json, "
                                                                       "learning_curve.png, time_split.png, episode.gif")
     p.add_argument("--profile", choices=("fast", "seed"), default="fast",
@@ -487,7 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "evaluate", "deterministic evaluation of a trained agent (true-goal success)", cmd_evaluate)
     p.add_argument("--agent", required=True, type=Path, help="agent.zip written by train")
     p.add_argument("--episodes", type=positive_int, default=50, help="deterministic episodes")
-    p.add_argument("--seed", type=int, default=10_000, help="seed of the first episode (one more for each next)")
+    p.add_argument("--seed", type=seed_int, default=10_000, help="seed of the first episode (one more for each next)")
     p.add_argument("--gif", type=Path, default=None, help="write an animated GIF of the first 3 episodes")
     p.add_argument("--backend", choices=REWARD_BACKENDS, default="openvino",
                    help="classifier whose goal probability the GIF shows (episodes always end on the truth)")
@@ -511,7 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=positive_int, default=3, help="trainings per backend (backends alternate)")
     p.add_argument("--steps", type=positive_int, default=None, help="steps a run; None: 8000 in the fast "
                                                                     "profile, 300 in the seed profile")
-    p.add_argument("--seed", type=int, default=0, help="seed of the first run (one more for each next)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the first run (one more for each next)")
     p.add_argument("--profile", choices=("fast", "seed"), default="fast",
                    help="fast: our settings; seed: the original demo's scene, camera and reward path")
     p.add_argument("--eval-episodes", type=non_negative_int, default=50, help="evaluation episodes after each run")

@@ -83,6 +83,8 @@ def _load(cache: BackendCache, config: DrlConfig, name: str) -> Any:
     threads = backend_threads(config, name)
     if threads is not None:
         options["threads"] = threads
+    if config.trust_code:
+        options["trust_code"] = True
     return cache.get(name, config.model_dir, **options)
 
 
@@ -151,12 +153,13 @@ def _rollout_env(spec: str) -> Any:
     return make_env(spec, render_mode="rgb_array")
 
 
-def _policy(config: DrlConfig) -> Any:
+def _policy(config: DrlConfig, env: Any) -> Any:
     if config.policy is None:
         return None
     from pytest_drlreward.policies import load_policy
 
-    return load_policy(config.policy, config.policy_base)
+    return load_policy(config.policy, config.policy_base, (env.observation_space, env.action_space),
+                       trust_code=config.trust_code)
 
 
 def _usage_error(message: str) -> None:
@@ -189,7 +192,7 @@ def drl_rollout(drl_config: DrlConfig, _drl_backend_cache: BackendCache) -> Any:
         try:
             dense = drl_config.model_dir is not None and not _drl_backend_cache.model_dir(drl_config.model_dir).decision.decides
             rollout = collect_rollout(env, drl_config.fidelity_steps, seed=drl_config.fidelity_seed,
-                                      policy=_policy(drl_config), truth_key=drl_config.truth_key, inputs=inputs,
+                                      policy=_policy(drl_config, env), truth_key=drl_config.truth_key, inputs=inputs,
                                       input_keys=drl_config.input_keys or None, dense_truth=dense)
         except TruthValueError as error:
             _usage_error(f"drl_truth_key {drl_config.truth_key!r}: {error}")

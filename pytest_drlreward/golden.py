@@ -59,7 +59,9 @@ def golden_path(directory: str | Path, backend: str) -> Path:
 def save_golden(directory: str | Path, backend: str, logits: np.ndarray, images: Any, goal_index: int | None = 1,
                 decision: DecisionRule | None = None) -> Path:
     """Write ``backend``'s ``logits`` on ``images`` to its golden file (with the decision rule); return the path."""
-    logits = np.asarray(logits)
+    from pytest_drlreward.checks.finite import require_finite
+
+    logits = require_finite(logits, f"backend {backend!r}", unit="logits")
     if decision is None:
         decision = DecisionRule.argmax(int(goal_index if goal_index is not None else 1), max(2, logits.shape[-1]))
     meta = {"backend": backend, "images_sha256": images_digest(images), "n_images": batch_len(images),

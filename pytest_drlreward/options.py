@@ -80,6 +80,7 @@ class DrlConfig:
     reference_reason: str = "the default"
     decision: str | None = None  # the classifier directory's rule, e.g. "sigmoid > 0.85"
     input_keys: dict[str, str] = field(default_factory=dict)
+    trust_code: bool = False
 
     def tolerance(self, backend: str) -> tuple[float, float]:
         """(atol, rtol) for ``backend``: its ``drl_parity_tolerances`` entry, else drl_parity_atol/rtol."""
@@ -137,6 +138,8 @@ _SETTINGS: dict[str, tuple[str, str, str]] = {
     "input_keys": ("TABLE", "linelist", "where the env supplies each classifier input: lines 'input_name = env_key' "
                                         "(a key of camera_images() or of a Dict observation; default: each "
                                         "input's env_key)"),
+    "trust_code": ("BOOL", "string", "true: the classifier's torch_factory may be code inside its directory (it runs "
+                                     "when the Torch reference loads; default false: such a directory is refused)"),
     "timing_margin": ("MARGIN", "string", f"--drl-timing-compare: how much a latency ratio may grow "
                                             f"(default {DEFAULT_TIMING_MARGIN}: a ratio may grow by half)"),
 }
@@ -201,7 +204,14 @@ def _env(config: pytest.Config) -> str | None:
         raise pytest.UsageError(f"{error} ({value.origin})") from None
 
 
-def _model_dir(config: pytest.Config, backends: tuple[str, ...]) -> tuple[Path | None, Any]:
+def _flag(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError("give true or false")
+    return lowered in ("true", "1", "yes")
+
+
+def _model_dir(config: pytest.Config, backends: tuple[str, ...], trust_code: bool = False) -> tuple[Path | None, Any]:
     """The classifier directory's path and its checked ``ModelDir`` (None, None when not configured)."""
     value = _raw(config, "model")
     if value.text is None:
@@ -215,7 +225,7 @@ def _model_dir(config: pytest.Config, backends: tuple[str, ...]) -> tuple[Path |
     from pytest_drlreward.preflight import check_model_dir, check_variants
 
     try:
-        directory = check_model_dir(path)
+        directory = check_model_dir(path, trust_code)
         check_variants(directory, backends)
     except ValueError as error:  # ModelDirError names the file
         raise _error("model", value, str(error)) from None
@@ -239,9 +249,13 @@ def _candidates(config: pytest.Config, backends: tuple[str, ...], reference: str
 
     value = _raw(config, "backends")
     try:
-        return candidate_backends(backends if value.text is not None else None, reference, directory) or backends
+        candidates = candidate_backends(backends if value.text is not None else None, reference, directory) or backends
     except ValueError as error:
         raise _error("backends", value, str(error)) from None
+    if reference in candidates:
+        raise _error("backends", value, f"{reference!r} is the reference every backend is compared with (drl_reference); "
+                                        f"comparing it with itself proves nothing: list only the other backends")
+    return candidates
 
 
 def _input_keys(config: pytest.Config, directory: Any) -> dict[str, str]:
@@ -250,7 +264,21 @@ def _input_keys(config: pytest.Config, directory: Any) -> dict[str, str]:
     return _parsed(config, "input_keys", lambda text: parse_input_keys(text, directory), {})
 
 
-def _labelled_images(config: pytest.Config, model_dir: Path | None) -> Path | None:
+def _fidelity_steps(config: pytest.Config, directory: Any) -> int:
+    import math
+
+    from pytest_drlreward.classifier.bounds import check_rollout_size
+
+    steps = _parsed(config, "fidelity_steps", lambda t: whole_number(t, "the value", low=1), DEFAULT_FIDELITY_STEPS)
+    per_step = None if directory is None else (sum(math.prod(spec.item_shape) for spec in directory.inputs),)
+    try:
+        check_rollout_size(steps, per_step, "the rollout")
+    except ValueError as error:
+        raise _error("fidelity_steps", _raw(config, "fidelity_steps"), str(error)) from None
+    return steps
+
+
+def _labelled_images(config: pytest.Config, model_dir: Path | None, directory: Any) -> Path | None:
     value = _raw(config, "labelled_images")
     if value.text is None:
         path = model_dir / LABELLED_IMAGES_FILE if model_dir is not None else None
@@ -263,7 +291,7 @@ def _labelled_images(config: pytest.Config, model_dir: Path | None) -> Path | No
     from pytest_drlreward.preflight import check_labelled_file
 
     try:
-        check_labelled_file(path)
+        check_labelled_file(path, directory.image_shape if directory is not None and len(directory.inputs) == 1 else None)
     except ValueError as error:
         raise _error("labelled_images", value, str(error)) from None
     return path
@@ -369,27 +397,20 @@ def _policy(config: pytest.Config) -> tuple[str | None, Path | None]:
     if value.text is None:
         return None, None
     text = value.text.strip()
-    if text.endswith(".zip"):
-        path = (value.base / Path(text).expanduser())
-        if not path.is_file():
-            raise _error("policy", value, f"SB3 agent file {path} does not exist")
-    elif ":" in text:
-        from pytest_drlreward.sourcecheck import lookup
+    from pytest_drlreward.policies import PolicyError, check_policy_spec
 
-        module, _, name = text.partition(":")
-        found = lookup(module, name)
-        if not found.module_found or found.found is False:
-            raise _error("policy", value, f"cannot find module {module!r}" if not found.module_found
-                         else f"{module} ({found.path}) defines no {name!r}")
-    else:
-        raise _error("policy", value, "give an SB3 agent file (.zip) or 'module:function'")
+    try:
+        check_policy_spec(text, value.base)  # nothing imported or unpickled
+    except PolicyError as error:
+        raise _error("policy", value, str(error)) from None
     return text, value.base
 
 
 def read_config(config: pytest.Config) -> DrlConfig:
     """Read and check every setting; raise ``pytest.UsageError`` naming the first bad value."""
     backends = _backends(config)
-    model_dir, directory = _model_dir(config, backends)
+    trust_code = _parsed(config, "trust_code", _flag, False)
+    model_dir, directory = _model_dir(config, backends, trust_code)
     reference, reference_reason = _reference(config, directory)
     backends = _candidates(config, backends, reference, directory)
     policy, policy_base = _policy(config)
@@ -400,7 +421,7 @@ def read_config(config: pytest.Config) -> DrlConfig:
         input_keys=_input_keys(config, directory),
         env=_env(config),
         model_dir=model_dir,
-        labelled_images=_labelled_images(config, model_dir),
+        labelled_images=_labelled_images(config, model_dir, directory),
         backends=backends,
         atol=_parsed(config, "parity_atol", lambda t: number(t, "the value"), DEFAULT_ATOL),
         rtol=_parsed(config, "parity_rtol", lambda t: number(t, "the value"), DEFAULT_RTOL),
@@ -411,8 +432,7 @@ def read_config(config: pytest.Config) -> DrlConfig:
         max_false_goal_rate=_parsed(config, "max_false_goal_rate", _fraction,
                                     DEFAULT_MAX_FALSE_GOAL_RATE),
         min_goals=_parsed(config, "fidelity_min_goals", lambda t: whole_number(t, "the value"), DEFAULT_MIN_GOALS),
-        fidelity_steps=_parsed(config, "fidelity_steps", lambda t: whole_number(t, "the value", low=1),
-                               DEFAULT_FIDELITY_STEPS),
+        fidelity_steps=_fidelity_steps(config, directory),
         fidelity_seed=_parsed(config, "fidelity_seed", lambda t: whole_number(t, "the value"), 0),
         policy=policy,
         policy_base=policy_base,
@@ -429,6 +449,7 @@ def read_config(config: pytest.Config) -> DrlConfig:
         timing_margin=_parsed(config, "timing_margin", lambda t: number(t, "the value"), DEFAULT_TIMING_MARGIN),
         golden_save=_output_path(config, "golden_save"),
         golden_compare=_compare_path(config, "golden_compare", "directory"),
+        trust_code=trust_code,
     )
 
 

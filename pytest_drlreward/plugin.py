@@ -49,6 +49,7 @@ class SessionRecords:
         self.lines: dict[str, list[str]] = {key: [] for key, _ in SECTIONS}
         self.baseline_lines: list[str] = []
         self.timing_regressed = False
+        self.write_errors: list[str] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "teardown":  # the teardown report holds everything the test recorded
@@ -81,7 +82,11 @@ class SessionRecords:
         summary = timing.summarise(self.timing_rows)
         for path, content in ((drl.timing_json, summary), (drl.timing_save, timing.baseline_from(summary))):
             if path is not None:  # its directory was checked at start
-                write_text_atomic(path, json.dumps(content, indent=2) + "\n")
+                try:
+                    write_text_atomic(path, json.dumps(content, indent=2) + "\n")
+                except OSError as error:  # e.g. a full disk: one line, the summary still printed
+                    self.write_errors.append(f"cannot write {path}: {error}")
+                    session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if drl.timing_compare is not None:
             self._compare_timing(summary)
             if self.timing_regressed and session.exitstatus == pytest.ExitCode.OK:
@@ -94,6 +99,8 @@ class SessionRecords:
             terminalreporter.write_sep("-", "drlreward timing")
             for line in timing.table_lines(timing.summarise(self.timing_rows)):
                 terminalreporter.write_line(line)
+        for line in self.write_errors:
+            terminalreporter.write_line(f"drlreward: {line}", red=True)
         if self.baseline_lines:
             terminalreporter.write_sep("-", "drlreward timing baseline" + (": REGRESSION" if self.timing_regressed else ""))
             for line in self.baseline_lines:

@@ -2,8 +2,9 @@
 
 A policy is a callable ``policy(obs) -> action``. :func:`load_policy` reads the text form used by
 the ``drl_policy`` ini key: ``"package.module:function"`` (a callable taking the observation) or the
-path of a stable-baselines3 ``.zip`` (loaded on the CPU, actions taken deterministically; needs
-stable-baselines3). No pytest here; stable-baselines3 is imported only to load an agent.
+path of a stable-baselines3 ``.zip`` (loaded on the CPU without unpickling what can be rebuilt, see
+``sb3_agent``; actions taken deterministically; needs stable-baselines3). An SB3 agent from elsewhere
+is code (pickle): see docs/trust.md. No pytest here; stable-baselines3 is imported only to load an agent.
 """
 
 from __future__ import annotations
@@ -46,75 +47,114 @@ def _import_callable(spec: str) -> Policy:
     return target
 
 
-def _algorithms() -> list[Any]:
-    """The algorithm classes of stable-baselines3 (and sb3-contrib, when installed)."""
-    from stable_baselines3.common.base_class import BaseAlgorithm
-
-    found = []
-    for package_name in ("stable_baselines3", "sb3_contrib"):
-        try:
-            package = importlib.import_module(package_name)
-        except ImportError:
-            continue
-        found += [value for value in vars(package).values()
-                  if isinstance(value, type) and issubclass(value, BaseAlgorithm) and value is not BaseAlgorithm]
-    return found
-
-
 def sb3_algorithm(path: str | Path) -> Any:
-    """The stable-baselines3 (or sb3-contrib) algorithm class that saved the agent at ``path``.
+    """The stable-baselines3 (or sb3-contrib) algorithm class that saved the agent at ``path`` (read from its
+    JSON; nothing is unpickled)."""
+    from pytest_drlreward.sb3_agent import AgentFileError, algorithm_for, policy_class_of, read_agent_data
 
-    Among the algorithms whose policy aliases include the saved policy class, the one whose constructor
-    takes most of the saved hyperparameters and fewest others (PPO and A2C share their policy class).
-    """
-    import inspect
-
-    from stable_baselines3.common.save_util import load_from_zip_file
-
-    data, _, _ = load_from_zip_file(str(path), device="cpu", load_data=True)
-    policy_class = (data or {}).get("policy_class")
-    saved = {key for key in data or {} if not key.startswith("_")}
-
-    def score(algorithm: Any) -> tuple[int, int]:
-        taken = set(inspect.signature(algorithm.__init__).parameters) - {"self", "policy", "env"}
-        return len(saved & taken), -len(taken - saved)
-
-    candidates = [a for a in _algorithms() if policy_class in getattr(a, "policy_aliases", {}).values()]
-    if not candidates:
-        raise PolicyError(f"policy {str(path)!r}: no SB3 algorithm uses its policy class {policy_class!r}")
-    return max(candidates, key=score)
+    try:
+        data = read_agent_data(path)
+        return algorithm_for(policy_class_of(data, Path(path)), data)
+    except AgentFileError as error:
+        raise PolicyError(f"policy {str(path)!r}: {error}") from None
 
 
-def sb3_policy(path: str | Path, algorithm: Any = None) -> Policy:
-    """The deterministic policy of a saved stable-baselines3 agent (``algorithm`` found from the file if None)."""
+def sb3_policy(path: str | Path, algorithm: Any = None, spaces: tuple[Any, Any] | None = None,
+               trust_code: bool = False) -> Policy:
+    """The deterministic policy of a saved stable-baselines3 agent, loaded without unpickling what can be rebuilt
+    (``pytest_drlreward.sb3_agent``); ``spaces`` (observation, action) are the env's, else read from the file."""
     path = Path(path)
     if not path.is_file():
         raise PolicyError(f"policy {str(path)!r}: no such file")
     try:
-        algorithm = algorithm or sb3_algorithm(path)
+        from pytest_drlreward.sb3_agent import AgentFileError, load_agent_safely
+    except ImportError as error:  # pragma: no cover (numpy is always there)
+        raise PolicyError(str(error)) from error
+    try:
+        agent = load_agent_safely(path, algorithm, *(spaces or (None, None)), trust_code=trust_code)
     except ImportError as error:
         raise PolicyError(f"policy {str(path)!r} is an SB3 agent, which needs stable-baselines3: {error}") from error
-    agent = algorithm.load(str(path), device="cpu")
+    except AgentFileError as error:
+        raise PolicyError(f"policy {str(path)!r}: {error}") from None
 
     def policy(obs: Any) -> Any:
         action, _ = agent.predict(obs, deterministic=True)
         return action
 
-    policy.description = f"{algorithm.__name__} agent {path.name}"  # type: ignore[attr-defined]
+    policy.description = f"{type(agent).__name__} agent {path.name}"  # type: ignore[attr-defined]
     return policy
 
 
-def load_policy(spec: str, base: Path | None = None) -> Policy:
-    """The policy named by ``spec``: an SB3 ``.zip`` path (relative to ``base``) or ``"module:function"``."""
+def load_policy(spec: str, base: Path | None = None, spaces: tuple[Any, Any] | None = None,
+                trust_code: bool = False) -> Policy:
+    """The policy named by ``spec``: an SB3 ``.zip`` path (relative to ``base``; loaded with ``spaces``, see
+    :func:`sb3_policy`) or ``"module:function"``."""
     text = str(spec).strip()
     path = Path(text).expanduser()
     if base is not None and not path.is_absolute():
         path = base / path
     if text.endswith(".zip") or path.is_file():
-        return sb3_policy(path)
+        return sb3_policy(path, spaces=spaces, trust_code=trust_code)
     if ":" not in text:
         raise PolicyError(f"policy {text!r} is neither an SB3 agent file (.zip) nor 'module:function'")
     return _import_callable(text)
+
+
+def _top_level(tree: Any, name: str) -> Any:
+    """The last top-level statement binding ``name`` (a def, a class or an assignment), or None."""
+    import ast
+
+    found = None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+            found = node
+        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            found = node
+    return found
+
+
+def check_policy_spec(spec: str, base: Path | None = None) -> None:
+    """Check a ``drl_policy`` without importing or unpickling anything: an SB3 ``.zip`` must be a readable agent,
+    ``module:function`` a function taking the observation. PolicyError naming the problem otherwise."""
+    import ast
+
+    from pytest_drlreward.sourcecheck import find_module_spec
+
+    text = str(spec).strip()
+    if text.endswith(".zip"):
+        from pytest_drlreward.sb3_agent import AgentFileError, read_agent_data
+
+        path = Path(text).expanduser()
+        path = base / path if base is not None and not path.is_absolute() else path
+        if not path.is_file():
+            raise PolicyError(f"SB3 agent file {path} does not exist")
+        try:
+            read_agent_data(path)
+        except AgentFileError as error:
+            raise PolicyError(str(error)) from None
+        return
+    module, _, name = text.partition(":")
+    if not module or not name:
+        raise PolicyError("give an SB3 agent file (.zip) or 'module:function'")
+    found = find_module_spec(module)
+    origin = Path(found.origin) if found is not None and found.origin not in (None, "built-in", "frozen") else None
+    if found is None:
+        raise PolicyError(f"cannot find module {module!r} (is it installed, or on the `pythonpath` ini setting?)")
+    if origin is None or origin.suffix != ".py":
+        return  # not Python source: the import decides
+    try:
+        node = _top_level(ast.parse(origin.read_text(encoding="utf-8")), name.split(".")[0])
+    except (SyntaxError, UnicodeDecodeError, OSError):
+        return
+    if node is None or (isinstance(node, ast.Assign) and isinstance(node.value, (ast.Constant, ast.List, ast.Tuple,
+                                                                                  ast.Dict, ast.Set))):
+        raise PolicyError(f"{module} ({origin}) defines no function or class {name!r}: a policy is a callable "
+                          f"taking the observation")
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and "." not in name:
+        arguments = node.args
+        if not (arguments.posonlyargs or arguments.args or arguments.vararg):
+            raise PolicyError(f"{module}:{name} ({origin}, line {node.lineno}) takes no argument; a policy is called "
+                              f"as policy(observation) and returns an action")
 
 
 def describe(policy: Policy | None) -> str:

@@ -2,7 +2,8 @@
 
 No pytest here: each check raises ``ValueError`` (``ModelDirError`` is one) naming the value and the
 file; the plugin turns it into a usage error. Nothing heavy is imported: the classifier's
-``torch_factory`` is checked in its module's source, not imported (that would import torch).
+``torch_factory`` is checked in its module's source, not imported (that would import torch, or run
+code from the directory: see ``classifier/trust.py``).
 """
 
 from __future__ import annotations
@@ -16,37 +17,39 @@ from typing import Any
 
 from pytest_drlreward.backends.registry import CANDIDATE_NAMES, REFERENCE_BACKEND, REGISTRY, VARIANTS, base_backend
 from pytest_drlreward.classifier.directory import METADATA_FILE, ModelDir, ModelDirError, open_model_dir
+from pytest_drlreward.classifier.trust import locate_factory
 from pytest_drlreward.settings import ALL_BACKENDS, options_for
-from pytest_drlreward.sourcecheck import lookup
 
 
-def check_model_dir(path: Path) -> ModelDir:
-    """Open the classifier directory (metadata fields, sha256 of every file), check its inputs against the
-    ONNX graph and its ``torch_factory`` (when it has one)."""
+def check_model_dir(path: Path, trust_code: bool = False) -> ModelDir:
+    """Open the classifier directory (metadata fields, sha256 of every file, no unlisted file), check its
+    inputs against the ONNX graph and that its ``torch_factory`` (when it has one) may run
+    (``classifier/trust.py``), importing nothing."""
     directory = open_model_dir(path)
     check_inputs_against_graph(directory)
     factory = directory.metadata.get("torch_factory")
-    if factory is None:  # an ONNX-only directory
-        return directory
-    module, _, name = factory.partition(":")
-    found = lookup(module, name)
-    where = directory.path / METADATA_FILE
-    if not found.module_found:
-        raise ModelDirError(f"{where}: torch_factory {factory!r}: cannot find module {module!r} (is it installed, "
-                            f"or on the `pythonpath` ini setting?)")
-    if found.found is False:
-        hint = f"; did you mean {', '.join(map(repr, found.suggestions))}?" if found.suggestions else ""
-        raise ModelDirError(f"{where}: torch_factory {factory!r}: {module} ({found.path}) defines no {name!r}{hint}")
+    if factory is not None:  # None: an ONNX-only directory
+        locate_factory(factory, directory.path, trust_code, str(directory.path / METADATA_FILE))
     return directory
 
 
 def check_inputs_against_graph(directory: ModelDir) -> None:
-    """The metadata's ``inputs`` (names, dtypes) and ``output`` match the ONNX graph (read with onnx, ONNX
-    Runtime or OpenVINO, whichever is installed); ModelDirError naming the field and value otherwise."""
+    """The metadata's ``inputs`` (names, dtypes, fixed axes) and ``output`` match the ONNX graph (read with onnx,
+    ONNX Runtime or OpenVINO, whichever is installed); ModelDirError naming the field and value otherwise."""
     from pytest_drlreward.classifier.graph import check_graph_inputs, graph_signature
 
     inputs, outputs = graph_signature(directory.onnx_path)
     check_graph_inputs(directory, [(port.name, port.dtype) for port in inputs])
+    ports = {port.name: port for port in inputs}
+    for index, spec in enumerate(directory.inputs):
+        port = ports.get(spec.name, inputs[0] if len(inputs) == 1 else None)
+        if port is None:
+            continue
+        dims, expected = list(port.shape), list(spec.shape)
+        if len(dims) != len(expected) or any(d is not None and e is not None and d != e for d, e in zip(dims, expected)):
+            raise ModelDirError(f"{directory.path / METADATA_FILE}: inputs[{index}].shape {expected} of input {spec.name!r} "
+                                f"is not the ONNX graph's input shape {dims} ({directory.onnx_path}); export the "
+                                f"classifier again")
     if outputs and len(outputs[0].shape) in (1, 2):
         graph_values = outputs[0].shape[1] if len(outputs[0].shape) == 2 else 1
         if graph_values is not None and graph_values != directory.output.n_values:
@@ -72,8 +75,9 @@ def _npy_header(archive: zipfile.ZipFile, member: str) -> tuple[tuple[int, ...],
     return shape, dtype
 
 
-def check_labelled_file(path: Path) -> None:
-    """Check an ``.npz`` of labelled images from its headers (keys, dtypes, shapes) without loading the arrays."""
+def check_labelled_file(path: Path, image_shape: tuple[int, ...] | None = None) -> None:
+    """Check an ``.npz`` of labelled images from its headers (keys, dtypes, shapes; each image ``image_shape``, the
+    classifier's, when given) without loading the arrays."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = {name[:-4]: name for name in archive.namelist() if name.endswith(".npy")}
@@ -86,6 +90,8 @@ def check_labelled_file(path: Path) -> None:
         raise ValueError(f"{path} is not a readable .npz file: {error}") from None
     if images_dtype.str.lstrip("|") != "u1" or len(images_shape) != 4 or images_shape[-1] != 3:
         raise ValueError(f"{path}: images must be uint8 (N, H, W, 3), got {images_dtype} {images_shape}")
+    if image_shape is not None and tuple(images_shape[1:]) != tuple(image_shape):
+        raise ValueError(f"{path}: images are {tuple(images_shape[1:])} but the classifier takes {tuple(image_shape)}")
     if len(labels_shape) != 1 or labels_shape[0] != images_shape[0] or labels_dtype.kind not in "biu":
         raise ValueError(f"{path}: labels must be bool or integers of shape ({images_shape[0]},), got "
                          f"{labels_dtype} {labels_shape}")

@@ -1,7 +1,8 @@
 """Whether ``module:name`` can exist, checked without running the module (so nothing heavy is imported).
 
-The module is located with ``importlib.util.find_spec`` (which imports its parent packages only) and
-its source is parsed: a name bound at the top level (``def``, ``class``, assignment, import) exists.
+The module is located without importing anything (:func:`find_module_spec`: the top-level name by the
+import system's finders, each submodule by path from its parent's spec, so no package ``__init__``
+runs) and its source is parsed: a name bound at the top level (``def``, ``class``, assignment, import) exists.
 When the source cannot tell (no source file, ``from x import *``, a module ``__getattr__``), the
 answer is "unknown" and the real import decides later.
 """
@@ -10,9 +11,12 @@ from __future__ import annotations
 
 import ast
 import difflib
-import importlib.util
+import importlib.machinery
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -54,12 +58,47 @@ def _bound_names(body: list[ast.stmt]) -> tuple[set[str], bool]:
     return names, unknowable
 
 
+def _top_level_spec(name: str, extra: Sequence[str | Path]) -> Any:
+    if name in sys.modules:  # already imported: nothing runs
+        return getattr(sys.modules[name], "__spec__", None)
+    spec = importlib.machinery.PathFinder.find_spec(name, sys.path)
+    for finder in sys.meta_path:  # e.g. editable installs' finders; a top-level name imports no parent
+        find = getattr(finder, "find_spec", None)
+        if spec is not None or find is None or finder is importlib.machinery.PathFinder:
+            continue
+        try:
+            spec = find(name, None)
+        except (ImportError, ValueError, TypeError):
+            spec = None
+    if spec is None and extra:
+        spec = importlib.machinery.PathFinder.find_spec(name, [str(path) for path in extra])
+    return spec
+
+
+def find_module_spec(module: str, extra: Sequence[str | Path] = ()) -> Any:
+    """The ``ModuleSpec`` of dotted ``module`` found WITHOUT importing it or any parent package, or None.
+
+    ``extra`` directories are searched after ``sys.path`` (and the import system's finders) for the top-level name. A submodule is
+    looked for in its parent's ``submodule_search_locations`` only.
+    """
+    parts = module.split(".")
+    if not all(part.isidentifier() for part in parts):
+        return None
+    try:
+        spec = _top_level_spec(parts[0], extra)
+        for depth in range(1, len(parts)):
+            locations = getattr(spec, "submodule_search_locations", None) if spec is not None else None
+            if not locations:
+                return None
+            spec = importlib.machinery.PathFinder.find_spec(".".join(parts[: depth + 1]), list(locations))
+    except (ImportError, ValueError, OSError):
+        return None
+    return spec
+
+
 def lookup(module: str, name: str) -> Lookup:
     """Whether ``module`` exists and binds ``name`` (its first dotted part) at the top level."""
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        spec = None
+    spec = find_module_spec(module)
     if spec is None:
         return Lookup(False, None, False)
     origin = Path(spec.origin) if spec.origin and spec.origin not in ("built-in", "frozen") else None
@@ -73,7 +112,7 @@ def lookup(module: str, name: str) -> Lookup:
     first = name.split(".")[0]
     if first in names:
         return Lookup(True, origin, True)
-    if unknowable or (spec.submodule_search_locations and importlib.util.find_spec(f"{module}.{first}") is not None):
+    if unknowable or (spec.submodule_search_locations and find_module_spec(f"{module}.{first}") is not None):
         return Lookup(None, origin, True)
     public = sorted(n for n in names if not n.startswith("_"))
     return Lookup(False, origin, True, tuple(difflib.get_close_matches(first, public, n=3)))

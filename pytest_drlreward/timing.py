@@ -9,6 +9,7 @@ not absolute times, so a baseline from one machine or load still compares on ano
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable, Iterable
@@ -141,13 +142,36 @@ class TimingComparison:
                 f"{change:+.0%}; allowed +{self.margin:.0%}) {verdict}")
 
 
-def compare_with_baseline(summary: list[dict], baseline: dict, margin: float = DEFAULT_MARGIN) -> tuple[list[TimingComparison], list[str]]:
-    """Compare this run's ratios with ``baseline``'s: (comparisons, notes on rows that could not be compared)."""
-    if baseline.get("format") != BASELINE_FORMAT or not isinstance(baseline.get("ratios"), dict):
+def check_baseline(baseline: Any) -> dict[str, float]:
+    """The ratios of a baseline, each a finite positive number; ValueError naming the first bad entry."""
+    if not isinstance(baseline, dict) or baseline.get("format") != BASELINE_FORMAT or not isinstance(baseline.get("ratios"), dict):
         raise ValueError(f"not a timing baseline of format {BASELINE_FORMAT} (write one with --drl-timing-save)")
+    ratios = {}
+    for key, value in baseline["ratios"].items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise ValueError(f"ratio {key!r} is {value!r}: a baseline ratio must be a finite positive number "
+                             f"(write the baseline again with --drl-timing-save)")
+        ratios[str(key)] = float(value)
+    if not ratios:
+        raise ValueError("the baseline holds no ratios (write one from a run that measured, with --drl-timing-save)")
+    return ratios
+
+
+def compare_with_baseline(summary: list[dict], baseline: dict, margin: float = DEFAULT_MARGIN) -> tuple[list[TimingComparison], list[str]]:
+    """Compare this run's ratios with ``baseline``'s: (comparisons, notes on rows that could not be compared).
+
+    ValueError for a baseline with a NaN, infinite, zero or negative ratio, and when nothing was
+    measured that the baseline holds (a comparison of nothing is no pass).
+    """
+    ratios = check_baseline(baseline)
     current = baseline_from(summary)["ratios"]
-    comparisons = [TimingComparison(key, float(old), current[key], margin)
-                   for key, old in sorted(baseline["ratios"].items()) if key in current and float(old) > 0]
+    if not current:
+        raise ValueError("nothing was measured in this run, so nothing was compared (run the timing tests: "
+                         "-m timing, or do not deselect them)")
+    comparisons = [TimingComparison(key, old, current[key], margin) for key, old in sorted(ratios.items()) if key in current]
+    if not comparisons:
+        raise ValueError(f"no ratio measured now ({', '.join(sorted(current))}) is in the baseline "
+                         f"({', '.join(sorted(ratios))})")
     notes = [f"{key}: in the baseline, not measured now" for key in sorted(baseline["ratios"]) if key not in current]
     notes += [f"{key}: measured now, not in the baseline" for key in sorted(current) if key not in baseline["ratios"]]
     return comparisons, notes

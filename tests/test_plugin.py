@@ -148,18 +148,18 @@ def test_ini_sets_defaults_and_the_command_line_wins(pytester):
     pytester.makepyfile(SHOW_CONFIG)
     from_ini = pytester.runpytest("-s")
     from_ini.stdout.fnmatch_lines(["*BACKENDS=openvino ATOL=0.5 RTOL=0.001 ENV=None MODEL=my_model*"])
-    from_cli = pytester.runpytest("-s", "--drl-backends=torch, onnxruntime", "--drl-parity-atol=0")
-    from_cli.stdout.fnmatch_lines(["*BACKENDS=torch,onnxruntime ATOL=0.0 RTOL=0.001*"])
+    from_cli = pytester.runpytest("-s", "--drl-backends=openvino, onnxruntime", "--drl-parity-atol=0")
+    from_cli.stdout.fnmatch_lines(["*BACKENDS=openvino,onnxruntime ATOL=0.0 RTOL=0.001*"])
 
 
 def test_pyproject_takes_a_list_of_backends(pytester):
     pytester.makepyprojecttoml("""
         [tool.pytest.ini_options]
-        drl_backends = ["torch", "openvino"]
+        drl_backends = ["onnxruntime", "openvino"]
         drl_parity_rtol = "0.25"
     """)
     pytester.makepyfile(SHOW_CONFIG)
-    pytester.runpytest("-s").stdout.fnmatch_lines(["*BACKENDS=torch,openvino ATOL=0.0001 RTOL=0.25*"])
+    pytester.runpytest("-s").stdout.fnmatch_lines(["*BACKENDS=onnxruntime,openvino ATOL=0.0001 RTOL=0.25*"])
 
 
 def test_defaults_without_configuration(pytester):

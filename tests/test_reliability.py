@@ -133,10 +133,14 @@ def test_the_agent_is_saved_before_the_evaluation(tmp_path, monkeypatch):
 
 def test_a_second_run_into_a_locked_directory_is_refused_and_a_stale_lock_is_taken_over(tmp_path, no_learning,
                                                                                          monkeypatch):
-    (tmp_path / LOCK_FILE).write_text(str(os.getpid()))  # a live writer
-    with pytest.raises(FileExistsError, match=f"another run \\(pid {os.getpid()}\\) is writing to"):
+    import fcntl
+
+    holder = os.open(tmp_path / LOCK_FILE, os.O_CREAT | os.O_RDWR)  # a live writer holds the flock
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    with pytest.raises(FileExistsError, match="another run is writing to .* holds the lock"):
         sac.train("oracle", steps=10, out_dir=tmp_path, eval_episodes=0)
-    (tmp_path / LOCK_FILE).write_text(str(_dead_pid()))  # left by a killed run
+    os.close(holder)  # the kernel releases it, as when the holder is killed
+    (tmp_path / LOCK_FILE).write_text("1")  # issue 20: a pid that is alive again after a restart is no lock
     monkeypatch.undo()
     sac.train("oracle", steps=10, out_dir=tmp_path, eval_episodes=0)
     assert sorted(p.name for p in tmp_path.iterdir()) == RUN
@@ -213,11 +217,13 @@ def _edit_metadata(model: Path, edit) -> None:
 
 
 def test_openvino_never_compiles_an_unlisted_file(model_copy):
-    (model_copy / "classifier.xml").write_text("<net>not the verified classifier</net>")
     backend = load_backend("openvino", model_copy)
     assert backend.source == model_copy / "classifier.onnx"
     images = np.random.default_rng(0).integers(0, 256, (4, *backend.image_shape), dtype=np.uint8)
     np.testing.assert_allclose(backend.logits(images), load_backend("torch", model_copy).logits(images), atol=1e-4)
+    (model_copy / "classifier.xml").write_text("<net>not the verified classifier</net>")
+    with pytest.raises(ModelDirError, match=r"not listed .*classifier\.xml"):  # issue 20: refused outright
+        load_backend("openvino", model_copy)
 
 
 def _format_1(metadata: dict, goal_index: int = 1) -> dict:

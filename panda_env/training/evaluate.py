@@ -20,9 +20,12 @@ class EvaluationResult:
     mean_length: float
 
 
-def load_agent(path: str | Path):
-    """Load an SB3 SAC agent, with errors that say what is wrong with the file."""
+def load_agent(path: str | Path, trust_code: bool = False):
+    """Load an SB3 SAC agent without unpickling what can be rebuilt (``pytest_drlreward.sb3_agent``: an agent
+    file from elsewhere is code), with errors that say what is wrong with the file."""
     from stable_baselines3 import SAC
+
+    from pytest_drlreward.sb3_agent import AgentFileError, load_agent_safely
 
     path = Path(path)
     if not path.is_file():
@@ -30,9 +33,9 @@ def load_agent(path: str | Path):
     if not zipfile.is_zipfile(path):
         raise ValueError(f"{path} is not a stable-baselines3 agent (not a zip archive saved by SAC.save)")
     try:
-        return SAC.load(path, device="cpu")
-    except Exception as error:  # SB3 raises many types for a foreign archive
-        raise ValueError(f"{path} is not a stable-baselines3 SAC agent: {error}") from error
+        return load_agent_safely(path, SAC, trust_code=trust_code)
+    except AgentFileError as error:
+        raise ValueError(f"{path} is not a stable-baselines3 SAC agent: {error}") from None
 
 
 def evaluate_policy_success(agent, episodes: int = 50, seed: int = 10_000, profile: str = "fast",

@@ -3,9 +3,10 @@ overwritten without being asked.
 
 ``locked_run_dir(out, overwrite)`` checks that ``out`` can be written (an existing file in the path, a
 read-only directory and an earlier run are refused before anything is trained), creates it, and holds
-``out/.train.lock`` (created exclusively, holding the writer's pid) until the run ends: a second
-``train`` into the same directory is refused while the first runs. A lock left by a killed run (its
-process is gone) is taken over.
+``out/.train.lock`` by ``fcntl.flock`` until the run ends (``pytest_drlreward.locking``): a second
+``train`` into the same directory is refused while the first runs, even from another container. The
+kernel releases the lock when its holder dies, so a lock file left by a killed run is simply taken over;
+the pid written in it is for people only, never trusted.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from pytest_drlreward.atomic import check_writable, process_alive
+from pytest_drlreward.atomic import check_writable
+from pytest_drlreward.locking import exclusive_lock
 
 RUN_FILES = ("agent.zip", "report.json", "learning_curve.png", "time_split.png", "episode.gif")
 LOCK_FILE = ".train.lock"
@@ -34,23 +36,6 @@ def check_run_dir(out: str | Path, overwrite: bool = False) -> Path:
     return out
 
 
-def _acquire(lock: Path) -> None:
-    for _ in range(3):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            text = lock.read_text().strip() if lock.exists() else ""
-            if text.isdigit() and process_alive(int(text)):
-                raise FileExistsError(f"another run (pid {text}) is writing to {lock.parent}; wait for it to end "
-                                      f"or choose another --out") from None
-            lock.unlink(missing_ok=True)  # left by a run that was killed: take it over
-            continue
-        with os.fdopen(fd, "w") as handle:
-            handle.write(str(os.getpid()))
-        return
-    raise FileExistsError(f"could not take the lock {lock}; another run keeps taking it")
-
-
 @contextlib.contextmanager
 def locked_run_dir(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
     """Check ``out``, create it and hold its lock for the duration of the block."""
@@ -58,16 +43,11 @@ def locked_run_dir(out: str | Path, overwrite: bool = False) -> Iterator[Path]:
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     lock = out / LOCK_FILE
+    busy = f"another run is writing to {out} (it holds the lock {lock}); wait for it to end or choose another --out"
     try:
-        _acquire(lock)
-    except BaseException:
-        if created:
-            out.rmdir()
-        raise
-    try:
-        check_run_dir(out, overwrite)  # again under the lock: a run may have finished in between
-        yield out
+        with exclusive_lock(lock, busy, note=f"pid {os.getpid()}\n"):
+            check_run_dir(out, overwrite)  # again under the lock: a run may have finished in between
+            yield out
     finally:
-        lock.unlink(missing_ok=True)
-        if created and not any(out.iterdir()):
+        if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()  # a run that saved nothing leaves nothing

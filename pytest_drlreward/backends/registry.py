@@ -122,6 +122,8 @@ def load_backend(name: str, model_dir: str | Path | ModelDir, **options: Any) ->
 
     ``name`` may be a variant (``VARIANTS``, e.g. ``openvino-int8``): its base backend is loaded with the
     variant's options (given options win) and named after the variant.
+    ``trust_code=True`` lets the Torch backend run a ``torch_factory`` that lives inside the directory
+    (see ``classifier/trust.py``); the other backends run no Python from the directory and ignore it.
     Raises ``ValueError`` for an unknown name, ``BackendUnavailableError`` (naming the extra to install)
     when the engine is missing, ``ModelDirError`` when the directory is not a valid classifier directory.
     """
@@ -135,6 +137,8 @@ def load_backend(name: str, model_dir: str | Path | ModelDir, **options: Any) ->
     if reason is not None:
         raise BackendUnavailableError(reason)
     directory = model_dir if isinstance(model_dir, ModelDir) else open_model_dir(model_dir)
+    if options.pop("trust_code", False) and name == REFERENCE_BACKEND:
+        options["trust_code"] = True
     module_name, _, class_name = entry.target.partition(":")
     backend_class = getattr(importlib.import_module(module_name), class_name)
     return backend_class(directory, **options)

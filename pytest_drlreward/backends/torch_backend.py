@@ -16,11 +16,11 @@ class TorchBackend(RewardBackend):
 
     name = "torch"
 
-    def __init__(self, model_dir: ModelDir, threads: int | None = None) -> None:
+    def __init__(self, model_dir: ModelDir, threads: int | None = None, trust_code: bool = False) -> None:
         super().__init__(model_dir)
         self._torch: Any = require("torch", "the 'torch' backend", extra="torch")
         self.threads = check_threads(threads, self.name)
-        self.module = model_dir.build_torch_module()
+        self.module = model_dir.build_torch_module(trust_code)  # trust_code: see classifier/trust.py
 
     def _run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         """One input: passed positionally (whatever ``forward`` calls it); several: by name."""

@@ -10,7 +10,8 @@ and returns a report with the numbers when it passes.
   a dense ``score`` by :func:`score_fidelity`: correlation and mean error);
 - search: :func:`find_false_goals`, :func:`seek_goals`, :func:`collect_searches`; sweep: :func:`sweep_thresholds`;
 - step contract: :func:`assert_step_contract`; VecEnv: :func:`assert_vecenv_matches`;
-- env checkers: :func:`run_gymnasium_checker`, :func:`run_sb3_checker`.
+- env checkers: :func:`run_gymnasium_checker`, :func:`run_sb3_checker`;
+- every check fails on NaN or infinite outputs: :func:`require_finite` (:class:`NonFiniteError`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pytest_drlreward.checks.fidelity import (
     collect_searches,
     fidelity_report,
 )
+from pytest_drlreward.checks.finite import NonFiniteError, require_finite
 from pytest_drlreward.checks.parity import HasLogits, ParityError, ParityReport, assert_backends_agree
 from pytest_drlreward.checks.rollout import (
     NoImageSourceError,
@@ -61,6 +63,7 @@ __all__ = [
     "FidelityError",
     "FidelityReport",
     "NoImageSourceError",
+    "NonFiniteError",
     "ParityError",
     "ParityReport",
     "Proportion",
@@ -88,6 +91,7 @@ __all__ = [
     "find_false_goals",
     "plot_sweep",
     "run_gymnasium_checker",
+    "require_finite",
     "run_sb3_checker",
     "score_fidelity",
     "save_false_goals",

@@ -14,6 +14,7 @@ import numpy as np
 
 from pytest_drlreward.checks._format import CheckError, backend_name
 from pytest_drlreward.checks._inputs import as_inputs, batch_len
+from pytest_drlreward.checks.finite import require_finite
 from pytest_drlreward.checks.parity import DEFAULT_BATCH, logits_in_batches
 from pytest_drlreward.checks.rollout import Rollout, RolloutError
 from pytest_drlreward.checks.stats import Proportion
@@ -43,6 +44,7 @@ def decide(backend: Any, images: Any, batch_size: int | None = DEFAULT_BATCH) ->
     """Run ``backend`` on ``images`` (one array or named inputs, in batches) and apply its decision rule
     (the classifier directory's; argmax over ``goal_index`` for objects without one)."""
     logits = logits_in_batches(backend, images, batch_size=batch_size).astype(np.float64)
+    require_finite(logits, f"backend {backend_name(backend)!r}", unit="logits")  # NaN would flip nothing
     rule = loose_argmax(rule_of(backend), logits.shape[1])
     if logits.shape[1] != rule.n_outputs:
         raise ValueError(f"backend {backend_name(backend)!r} gave {logits.shape[1]} output values per input, but its "

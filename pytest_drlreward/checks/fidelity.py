@@ -21,6 +21,7 @@ import numpy as np
 
 from pytest_drlreward.checks._format import CheckError, fmt
 from pytest_drlreward.checks.decisions import MAX_CASES, decide
+from pytest_drlreward.checks.finite import require_finite
 from pytest_drlreward.checks.goalscore import goal_scores
 from pytest_drlreward.checks.parity import DEFAULT_BATCH
 from pytest_drlreward.checks.rollout import Rollout, RolloutError, collect_rollout
@@ -283,6 +284,8 @@ def assert_reward_fidelity(
         if rollout.decisions is None:
             raise RolloutError(f"no backend given and the env reports no {decision_key!r} in its step info")
         decisions, probabilities, decider = rollout.decisions, rollout.probabilities, f"info[{decision_key!r}]"
+        if probabilities is not None:
+            require_finite(probabilities, f"the env's info[{probability_key!r}]", unit="goal probabilities")
     if decided_rule_is_score(backend) and probabilities is not None:
         probabilities = None  # a score is no probability: worst cases are listed without one
     report = fidelity_report(rollout, decisions, probabilities, decider, min_recall=min_recall,

@@ -15,8 +15,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pytest_drlreward.checks._format import MAX_LISTED, CheckError, backend_name, fmt, listed
+from pytest_drlreward.checks._format import CheckError, backend_name, fmt, listed
 from pytest_drlreward.checks._inputs import as_inputs, batch_len, noun, take
+from pytest_drlreward.checks.finite import require_finite
 from pytest_drlreward.classifier.decision import loose_argmax, rule_of
 from pytest_drlreward.defaults import DEFAULT_ATOL, DEFAULT_RTOL
 
@@ -96,12 +97,7 @@ def logits_in_batches(backend: Any, images: Any, role: str = "", batch_size: int
 
 def _check_finite(logits: np.ndarray, name: str, role: str) -> None:
     """Raise naming where the first non-finite logits are."""
-    bad = np.argwhere(~np.isfinite(logits))
-    if len(bad) == 0:
-        return
-    where = ", ".join(f"input {i} element {k} = {logits[i, k]}" for i, k in bad[:MAX_LISTED])
-    more = f" (+{len(bad) - MAX_LISTED} more)" if len(bad) > MAX_LISTED else ""
-    raise ParityError(f"{role} backend {name!r} returned {len(bad)} non-finite logits out of {logits.size}: {where}{more}")
+    require_finite(logits, f"{role} backend {name!r}", error=ParityError, unit="logits")
 
 
 def smallest_passing_tolerances(ref: np.ndarray, cand: np.ndarray, atol: float, rtol: float) -> tuple[float, float]:

@@ -80,10 +80,16 @@ def import_factory(spec: str) -> Callable[..., Any]:
 def read_metadata(meta_path: Path, format_version: int | tuple[int, ...]) -> dict[str, Any]:
     """A metadata JSON object, or ModelDirError if it is not one or has another format version."""
     versions = format_version if isinstance(format_version, tuple) else (format_version,)
+    from pytest_drlreward.classifier.bounds import MAX_METADATA_DEPTH, depth_of
+
     try:
         metadata = json.loads(Path(meta_path).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ModelDirError(f"{meta_path} is not valid JSON: {error}") from error
+    except RecursionError:
+        raise ModelDirError(f"{meta_path} nests deeper than {MAX_METADATA_DEPTH} levels; it is not a metadata file") from None
+    if depth_of(metadata) > MAX_METADATA_DEPTH:
+        raise ModelDirError(f"{meta_path} nests deeper than {MAX_METADATA_DEPTH} levels; it is not a metadata file")
     if not isinstance(metadata, dict):
         raise ModelDirError(f"{meta_path} must hold a JSON object, got a {type(metadata).__name__}")
     if metadata.get("format_version") not in versions:
@@ -120,6 +126,13 @@ def _check_metadata(metadata: dict[str, Any], meta_path: Path) -> dict[str, Any]
         raise ModelDirError(f"{meta_path} lacks {missing}; write the directory with export_classifier or "
                             f"write_classifier_dir")
     inputs = parse_inputs(metadata["inputs"], meta_path)
+    from pytest_drlreward.classifier.bounds import check_image_shape
+
+    for spec in inputs:
+        try:
+            check_image_shape([None, *spec.item_shape], f"{meta_path}: input {spec.name!r}")
+        except ValueError as error:
+            raise ModelDirError(str(error)) from None
     output = parse_output(metadata["output"], meta_path)
     rule = parse_decision(metadata["decision"], output, meta_path)
     classes = check_classes(metadata.get("classes"), rule, meta_path)
@@ -194,25 +207,41 @@ class ModelDir:
     def classes(self) -> list[str]:
         return list(self.metadata["classes"])
 
-    def check_factory(self) -> Callable[..., Any]:
-        """Import ``torch_factory`` (ModelDirError naming it if that fails)."""
+    def check_factory(self, trust_code: bool = False) -> Callable[..., Any]:
+        """Check ``torch_factory`` may run (``trust.py``: no stdlib, no code from inside the directory unless
+        ``trust_code``), then import it; ModelDirError naming it otherwise."""
+        from pytest_drlreward.classifier.trust import load_factory
+
         if not self.has_torch_factory:
             raise ModelDirError(f"{self.path / METADATA_FILE} has no torch_factory: this ONNX-only directory "
                                 f"cannot be run on Torch; use an ONNX engine (or a callable) as the reference")
-        return import_factory(self.metadata["torch_factory"])
+        return load_factory(self.metadata["torch_factory"], self.path, trust_code, str(self.path / METADATA_FILE))
 
-    def build_torch_module(self) -> Any:
-        """Import ``torch_factory``, build the module and load the state dict (weights only)."""
+    def build_torch_module(self, trust_code: bool = False) -> Any:
+        """Import ``torch_factory`` (see ``check_factory``), build the module and load the state dict (weights only)."""
         import torch
 
-        module = self.check_factory()(**self.metadata.get("torch_factory_kwargs", {}))
+        kwargs = self.metadata.get("torch_factory_kwargs", {})
+        if not isinstance(kwargs, dict):
+            raise ModelDirError(f"{self.path / METADATA_FILE}: torch_factory_kwargs must be an object, got {kwargs!r}")
+        module = self.check_factory(trust_code)(**kwargs)
+        if not isinstance(module, torch.nn.Module):
+            raise ModelDirError(f"{self.path / METADATA_FILE}: torch_factory {self.metadata['torch_factory']!r} "
+                                f"returned a {type(module).__name__}, not a torch.nn.Module")
         state = torch.load(self.torch_path, map_location="cpu", weights_only=True)
         module.load_state_dict(state)
         return module.eval()
 
 
 def open_model_dir(model_dir: str | Path) -> ModelDir:
-    """Read and check a classifier directory: metadata fields and the sha256 of every listed file."""
+    """Read and check a classifier directory: metadata fields and the sha256 of every listed file (read again
+    if a writer swapped the directory meanwhile: ``pytest_drlreward.atomic.read_stable``)."""
+    from pytest_drlreward.atomic import read_stable
+
+    return read_stable(model_dir, lambda: _open_model_dir(model_dir))
+
+
+def _open_model_dir(model_dir: str | Path) -> ModelDir:
     path = Path(model_dir)
     if not path.is_dir():
         raise ModelDirError(f"classifier directory {path} does not exist; pass a directory written by "
@@ -224,4 +253,7 @@ def open_model_dir(model_dir: str | Path) -> ModelDir:
     metadata = _check_metadata(read_metadata(meta_path, READABLE_FORMATS), meta_path)
     required = (ONNX_FILE, TORCH_FILE) if metadata["torch_factory"] is not None else (ONNX_FILE,)
     verify_files(path, metadata["files"], meta_path, required)
+    from pytest_drlreward.classifier.listing import check_listing
+
+    check_listing(path, metadata["files"], meta_path)  # no unlisted file an engine could open
     return ModelDir(path, metadata)

@@ -5,7 +5,9 @@ Needs the ``torch`` extra (torch, onnx, onnxscript): ``pip install "pytest-drlre
 
 from __future__ import annotations
 
+import errno
 import inspect
+import shutil
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -139,6 +141,9 @@ def export_classifier(
     specs = [input_spec(name, a.shape[1:], str(a.dtype), layout=layouts.get(name), env_key=env_keys.get(name),
                         value_range=ranges.get(name)) for name, a in examples.items()]
     if torch_factory is not None:
+        from pytest_drlreward.classifier.trust import locate_factory
+
+        locate_factory(torch_factory, out_dir)  # the rules a loader applies (no stdlib, defined, outside the directory)
         import_factory(torch_factory)  # fail now, not when someone loads the directory
     model = model.eval()
     with torch.inference_mode():
@@ -150,7 +155,13 @@ def export_classifier(
     rule = resolve_decision(output.n_values, decision, threshold, goal_index)
     classes = default_classes(rule, classes)
     with atomic_directory(Path(out_dir), overwrite=overwrite) as tmp:
-        _export_onnx(model, examples, single, tmp / ONNX_FILE)
+        try:
+            _export_onnx(model, examples, single, tmp / ONNX_FILE)
+        except RuntimeError as error:  # torch.onnx's C++ writer: "basic_ios::clear: iostream error" on a full disk
+            if "iostream" not in str(error):
+                raise
+            full = shutil.disk_usage(tmp).free < (256 << 20)
+            raise OSError(errno.ENOSPC if full else errno.EIO, f"cannot write {tmp / ONNX_FILE}: {error}") from None
         files = [ONNX_FILE]
         if torch_factory is not None:
             torch.save(model.state_dict(), tmp / TORCH_FILE)
