@@ -59,7 +59,7 @@ def test_an_input_shape_the_onnx_graph_does_not_have_is_refused_at_start(tmp_pat
 
     model = _copy(tmp_path)
     _edit(model, input={"name": "images", "shape": [None, 32, 32, 3], "dtype": "uint8", "layout": "NHWC"})
-    with pytest.raises(ModelDirError, match=r"input.shape \[None, 32, 32, 3\] is not the ONNX graph's input shape"):
+    with pytest.raises(ModelDirError, match=r"inputs\[0\]\.shape \[None, 32, 32, 3\] of input 'images' is not the ONNX graph's input shape"):
         check_model_dir(model)
 
 
@@ -157,7 +157,7 @@ def test_an_iostream_error_of_the_onnx_writer_is_an_oserror_naming_the_file(tmp_
 
     import pytest_drlreward.classifier.export as export
 
-    def failing(model, example, path):
+    def failing(*args):  # _export_onnx(model, examples, single, path)
         raise RuntimeError("basic_ios::clear: iostream error")
 
     monkeypatch.setattr(export, "_export_onnx", failing)

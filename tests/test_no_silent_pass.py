@@ -34,7 +34,7 @@ def test_require_finite_names_the_count_and_the_first_index():
     values = np.zeros((3, 2), np.float32)
     values[1, 1], values[2, 0] = np.nan, np.inf
     with pytest.raises(NonFiniteError, match=r"backend 'x' returned 2 non-finite logits out of 6: input 1 element 1 = nan, "
-                                             r"image 2 class 0 = inf"):
+                                             r"input 2 element 0 = inf"):
         require_finite(values, "backend 'x'", unit="logits")
     assert require_finite(np.ones(3), "fine") is not None
 
