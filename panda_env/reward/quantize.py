@@ -22,7 +22,7 @@ post-ReLU activations get unsigned INT8 anyway) and no ``model_type`` (SqueezeNe
 transformer). Activation ranges are the calibration min/max (``RangeEstimatorParametersSet.MINMAX``)
 instead of NNCF's default mean-of-extremes: the default clips the last convolution's large outputs
 and shrank the shipped classifier's logits by up to ~10 (of ~30), min/max kept them within ~1;
-argmax decisions agreed either way. Needs the ``int8`` extra: ``pip install "pytest-drlreward[int8]"``.
+argmax decisions agreed either way. Needs the ``int8`` extra: ``pip install ".[int8]"`` in a clone.
 """
 
 from __future__ import annotations

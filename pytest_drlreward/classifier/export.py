@@ -1,6 +1,6 @@
 """``export_classifier``: write any ``nn.Module`` as a classifier directory (see ``directory.py``).
 
-Needs the ``torch`` extra (torch, onnx, onnxscript): ``pip install "pytest-drlreward[torch]"``.
+Needs the ``torch`` extra (torch, onnx, onnxscript): ``pip install ".[torch]"`` in a clone.
 """
 
 from __future__ import annotations
