@@ -231,8 +231,9 @@ def cmd_quantize(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from panda_env.bench.step_profile import profile_steps
-    from panda_env.bench.tables import ms, percent, ratio, render
+    from panda_env.bench.spread import format_ratio, keyed_spread
+    from panda_env.bench.step_profile import bench_warnings, profile_steps
+    from panda_env.bench.tables import ms, percent, render
 
     _start_benchmark(args.json)
     result = profile_steps(image_sizes=args.image_sizes, rounds=args.rounds)
@@ -241,13 +242,15 @@ def cmd_bench(args) -> int:
     headers = ["profile", "quality", "image", "OV speed-up vs torch", "OV predicted saving", "INT8 predicted saving",
                "reward share (torch)", "move", "render", "torch", "onnxruntime", "openvino", "openvino INT8", "SAC",
                "step (torch)", "step (openvino)"]
-    table = [[row["profile"], row["render_quality"], row["image_size"], ratio(row.get("speedup_openvino")),
+    table = [[row["profile"], row["render_quality"], row["image_size"], format_ratio(keyed_spread(row, "speedup_openvino")),
               percent(row.get("predicted_saving_openvino")), percent(row.get("predicted_saving_openvino-int8")),
               percent(row.get("reward_torch_share")), ms(row["move_ms"]), ms(row["render_ms"]),
               ms(row.get("reward_torch_ms")), ms(row.get("reward_onnxruntime_ms")), ms(row.get("reward_openvino_ms")),
               ms(row.get("reward_openvino-int8_ms")), ms(row["sac_learning_ms"]), ms(row.get("step_torch_ms")),
               ms(row.get("step_openvino_ms"))] for row in result["rows"]]
     print("\n".join(render(headers, table, args.markdown)))
+    for warning in bench_warnings(result["rows"]):
+        print(warning)
     default = next((r for r in result["rows"] if r["profile"] == "fast" and r["render_quality"] == "fast"
                     and r["image_size"] == IMAGE_SIZE), None)
     seed = next((r for r in result["rows"] if r["profile"] == "seed"), None)
@@ -316,8 +319,9 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from panda_env.bench.compare import compare_backends
-    from panda_env.bench.tables import ratio, render
+    from panda_env.bench.compare import compare_backends, compare_warnings
+    from panda_env.bench.spread import format_percent, format_ratio, keyed_spread
+    from panda_env.bench.tables import render
 
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = [b for b in backends if b not in REWARD_BACKENDS]
@@ -337,11 +341,14 @@ def cmd_compare(args) -> int:
           f"{backends[0]} runs' reward share x (1 - 1/speed-up of a reward call inside an env step loop)")
     headers = ["backend", f"saving vs {backends[0]}", "predicted saving", "reward call speed-up",
                "true-goal success", "total s", "ms per step", "reward inference s"]
-    table = [[row["backend"], f"{row['saving_vs_first_pct']:.1f}%",
+    table = [[row["backend"], format_percent(keyed_spread(row, "saving_vs_first_pct")),
               "-" if row["predicted_saving_pct"] is None else f"{row['predicted_saving_pct']:.1f}%",
-              ratio(row["speedup_vs_first"]), f"{row['success_rate']:.0%}", f"{row['mean_total_s']:.1f}",
-              f"{row['mean_step_ms']:.1f}", f"{row['mean_reward_s']:.1f}"] for row in result["rows"]]
+              format_ratio(keyed_spread(row, "speedup_vs_first")), f"{row['success_rate']:.0%}",
+              f"{row['mean_total_s']:.1f}", f"{row['mean_step_ms']:.1f}", f"{row['mean_reward_s']:.1f}"]
+             for row in result["rows"]]
     print("\n".join(render(headers, table, args.markdown)))
+    for warning in compare_warnings(result["rows"]):
+        print(warning)
     if args.json is not None:
         write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
         print(f"wrote {args.json}")
