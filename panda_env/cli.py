@@ -300,6 +300,11 @@ def cmd_train(args) -> int:
     if args.out is not None:
         pictures = ", ".join(Path(p).name for p in report.pictures)
         print(f"  wrote {args.out}/: agent.zip, report.json, {pictures}")
+    if report.interrupted:
+        kept = (f"kept the agent trained so far in {args.out}/agent.zip; report.json says interrupted"
+                if args.out is not None else "nothing saved (no --out)")
+        print(f"panda_env train: interrupted after {report.steps} steps (no evaluation): {kept}", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -46,6 +46,8 @@ class TrainingReport:
     pictures: list = field(default_factory=list)  # PNG files written beside the agent
     # train until solved: the rule, its checks, steps and training seconds to the solved policy, check time
     until_solved: dict = field(default_factory=dict)
+    # Ctrl-C (SIGINT) stopped the training after ``steps`` steps; the agent trained so far was kept
+    interrupted: bool = False
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -92,7 +94,11 @@ def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progres
             solved = UntilSolved(solved_rule, profile)
             callbacks.append(solved)
         start = time.perf_counter()
-        agent.learn(total_timesteps=steps, progress_bar=progress_bar, callback=callbacks)
+        interrupted = False
+        try:
+            agent.learn(total_timesteps=steps, progress_bar=progress_bar, callback=callbacks)
+        except KeyboardInterrupt:  # rl-zoo3's convention: keep the agent trained so far
+            interrupted = True
         check_s = solved.record.check_s if solved_rule is not None else 0.0
         total = time.perf_counter() - start - check_s  # training time: the checks are reported apart
         steps = agent.num_timesteps
@@ -103,7 +109,8 @@ def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progres
             backend=backend, profile=profile, steps=steps, seed=seed, total_s=total, physics_s=physics,
             render_s=render, reward_s=reward.total_s, learning_s=learning.total_s,
             other_s=total - physics - render - reward.total_s - learning.total_s,
-            steps_per_s=steps / total, reward_calls=reward.calls, int8=int8, learning_curve=episodes.curve())
+            steps_per_s=steps / total if total > 0 else 0.0, reward_calls=reward.calls, int8=int8,
+            learning_curve=episodes.curve(), interrupted=interrupted)
         if solved_rule is not None:
             record = solved.record
             report.until_solved = {**asdict(record.rule), "checks": record.checks, "solved": record.steps_to_solve is not None,
@@ -157,6 +164,10 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
     ``sac_overrides``: keyword arguments of SB3's ``SAC`` that replace the profile's (e.g. for a search).
     With ``out_dir`` the learning curve and the time split are drawn as PNGs beside the agent
     (``report.pictures`` lists them).
+
+    Ctrl-C (``KeyboardInterrupt``) during the training keeps the agent trained so far: it is saved as
+    above, the evaluation is skipped and the report says ``interrupted`` with its ``steps``; a second
+    Ctrl-C while saving leaves the earlier files whole (every write is atomic).
     """
     from panda_env.training.profiles import check_profile, profile_torch_threads
     from panda_env.training.run_dir import locked_run_dir
@@ -175,7 +186,7 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
                 agent.save(tmp)
             report.agent_path = str(out / "agent.zip")
             report.pictures = _write_pictures(report, out)
-        if eval_episodes:
+        if eval_episodes and not report.interrupted:
             gif = out / "episode.gif" if out is not None else None
             shown = backend if profile == "fast" else "oracle"  # the GIF shows this classifier's P(goal)
             result: EvaluationResult = evaluate_policy_success(agent, eval_episodes, seed=seed + 10_000, profile=profile,
