@@ -569,9 +569,13 @@ def main(argv: list[str] | None = None) -> int:
         package_logger.addHandler(handler)
     package_logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     _import_pybullet_quietly()
+    from panda_env.commands.needs import missing
     from panda_env.reward import BackendUnavailableError, ModelDirError
 
     try:
+        absent = missing(args)  # before any work, not after the first half of a benchmark
+        if absent:
+            raise UserError(absent)
         return args.func(args)
     except (UserError, ModelDirError, BackendUnavailableError, OSError, ValueError) as error:
         print(f"panda_env {args.command}: error: {error}", file=sys.stderr)

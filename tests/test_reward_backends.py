@@ -133,7 +133,7 @@ def test_corrupt_onnx_is_reported_with_its_path(model_copy, name):
 def test_missing_backend_package_says_what_to_install(monkeypatch, name, module):
     monkeypatch.setitem(sys.modules, module, None)  # makes `import module` raise ImportError
     monkeypatch.setattr("importlib.util.find_spec", lambda package, *a: None if package == module else object())
-    with pytest.raises(BackendUnavailableError, match=rf'pip install "{module}>=[^"]+" \(the pytest-drlreward\[{module}\] extra; or pip install "\.\[{module}\]" in a clone'):
+    with pytest.raises(BackendUnavailableError, match=rf'pip install "{module}>=.*\[{module}\] extra; or pip install "\.\[{module}\]"'):
         load_backend(name)
 
 
