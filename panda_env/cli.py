@@ -124,7 +124,7 @@ def cmd_bench_env(args) -> int:
     options = backend_options_for(args.backend, "fast", args.int8)
     _start_benchmark()
     result = render_quality_ratio(args.steps, args.rounds, reward_backend=args.backend, image_size=args.image_size,
-                                  backend_options=options)
+                                  backend_options=options, progress_bar=True)
     reward = f"{args.backend} INT8" if args.int8 else args.backend
     print(f"env steps/s, reward={reward}, image {args.image_size}px, {args.steps} steps x {args.rounds} rounds "
           f"(median), rendering every step:")
@@ -139,11 +139,10 @@ def cmd_capture(args) -> int:
 
     check_target(args.out, args.overwrite)  # before the long capture, not after
     check_writable(args.out)
-    from tqdm import tqdm
-
+    from panda_env.training.bar import progress
     from panda_env.training.capture import capture, save_capture
 
-    with tqdm(total=args.n, desc="capture", unit="img", file=sys.stderr) as bar:
+    with progress(args.n, "capture", unit="image") as bar:
         data = capture(args.n, args.seed, image_size=args.image_size, render_quality=args.render_quality,
                        progress=bar.update)
     save_capture(data, args.out, overwrite=args.overwrite)
@@ -236,7 +235,7 @@ def cmd_bench(args) -> int:
     from panda_env.bench.tables import ms, percent, render
 
     _start_benchmark(args.json)
-    result = profile_steps(image_sizes=args.image_sizes, rounds=args.rounds)
+    result = profile_steps(image_sizes=args.image_sizes, rounds=args.rounds, progress_bar=True)
     print("one run; median ms per part; step = arm move + render + reward + one SAC gradient step; predicted "
           "saving = reward share of the Torch step x (1 - 1/speed-up) (Amdahl's law)")
     headers = ["profile", "quality", "image", "OV speed-up vs torch", "OV predicted saving", "INT8 predicted saving",
@@ -338,7 +337,7 @@ def cmd_compare(args) -> int:
         raise UserError("--address needs --executor ray")
     result = compare_backends(backends, runs=args.runs, steps=steps, seed=args.seed, profile=args.profile,
                               eval_episodes=args.eval_episodes, int8=args.int8, executor=args.executor,
-                              address=args.address, cpus_per_task=args.cpus_per_task,
+                              address=args.address, cpus_per_task=args.cpus_per_task, progress_bar=True,
                               on_run=lambda r: print(f"  run: {r.backend} seed {r.seed}: {r.total_s:.1f} s "
                                                      f"(reward {r.reward_s:.1f} s)", flush=True))
     runs = f"{args.runs} run" + ("s" if args.runs != 1 else "")
@@ -374,7 +373,7 @@ def cmd_solve_time(args) -> int:
 
     _start_benchmark(args.json)
     rule = SolvedRule(target=args.target_success, every=args.check_every, episodes=args.check_episodes)
-    result = solve_time(args.seeds, args.backend, args.steps, rule, args.seed_steps,
+    result = solve_time(args.seeds, args.backend, args.steps, rule, args.seed_steps, progress_bar=True,
                         on_run=lambda r: print(f"  run: {r.backend} ({r.profile}) seed {r.seed}: {r.steps} steps, "
                                                f"{r.total_s:.1f} s", flush=True))
     demo = result["demo"]

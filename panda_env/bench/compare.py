@@ -16,12 +16,13 @@ from panda_env.training.sac import TrainingReport, train
 
 
 def seed_runs(backends: Sequence[str], run: int, seed: int, steps: int, profile: str, eval_episodes: int,
-              model_dir, int8: bool) -> list[TrainingReport]:
+              model_dir, int8: bool, progress_bar: bool = False) -> list[TrainingReport]:
     """Run ``run`` of a comparison: every backend once with ``seed``, in alternating order (run 0 in the
     given order, run 1 reversed, ...); one host runs them all, so their savings are ratios of one machine."""
     order = list(backends) if run % 2 == 0 else list(reversed(backends))
     return [train(backend, steps=steps, seed=seed, profile=profile, model_dir=model_dir, eval_episodes=eval_episodes,
-                  int8=int8 and backend == "openvino", table_rows=0) for backend in order]
+                  int8=int8 and backend == "openvino", table_rows=0,
+                  progress_bar=progress_bar and f"run {run + 1}, seed {seed}, {backend} reward") for backend in order]
 
 
 def _runs(arguments: list[tuple], executor: str, address: str | None, cpus_per_task: float):
@@ -36,16 +37,18 @@ def _runs(arguments: list[tuple], executor: str, address: str | None, cpus_per_t
 def compare_backends(backends: list[str], runs: int = 3, steps: int = 8000, seed: int = 0, profile: str = "fast",
                      eval_episodes: int = 50, model_dir=None, int8: bool = False,
                      on_run: Callable[[TrainingReport], None] | None = None, executor: str = "local",
-                     address: str | None = None, cpus_per_task: float = 1.0) -> dict:
+                     address: str | None = None, cpus_per_task: float = 1.0, progress_bar: bool = False) -> dict:
     """Run ``runs`` trainings per backend (run i uses seed + i for every backend, backends alternate).
 
     ``int8``: the openvino runs use the classifier's shipped INT8 model. ``executor="ray"`` runs each
     run (all backends of one seed) as a Ray task reserving ``cpus_per_task`` CPUs, at ``address`` (None:
     a local Ray instance); results aggregate as for local runs, and each run records its host.
+    ``progress_bar``: local runs show their progress on stderr.
     """
     if runs < 1 or steps < 1:
         raise ValueError(f"runs and steps must be positive, got runs={runs}, steps={steps}")
-    arguments = [(backends, run, seed + run, steps, profile, eval_episodes, model_dir, int8) for run in range(runs)]
+    shown = progress_bar and executor == "local" and address is None  # not from Ray workers
+    arguments = [(backends, run, seed + run, steps, profile, eval_episodes, model_dir, int8, shown) for run in range(runs)]
     reports: dict[str, list[TrainingReport]] = {b: [] for b in backends}
     hosts: dict[str, list[str]] = {b: [] for b in backends}
     for host, run_reports in _runs(arguments, executor, address, cpus_per_task):

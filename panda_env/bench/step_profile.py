@@ -100,11 +100,26 @@ def sac_learning_step_ms(rounds: int = 50, seed: int = 0, threads: int | None = 
 
 
 def profile_steps(image_sizes=(64, 96), qualities=("fast", "full"), backends=("torch", "onnxruntime", "openvino"),
-                  rounds: int = 50, include_seed: bool = True, seed: int = 0) -> dict:
-    """Measure every part for each (quality, image size), the SAC step, and the seed profile."""
+                  rounds: int = 50, include_seed: bool = True, seed: int = 0, progress_bar: bool = False) -> dict:
+    """Measure every part for each (quality, image size), the SAC step, and the seed profile.
+
+    ``progress_bar``: show the rows measured on stderr (``panda_env.training.bar``)."""
+    from panda_env.training.bar import progress
     from panda_env.training.profiles import scene_config
 
+    bar = progress(1 + len(image_sizes) * len(qualities) + 2 * include_seed, "bench", unit="part") \
+        if progress_bar else None
+    tick = bar.update if bar is not None else (lambda n=1: None)
+    try:
+        return _profile_rows(image_sizes, qualities, backends, rounds, include_seed, seed, tick, scene_config)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _profile_rows(image_sizes, qualities, backends, rounds, include_seed, seed, tick, scene_config) -> dict:
     learning = sac_learning_step_ms(rounds, seed, profile="fast")
+    tick()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in image_sizes:
@@ -115,6 +130,7 @@ def profile_steps(image_sizes=(64, 96), qualities=("fast", "full"), backends=("t
                        "move_ms": scene["move_ms"], "render_ms": scene["render_ms"], "sac_learning_ms": learning}
                 row.update(_reward_costs(scene["image"], model_dir, backends, rounds))
                 rows.append(row)
+                tick()
     if include_seed:
         from panda_env.reward.seed_replica import seed_backend
 
@@ -124,11 +140,13 @@ def profile_steps(image_sizes=(64, 96), qualities=("fast", "full"), backends=("t
                "image_size": f"{config.camera_resolution[0]}x{config.camera_resolution[1]}",
                "move_ms": scene["move_ms"], "render_ms": scene["render_ms"],
                "sac_learning_ms": sac_learning_step_ms(rounds, seed, profile="seed")}
+        tick()
         for name in ("torch", "openvino"):
             backend = seed_backend(name)
             _timed(row, f"reward_{name}", functools.partial(backend.logits, scene["image"][None]),
                    max(rounds // 5, 3), warmup=2)
         rows.append(row)
+        tick()
     for row in rows:
         add_step_totals(row, (*backends, "openvino-int8"))
     return {"rows": rows, "sac_learning_ms": learning}

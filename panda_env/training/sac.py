@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from panda_env.envs.goal import CallTimer
+from panda_env.training.bar import ProgressCallback
 from panda_env.training.evaluate import EvaluationResult, evaluate_policy_success
 from panda_env.training.progress import EpisodeLog
 from panda_env.training.runs import backend_options_for, make_batched_env, make_env
@@ -68,7 +69,7 @@ def _time_gradient_steps(agent) -> CallTimer:
     return timer
 
 
-def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progress_bar: bool, verbose: int,
+def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progress_bar: bool | str, verbose: int,
            n_envs: int, int8: bool, table_rows: int, solved_rule: SolvedRule | None, sac_overrides: dict | None):
     """Train an agent; return it and the report of where the time went (evaluation not yet done)."""
     from stable_baselines3 import SAC
@@ -93,12 +94,20 @@ def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progres
         if solved_rule is not None:
             solved = UntilSolved(solved_rule, profile)
             callbacks.append(solved)
+        bar = None
+        if progress_bar:  # "cap": until solved, the steps are a cap the run usually stops far before
+            desc = progress_bar if isinstance(progress_bar, str) else f"SAC, {backend} reward"
+            bar = ProgressCallback(steps, desc, cap=solved_rule is not None)
+            callbacks.append(bar)
         start = time.perf_counter()
         interrupted = False
         try:
-            agent.learn(total_timesteps=steps, progress_bar=progress_bar, callback=callbacks)
+            agent.learn(total_timesteps=steps, callback=callbacks)
         except KeyboardInterrupt:  # rl-zoo3's convention: keep the agent trained so far
             interrupted = True
+        finally:
+            if bar is not None:
+                bar.close()
         check_s = solved.record.check_s if solved_rule is not None else 0.0
         total = time.perf_counter() - start - check_s  # training time: the checks are reported apart
         steps = agent.num_timesteps
@@ -127,7 +136,10 @@ def _write_pictures(report: TrainingReport, out: Path) -> list[str]:
     from panda_env.training.plots import learning_curve_png, time_split_png
 
     title = f"SAC, {report.backend} reward, {report.profile} profile, seed {report.seed}"
-    written = [learning_curve_png(report.learning_curve, out / "learning_curve.png", title)]
+    solved = report.until_solved
+    written = [learning_curve_png(report.learning_curve, out / "learning_curve.png", title,
+                                  checks=solved.get("checks", ()), target=solved.get("target"),
+                                  check_episodes=solved.get("episodes"))]
     written.append(time_split_png([(f"{report.backend} ({report.steps} steps)", asdict(report))],
                                   out / "time_split.png", f"where the {report.total_s:.0f} s of training went"))
     return [str(path) for path in written]
@@ -140,7 +152,7 @@ def _check_count(name: str, value, minimum: int) -> int:
 
 
 def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | None = None,
-          profile: str = "fast", model_dir=None, eval_episodes: int = 50, progress_bar: bool = False,
+          profile: str = "fast", model_dir=None, eval_episodes: int = 50, progress_bar: bool | str = False,
           verbose: int = 0, torch_threads: int | None = None, n_envs: int = 1, int8: bool = False,
           overwrite: bool = False, table_rows: int = 5, until_solved: SolvedRule | None = None,
           sac_overrides: dict | None = None) -> TrainingReport:
@@ -158,6 +170,7 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
     gradient step per ``n_envs`` env steps (its ``train_freq``/``gradient_steps`` count vector steps).
 
     ``int8``: the OpenVINO reward runs the classifier's shipped INT8 model (fast profile only).
+    ``progress_bar``: show progress on stderr (``panda_env.training.bar``; a string names the bar).
     ``table_rows``: progress rows logged (``panda_env.training.progress``); ``verbose=1`` adds SB3's own log.
     ``until_solved``: stop once a check of the policy reaches the rule's true-goal success (``steps`` is the
     cap; ``panda_env.training.solved``); the final evaluation then confirms it on other episodes.
