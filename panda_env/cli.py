@@ -6,12 +6,14 @@ User mistakes (bad values, missing files) end with a one-line error and exit sta
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import logging
 import sys
 from pathlib import Path
 
 from panda_env.envs.task import IMAGE_SIZE, REWARD_BACKENDS
+from panda_env.training.profiles import PROFILE_CHOICES
 from pytest_drlreward.atomic import write_text_atomic
 from pytest_drlreward.backends import BACKEND_NAMES
 
@@ -28,6 +30,19 @@ class _StdoutHandler(logging.StreamHandler):
     @stream.setter
     def stream(self, value) -> None:
         pass
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Defaults in the help, but none for a required option, and a list default as it is typed (``0,1,2``)."""
+
+    def _get_help_string(self, action):
+        return action.help if action.required else super()._get_help_string(action)
+
+    def _expand_help(self, action):
+        if isinstance(action.default, (tuple, list)):
+            action = copy.copy(action)
+            action.default = ",".join(str(item) for item in action.default)
+        return super()._expand_help(action)
 
 
 class UserError(Exception):
@@ -89,6 +104,11 @@ def writable_file(path: Path) -> Path:
         raise UserError(f"cannot write {path}: directory {path.parent} does not exist")
     check_writable(path.parent)
     return path
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 episode``, ``3 episodes``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 # -- commands ---------------------------------------------------------------------------------------
@@ -252,9 +272,9 @@ def cmd_bench(args) -> int:
         print(warning)
     default = next((r for r in result["rows"] if r["profile"] == "fast" and r["render_quality"] == "fast"
                     and r["image_size"] == IMAGE_SIZE), None)
-    seed = next((r for r in result["rows"] if r["profile"] == "seed"), None)
+    seed = next((r for r in result["rows"] if r["profile"] == "original"), None)
     if default and seed:
-        print(f"training step, fast profile with OpenVINO against the seed profile with Torch: "
+        print(f"training step, fast profile with OpenVINO against the original profile with Torch: "
               f"{seed['step_torch_ms'] / default['step_openvino_ms']:.1f}x cheaper "
               f"({default['step_openvino_ms']:.1f} ms against {seed['step_torch_ms']:.1f} ms)")
     if args.json is not None:
@@ -285,7 +305,7 @@ def cmd_train(args) -> int:
         if solved["solved"]:
             print(f"  solved after {solved['steps_to_solve']} steps and {solved['train_s_to_solve']:.1f} s of training: "
                   f"a check reached {solved['checks'][-1]['success_rate']:.0%} true-goal success over "
-                  f"{solved['episodes']} episodes (checks every {solved['every']} steps took {solved['check_s']:.1f} s "
+                  f"{plural(solved['episodes'], 'episode')} (checks every {solved['every']} steps took {solved['check_s']:.1f} s "
                   f"more, not counted)")
         else:
             best = max((c["success_rate"] for c in solved["checks"]), default=0.0)
@@ -294,7 +314,7 @@ def cmd_train(args) -> int:
     if report.evaluation:
         ev = report.evaluation
         what = "confirmation" if solved else "evaluation"
-        print(f"  {what}: true-goal success {ev['success_rate']:.0%} over {ev['episodes']} fresh episodes, "
+        print(f"  {what}: true-goal success {ev['success_rate']:.0%} over {plural(ev['episodes'], 'fresh episode')}, "
               f"mean length {ev['mean_length']:.2f}")
     if args.out is not None:
         pictures = ", ".join(Path(p).name for p in report.pictures)
@@ -312,10 +332,12 @@ def cmd_evaluate(args) -> int:
 
     if args.gif is not None:
         writable_file(args.gif)
+        if args.gif.exists() and not args.overwrite:  # the one rule of every output: train refuses too
+            raise UserError(f"{args.gif} exists; give --overwrite to replace it")
     agent = load_agent(args.agent)
     result = evaluate_policy_success(agent, args.episodes, seed=args.seed, gif_path=args.gif,
                                      gif_backend=args.backend)
-    print(f"true-goal success {result.success_rate:.0%} over {result.episodes} episodes, "
+    print(f"true-goal success {result.success_rate:.0%} over {plural(result.episodes, 'episode')}, "
           f"mean episode length {result.mean_length:.2f} (episodes end on the simulator's truth, the oracle)")
     if args.gif:
         print(f"wrote {args.gif}: {min(3, args.episodes)} episodes, goal probability from the {args.backend} reward")
@@ -331,7 +353,7 @@ def cmd_compare(args) -> int:
     unknown = [b for b in backends if b not in REWARD_BACKENDS]
     if unknown or not backends:
         raise UserError(f"unknown backend(s) {unknown or args.backends!r}; allowed: {', '.join(REWARD_BACKENDS)}")
-    steps = args.steps or (300 if args.profile == "seed" else 8000)
+    steps = args.steps or (300 if args.profile in ("original", "seed") else 8000)
     _start_benchmark(args.json, args.chart)
     if args.address is not None and args.executor != "ray":
         raise UserError("--address needs --executor ray")
@@ -340,7 +362,7 @@ def cmd_compare(args) -> int:
                               address=args.address, cpus_per_task=args.cpus_per_task, progress_bar=True,
                               on_run=lambda r: print(f"  run: {r.backend} seed {r.seed}: {r.total_s:.1f} s "
                                                      f"(reward {r.reward_s:.1f} s)", flush=True))
-    runs = f"{args.runs} run" + ("s" if args.runs != 1 else "")
+    runs = plural(args.runs, "run")
     print(f"profile {args.profile}, {steps} steps a run, {runs} per backend (means); predicted saving = the "
           f"{backends[0]} runs' reward share x (1 - 1/speed-up of a reward call inside an env step loop)")
     headers = ["backend", f"saving vs {backends[0]}", "predicted saving", "reward call speed-up",
@@ -377,7 +399,7 @@ def cmd_solve_time(args) -> int:
                         on_run=lambda r: print(f"  run: {r.backend} ({r.profile}) seed {r.seed}: {r.steps} steps, "
                                                f"{r.total_s:.1f} s", flush=True))
     demo = result["demo"]
-    print(f"the original demo's training, seed profile with Torch: {demo['step_s'] * 1000:.0f} ms a step "
+    print(f"the original demo's training, original profile with Torch: {demo['step_s'] * 1000:.0f} ms a step "
           f"(measured on {demo['steps_measured']} steps) x {demo['steps']} steps = {demo['total_s']:.0f} s")
     headers = ["seed", "times less than the demo", "training s to solve", "steps to solve", "confirmed success",
                "check s (not counted)"]
@@ -395,7 +417,7 @@ def cmd_solve_time(args) -> int:
 def _command(sub, name: str, help_text: str, func, overwrite: str | None = None) -> argparse.ArgumentParser:
     """A sub-command; ``overwrite``: the help of its ``--overwrite`` flag, if it writes an output that exists."""
     parser = sub.add_parser(name, help=help_text, description=help_text,
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                            formatter_class=HelpFormatter)
     parser.set_defaults(func=func)
     if overwrite is not None:
         parser.add_argument("--overwrite", action="store_true", help=overwrite)
@@ -404,7 +426,7 @@ def _command(sub, name: str, help_text: str, func, overwrite: str | None = None)
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="panda_env", description=__doc__.splitlines()[0].replace("``", ""),
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=HelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log debug messages, and stable-baselines3's own log while training")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -479,8 +501,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of SAC and of the episodes")
     p.add_argument("--out", type=Path, default=Path("runs/sac"), help="run directory: agent.zip, report.json, "
                                                                       "learning_curve.png, time_split.png, episode.gif")
-    p.add_argument("--profile", choices=("fast", "seed"), default="fast",
-                   help="fast: our settings; seed: the original demo's scene, camera and reward path")
+    p.add_argument("--profile", choices=PROFILE_CHOICES, default="fast",
+                   help="fast: our settings; original (or seed, its old name): the original demo's scene, camera, "
+                        "reward path and SAC settings")
     p.add_argument("--model", type=Path, default=None, help=model_help)
     p.add_argument("--eval-episodes", type=non_negative_int, default=50,
                    help="deterministic evaluation episodes after training (0: none)")
@@ -495,7 +518,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check-episodes", type=positive_int, default=20,
                    help="deterministic episodes a check runs (--until-solved)")
 
-    p = _command(sub, "evaluate", "deterministic evaluation of a trained agent (true-goal success)", cmd_evaluate)
+    p = _command(sub, "evaluate", "deterministic evaluation of a trained agent (true-goal success)", cmd_evaluate,
+                 "replace an existing --gif file")
     p.add_argument("--agent", required=True, type=Path, help="agent.zip written by train")
     p.add_argument("--episodes", type=positive_int, default=50, help="deterministic episodes")
     p.add_argument("--seed", type=int, default=10_000, help="seed of the first episode (one more for each next)")
@@ -512,7 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check-every", type=positive_int, default=100, help="steps between checks")
     p.add_argument("--check-episodes", type=positive_int, default=20, help="deterministic episodes a check runs")
     p.add_argument("--seed-steps", type=positive_int, default=100,
-                   help="steps the seed profile trains to measure its cost per step")
+                   help="steps the original profile trains to measure its cost per step")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the README)")
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON to this file")
 
@@ -521,10 +545,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                                 "the baseline of the saving")
     p.add_argument("--runs", type=positive_int, default=3, help="trainings per backend (backends alternate)")
     p.add_argument("--steps", type=positive_int, default=None, help="steps a run; None: 8000 in the fast "
-                                                                    "profile, 300 in the seed profile")
+                                                                    "profile, 300 in the original profile")
     p.add_argument("--seed", type=int, default=0, help="seed of the first run (one more for each next)")
-    p.add_argument("--profile", choices=("fast", "seed"), default="fast",
-                   help="fast: our settings; seed: the original demo's scene, camera and reward path")
+    p.add_argument("--profile", choices=PROFILE_CHOICES, default="fast",
+                   help="fast: our settings; original (or seed, its old name): the original demo's scene, camera, "
+                        "reward path and SAC settings")
     p.add_argument("--eval-episodes", type=non_negative_int, default=50, help="evaluation episodes after each run")
     p.add_argument("--int8", action="store_true", help=int8_help)
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON to this file")

@@ -32,7 +32,7 @@ def solve_time(seeds: Sequence[int] = (0, 1, 2), backend: str = "openvino", cap:
         runs.append(report)
         if on_run is not None:
             on_run(report)
-    demo = train("torch", steps=seed_steps, seed=0, profile="seed", eval_episodes=0, table_rows=0,
+    demo = train("torch", steps=seed_steps, seed=0, profile="original", eval_episodes=0, table_rows=0,
                  progress_bar=progress_bar and "the original demo's cost (original profile, torch reward)")
     if on_run is not None:
         on_run(demo)

@@ -134,12 +134,12 @@ def _profile_rows(image_sizes, qualities, backends, rounds, include_seed, seed, 
     if include_seed:
         from panda_env.reward.seed_replica import seed_backend
 
-        config = scene_config("seed")
+        config = scene_config("original")
         scene = _scene_costs(config, max(rounds // 10, 3), seed)
-        row = {"profile": "seed", "render_quality": config.render_quality,
+        row = {"profile": "original", "render_quality": config.render_quality,
                "image_size": f"{config.camera_resolution[0]}x{config.camera_resolution[1]}",
                "move_ms": scene["move_ms"], "render_ms": scene["render_ms"],
-               "sac_learning_ms": sac_learning_step_ms(rounds, seed, profile="seed")}
+               "sac_learning_ms": sac_learning_step_ms(rounds, seed, profile="original")}
         tick()
         for name in ("torch", "openvino"):
             backend = seed_backend(name)

@@ -188,7 +188,7 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
     _check_count("steps", steps, 1)
     _check_count("n_envs", n_envs, 1)
     _check_count("eval_episodes", eval_episodes, 0)
-    check_profile(profile)
+    profile = check_profile(profile)  # "seed" names "original"
     backend_options_for(backend, profile, int8)  # refuses --int8 off openvino or the fast profile
     run_dir = locked_run_dir(out_dir, overwrite) if out_dir is not None else contextlib.nullcontext()
     with run_dir as out, profile_torch_threads(profile, torch_threads):  # threads given back after training
