@@ -563,26 +563,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _import_pybullet_quietly() -> None:
-    """PyBullet prints its build time from C on import; keep it off the user's terminal."""
-    import os
-
-    if "pybullet" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            try:
-                import pybullet  # noqa: F401
-            except ImportError:
-                pass  # reported where it is needed
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Show our own log lines (per-epoch training progress, ...), not those of every library we use.
@@ -592,7 +572,6 @@ def main(argv: list[str] | None = None) -> int:
         handler.setFormatter(logging.Formatter("%(message)s"))
         package_logger.addHandler(handler)
     package_logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    _import_pybullet_quietly()
     from panda_env.commands.needs import missing
     from panda_env.reward import BackendUnavailableError, ModelDirError
 

@@ -95,3 +95,22 @@ def test_path_errors_say_what_the_path_is(tmp_path, capsys):
     assert "README.md is a file, not a capture directory" in capsys.readouterr().err
     assert main(["evaluate", "--agent", str(tmp_path / "runs")]) == 2
     assert f"agent file {tmp_path / 'runs'} is a directory; give the agent inside it" in capsys.readouterr().err
+
+
+def test_importing_the_env_from_python_prints_no_pybullet_banner():
+    result = subprocess.run([sys.executable, "-c", "import panda_env, pybullet; print('imported')"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "imported"
+    assert "pybullet build time" not in result.stderr, result.stderr
+
+
+def test_export_drops_only_the_torchvision_notices_of_torch_onnx(caplog):
+    import logging
+
+    from pytest_drlreward.classifier.quiet import REGISTRATION_LOGGER, quiet_onnx_export
+
+    logger = logging.getLogger(REGISTRATION_LOGGER)
+    with caplog.at_level(logging.WARNING, logger=REGISTRATION_LOGGER), quiet_onnx_export():
+        logger.warning("torchvision is not installed. Skipping %s", "torchvision::nms")
+        logger.warning("another exporter warning")
+    assert [r.getMessage() for r in caplog.records] == ["another exporter warning"]

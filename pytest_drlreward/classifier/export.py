@@ -24,6 +24,7 @@ from pytest_drlreward.classifier.directory import (
     open_model_dir,
     sha256_of,
 )
+from pytest_drlreward.classifier.quiet import quiet_onnx_export
 
 INPUT_NAME = "images"
 OUTPUT_NAME = "logits"
@@ -48,8 +49,9 @@ def _export_onnx(model: Any, example: np.ndarray, path: Path) -> None:
     batch = example[:2] if len(example) >= 2 else np.repeat(example, 2, axis=0)
     inputs = (torch.from_numpy(np.ascontiguousarray(batch)),)
     dynamic = ({0: torch.export.Dim("batch", min=1)},)  # positional: no forward argument name needed
-    torch.onnx.export(model, inputs, str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                      dynamic_shapes=dynamic, dynamo=True, external_data=False, verbose=False)
+    with quiet_onnx_export():  # no "torchvision is not installed. Skipping torchvision::nms" lines
+        torch.onnx.export(model, inputs, str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                          dynamic_shapes=dynamic, dynamo=True, external_data=False, verbose=False)
     onnx.checker.check_model(onnx.load(str(path)))
 
 
