@@ -84,6 +84,22 @@ def test_vector_env_matches_single_envs(drl_config):
 # --------------------------------------------------------------------------- parity
 
 
+class _Shown:
+    """A drawn image batch that Hypothesis's "Falsifying example" shows in one line, not as the whole array."""
+
+    def __init__(self, images) -> None:
+        self.images = images
+
+    def __repr__(self) -> str:
+        import hashlib
+
+        digest = hashlib.sha256(self.images.tobytes()).hexdigest()[:12]
+        return f"<{len(self.images)} images {'x'.join(map(str, self.images.shape[1:]))} {self.images.dtype}, sha256 {digest}>"
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # Hypothesis's printer asks this before the map's call
+        printer.text(repr(self))
+
+
 @pytest.mark.parity
 def test_backend_matches_reference_on_random_images(reference_backend, reward_backend, drl_parity, drl_config):
     """Logits agree within the backend's tolerance on drawn image batches (argmax ties may differ)."""
@@ -93,9 +109,9 @@ def test_backend_matches_reference_on_random_images(reference_backend, reward_ba
     height, width, channels = reference_backend.image_shape
 
     @_settings(25)
-    @given(images=image_batches(height, width, channels, min_batch=1, max_batch=8))
-    def check(images):
-        drl_parity.check(reference_backend, reward_backend, images, source="random images", check_argmax=False)
+    @given(batch=image_batches(height, width, channels, min_batch=1, max_batch=8).map(_Shown))
+    def check(batch):
+        drl_parity.check(reference_backend, reward_backend, batch.images, source="random images", check_argmax=False)
 
     check()
 
