@@ -204,19 +204,25 @@ def cmd_evaluate_classifier(args) -> int:
 
 def cmd_bench_backends(args) -> int:
     from panda_env.bench.backends import backend_latency_table
+    from panda_env.bench.spread import format_ratio, keyed_spread, noise_warnings
     from panda_env.bench.tables import ms, ratio, render
 
     _start_benchmark()
-    rows = backend_latency_table(args.model, batch_sizes=(1, 8), rounds=args.rounds, threads=args.threads)
+    rows = backend_latency_table(args.model, batch_sizes=(1, 8), rounds=args.rounds, threads=args.threads,
+                                 progress_bar=True)
     per_image = {(row["backend"], row["batch"]): row["ms_per_image"] for row in rows}
     table = []
     for row in rows:
         single = per_image.get((row["backend"], 1))
         gain = single / row["ms_per_image"] if row["batch"] > 1 and single else None
-        table.append([row["backend"], row["batch"], ratio(row["speedup_vs_torch"]), ratio(gain),
+        table.append([row["backend"], row["batch"], format_ratio(keyed_spread(row, "speedup_vs_torch")), ratio(gain),
                       ms(row["median_ms"]), f"{row['ms_per_image']:.3f}"])
     headers = ["backend", "batch", "speed-up vs torch", "batching gain per image", "median ms", "ms per image"]
     print("\n".join(render(headers, table, args.markdown)))
+    figures = {f"{row['backend']} at batch {row['batch']}": (keyed_spread(row, "speedup_vs_torch"), 1.0)
+               for row in rows if row["backend"] != "torch" and keyed_spread(row, "speedup_vs_torch")}
+    for warning in noise_warnings(figures):
+        print(warning)
     return 0
 
 
