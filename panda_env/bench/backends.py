@@ -72,9 +72,9 @@ def backend_latency_table(model_dir: str | Path | ModelDir | None = None, backen
         reference = samples.get("torch")
         for name, blocks in samples.items():
             ms = float(np.median(blocks))
-            speedup = ratio_iqr(reference, blocks) if reference else None
+            speedup = ratio_iqr(reference, blocks) if reference and name != "torch" else None
             rows.append({"backend": name, "batch": batch, "median_ms": ms, "ms_per_image": ms / batch,
-                         "speedup_vs_torch": speedup.value if speedup else float("nan"),
+                         "speedup_vs_torch": 1.0 if name == "torch" else speedup.value if speedup else float("nan"),
                          "speedup_vs_torch_iqr": [speedup.low, speedup.high] if speedup and speedup.width else None})
     if bar is not None:
         bar.close()
