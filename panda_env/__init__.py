@@ -1,7 +1,7 @@
 """PandaHover: a Franka Panda learns to hover over an object, rewarded by a learned visual classifier.
 
 Importing the package registers ``PandaHover-v0`` with Gymnasium. It needs the ``panda`` extra
-(PyBullet, stable-baselines3, torch, torchvision): ``pip install "pytest-drlreward[panda]"``.
+(PyBullet, stable-baselines3, torch, torchvision): ``pip install ".[panda]"`` in a clone.
 """
 
 import importlib.util
@@ -11,8 +11,14 @@ from gymnasium.envs.registration import register, registry
 _NEEDED = ("pybullet", "torch", "torchvision", "stable_baselines3")
 _missing = [name for name in _NEEDED if importlib.util.find_spec(name) is None]
 if _missing:
+    from pytest_drlreward.backends.registry import install_hint
+
     raise ImportError(f"panda_env needs {', '.join(_missing)}, which the base install of pytest-drlreward does "
-                      f"not include: pip install \"pytest-drlreward[panda]\"")
+                      f"not include: {install_hint('panda')}")
+
+from panda_env.quiet import import_pybullet_quietly  # noqa: E402
+
+import_pybullet_quietly()  # its "pybullet build time" banner would reach stderr on every import
 
 ENV_ID = "PandaHover-v0"
 

@@ -6,12 +6,14 @@ User mistakes (bad values, missing files) end with a one-line error and exit sta
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import logging
 import sys
 from pathlib import Path
 
 from panda_env.envs.task import IMAGE_SIZE, REWARD_BACKENDS
+from panda_env.training.profiles import PROFILE_CHOICES
 from pytest_drlreward.atomic import write_text_atomic
 from pytest_drlreward.backends import BACKEND_NAMES
 
@@ -28,6 +30,19 @@ class _StdoutHandler(logging.StreamHandler):
     @stream.setter
     def stream(self, value) -> None:
         pass
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Defaults in the help, but none for a required option, and a list default as it is typed (``0,1,2``)."""
+
+    def _get_help_string(self, action):
+        return action.help if action.required else super()._get_help_string(action)
+
+    def _expand_help(self, action):
+        if isinstance(action.default, (tuple, list)):
+            action = copy.copy(action)
+            action.default = ",".join(str(item) for item in action.default)
+        return super()._expand_help(action)
 
 
 class UserError(Exception):
@@ -92,6 +107,11 @@ def writable_file(path: Path) -> Path:
     return path
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 episode``, ``3 episodes``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 # -- commands ---------------------------------------------------------------------------------------
 def cmd_demo(args) -> int:
     import gymnasium as gym
@@ -125,7 +145,7 @@ def cmd_bench_env(args) -> int:
     options = backend_options_for(args.backend, "fast", args.int8)
     _start_benchmark()
     result = render_quality_ratio(args.steps, args.rounds, reward_backend=args.backend, image_size=args.image_size,
-                                  backend_options=options)
+                                  backend_options=options, progress_bar=True)
     reward = f"{args.backend} INT8" if args.int8 else args.backend
     print(f"env steps/s, reward={reward}, image {args.image_size}px, {args.steps} steps x {args.rounds} rounds "
           f"(median), rendering every step:")
@@ -140,11 +160,10 @@ def cmd_capture(args) -> int:
 
     check_target(args.out, args.overwrite)  # before the long capture, not after
     check_writable(args.out)
-    from tqdm import tqdm
-
+    from panda_env.training.bar import progress
     from panda_env.training.capture import capture, save_capture
 
-    with tqdm(total=args.n, desc="capture", unit="img", file=sys.stderr) as bar:
+    with progress(args.n, "capture", unit="image") as bar:
         data = capture(args.n, args.seed, image_size=args.image_size, render_quality=args.render_quality,
                        progress=bar.update)
     save_capture(data, args.out, overwrite=args.overwrite)
@@ -186,19 +205,25 @@ def cmd_evaluate_classifier(args) -> int:
 
 def cmd_bench_backends(args) -> int:
     from panda_env.bench.backends import backend_latency_table
+    from panda_env.bench.spread import format_ratio, keyed_spread, noise_warnings
     from panda_env.bench.tables import ms, ratio, render
 
     _start_benchmark()
-    rows = backend_latency_table(args.model, batch_sizes=(1, 8), rounds=args.rounds, threads=args.threads)
+    rows = backend_latency_table(args.model, batch_sizes=(1, 8), rounds=args.rounds, threads=args.threads,
+                                 progress_bar=True)
     per_image = {(row["backend"], row["batch"]): row["ms_per_image"] for row in rows}
     table = []
     for row in rows:
         single = per_image.get((row["backend"], 1))
         gain = single / row["ms_per_image"] if row["batch"] > 1 and single else None
-        table.append([row["backend"], row["batch"], ratio(row["speedup_vs_torch"]), ratio(gain),
+        table.append([row["backend"], row["batch"], format_ratio(keyed_spread(row, "speedup_vs_torch")), ratio(gain),
                       ms(row["median_ms"]), f"{row['ms_per_image']:.3f}"])
     headers = ["backend", "batch", "speed-up vs torch", "batching gain per image", "median ms", "ms per image"]
     print("\n".join(render(headers, table, args.markdown)))
+    figures = {f"{row['backend']} at batch {row['batch']}": (keyed_spread(row, "speedup_vs_torch"), 1.0)
+               for row in rows if row["backend"] != "torch" and keyed_spread(row, "speedup_vs_torch")}
+    for warning in noise_warnings(figures):
+        print(warning)
     return 0
 
 
@@ -232,28 +257,31 @@ def cmd_quantize(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from panda_env.bench.step_profile import profile_steps
-    from panda_env.bench.tables import ms, percent, ratio, render
+    from panda_env.bench.spread import format_ratio, keyed_spread
+    from panda_env.bench.step_profile import bench_warnings, profile_steps
+    from panda_env.bench.tables import ms, percent, render
 
     _start_benchmark(args.json)
-    result = profile_steps(image_sizes=args.image_sizes, rounds=args.rounds)
+    result = profile_steps(image_sizes=args.image_sizes, rounds=args.rounds, progress_bar=True)
     print("one run; median ms per part; step = arm move + render + reward + one SAC gradient step; predicted "
           "saving = reward share of the Torch step x (1 - 1/speed-up) (Amdahl's law)")
     headers = ["profile", "quality", "image", "OV speed-up vs torch", "OV predicted saving", "INT8 predicted saving",
                "reward share (torch)", "move", "render", "torch", "onnxruntime", "openvino", "openvino INT8", "SAC",
                "step (torch)", "step (openvino)"]
-    table = [[row["profile"], row["render_quality"], row["image_size"], ratio(row.get("speedup_openvino")),
+    table = [[row["profile"], row["render_quality"], row["image_size"], format_ratio(keyed_spread(row, "speedup_openvino")),
               percent(row.get("predicted_saving_openvino")), percent(row.get("predicted_saving_openvino-int8")),
               percent(row.get("reward_torch_share")), ms(row["move_ms"]), ms(row["render_ms"]),
               ms(row.get("reward_torch_ms")), ms(row.get("reward_onnxruntime_ms")), ms(row.get("reward_openvino_ms")),
               ms(row.get("reward_openvino-int8_ms")), ms(row["sac_learning_ms"]), ms(row.get("step_torch_ms")),
               ms(row.get("step_openvino_ms"))] for row in result["rows"]]
     print("\n".join(render(headers, table, args.markdown)))
+    for warning in bench_warnings(result["rows"]):
+        print(warning)
     default = next((r for r in result["rows"] if r["profile"] == "fast" and r["render_quality"] == "fast"
                     and r["image_size"] == IMAGE_SIZE), None)
-    seed = next((r for r in result["rows"] if r["profile"] == "seed"), None)
+    seed = next((r for r in result["rows"] if r["profile"] == "original"), None)
     if default and seed:
-        print(f"training step, fast profile with OpenVINO against the seed profile with Torch: "
+        print(f"training step, fast profile with OpenVINO against the original profile with Torch: "
               f"{seed['step_torch_ms'] / default['step_openvino_ms']:.1f}x cheaper "
               f"({default['step_openvino_ms']:.1f} ms against {seed['step_torch_ms']:.1f} ms)")
     if args.json is not None:
@@ -284,7 +312,7 @@ def cmd_train(args) -> int:
         if solved["solved"]:
             print(f"  solved after {solved['steps_to_solve']} steps and {solved['train_s_to_solve']:.1f} s of training: "
                   f"a check reached {solved['checks'][-1]['success_rate']:.0%} true-goal success over "
-                  f"{solved['episodes']} episodes (checks every {solved['every']} steps took {solved['check_s']:.1f} s "
+                  f"{plural(solved['episodes'], 'episode')} (checks every {solved['every']} steps took {solved['check_s']:.1f} s "
                   f"more, not counted)")
         else:
             best = max((c["success_rate"] for c in solved["checks"]), default=0.0)
@@ -293,11 +321,16 @@ def cmd_train(args) -> int:
     if report.evaluation:
         ev = report.evaluation
         what = "confirmation" if solved else "evaluation"
-        print(f"  {what}: true-goal success {ev['success_rate']:.0%} over {ev['episodes']} fresh episodes, "
+        print(f"  {what}: true-goal success {ev['success_rate']:.0%} over {plural(ev['episodes'], 'fresh episode')}, "
               f"mean length {ev['mean_length']:.2f}")
     if args.out is not None:
         pictures = ", ".join(Path(p).name for p in report.pictures)
         print(f"  wrote {args.out}/: agent.zip, report.json, {pictures}")
+    if report.interrupted:
+        kept = (f"kept the agent trained so far in {args.out}/agent.zip; report.json says interrupted"
+                if args.out is not None else "nothing saved (no --out)")
+        print(f"panda_env train: interrupted after {report.steps} steps (no evaluation): {kept}", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -306,10 +339,12 @@ def cmd_evaluate(args) -> int:
 
     if args.gif is not None:
         writable_file(args.gif)
+        if args.gif.exists() and not args.overwrite:  # the one rule of every output: train refuses too
+            raise UserError(f"{args.gif} exists; give --overwrite to replace it")
     agent = load_agent(args.agent)
     result = evaluate_policy_success(agent, args.episodes, seed=args.seed, gif_path=args.gif,
                                      gif_backend=args.backend)
-    print(f"true-goal success {result.success_rate:.0%} over {result.episodes} episodes, "
+    print(f"true-goal success {result.success_rate:.0%} over {plural(result.episodes, 'episode')}, "
           f"mean episode length {result.mean_length:.2f} (episodes end on the simulator's truth, the oracle)")
     if args.gif:
         print(f"wrote {args.gif}: {min(3, args.episodes)} episodes, goal probability from the {args.backend} reward")
@@ -317,32 +352,36 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from panda_env.bench.compare import compare_backends
-    from panda_env.bench.tables import ratio, render
+    from panda_env.bench.compare import compare_backends, compare_warnings
+    from panda_env.bench.spread import format_percent, format_ratio, keyed_spread
+    from panda_env.bench.tables import render
 
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = [b for b in backends if b not in REWARD_BACKENDS]
     if unknown or not backends:
         raise UserError(f"unknown backend(s) {unknown or args.backends!r}; allowed: {', '.join(REWARD_BACKENDS)}")
-    steps = args.steps or (300 if args.profile == "seed" else 8000)
+    steps = args.steps or (300 if args.profile in ("original", "seed") else 8000)
     _start_benchmark(args.json, args.chart)
     if args.address is not None and args.executor != "ray":
         raise UserError("--address needs --executor ray")
     result = compare_backends(backends, runs=args.runs, steps=steps, seed=args.seed, profile=args.profile,
                               eval_episodes=args.eval_episodes, int8=args.int8, executor=args.executor,
-                              address=args.address, cpus_per_task=args.cpus_per_task,
+                              address=args.address, cpus_per_task=args.cpus_per_task, progress_bar=True,
                               on_run=lambda r: print(f"  run: {r.backend} seed {r.seed}: {r.total_s:.1f} s "
                                                      f"(reward {r.reward_s:.1f} s)", flush=True))
-    runs = f"{args.runs} run" + ("s" if args.runs != 1 else "")
+    runs = plural(args.runs, "run")
     print(f"profile {args.profile}, {steps} steps a run, {runs} per backend (means); predicted saving = the "
           f"{backends[0]} runs' reward share x (1 - 1/speed-up of a reward call inside an env step loop)")
     headers = ["backend", f"saving vs {backends[0]}", "predicted saving", "reward call speed-up",
                "true-goal success", "total s", "ms per step", "reward inference s"]
-    table = [[row["backend"], f"{row['saving_vs_first_pct']:.1f}%",
+    table = [[row["backend"], format_percent(keyed_spread(row, "saving_vs_first_pct")),
               "-" if row["predicted_saving_pct"] is None else f"{row['predicted_saving_pct']:.1f}%",
-              ratio(row["speedup_vs_first"]), f"{row['success_rate']:.0%}", f"{row['mean_total_s']:.1f}",
-              f"{row['mean_step_ms']:.1f}", f"{row['mean_reward_s']:.1f}"] for row in result["rows"]]
+              format_ratio(keyed_spread(row, "speedup_vs_first")), f"{row['success_rate']:.0%}",
+              f"{row['mean_total_s']:.1f}", f"{row['mean_step_ms']:.1f}", f"{row['mean_reward_s']:.1f}"]
+             for row in result["rows"]]
     print("\n".join(render(headers, table, args.markdown)))
+    for warning in compare_warnings(result["rows"]):
+        print(warning)
     if args.json is not None:
         write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
         print(f"wrote {args.json}")
@@ -363,11 +402,11 @@ def cmd_solve_time(args) -> int:
 
     _start_benchmark(args.json)
     rule = SolvedRule(target=args.target_success, every=args.check_every, episodes=args.check_episodes)
-    result = solve_time(args.seeds, args.backend, args.steps, rule, args.seed_steps,
+    result = solve_time(args.seeds, args.backend, args.steps, rule, args.seed_steps, progress_bar=True,
                         on_run=lambda r: print(f"  run: {r.backend} ({r.profile}) seed {r.seed}: {r.steps} steps, "
                                                f"{r.total_s:.1f} s", flush=True))
     demo = result["demo"]
-    print(f"the original demo's training, seed profile with Torch: {demo['step_s'] * 1000:.0f} ms a step "
+    print(f"the original demo's training, original profile with Torch: {demo['step_s'] * 1000:.0f} ms a step "
           f"(measured on {demo['steps_measured']} steps) x {demo['steps']} steps = {demo['total_s']:.0f} s")
     headers = ["seed", "times less than the demo", "training s to solve", "steps to solve", "confirmed success",
                "check s (not counted)"]
@@ -385,7 +424,7 @@ def cmd_solve_time(args) -> int:
 def _command(sub, name: str, help_text: str, func, overwrite: str | None = None) -> argparse.ArgumentParser:
     """A sub-command; ``overwrite``: the help of its ``--overwrite`` flag, if it writes an output that exists."""
     parser = sub.add_parser(name, help=help_text, description=help_text,
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                            formatter_class=HelpFormatter)
     parser.set_defaults(func=func)
     if overwrite is not None:
         parser.add_argument("--overwrite", action="store_true", help=overwrite)
@@ -394,7 +433,7 @@ def _command(sub, name: str, help_text: str, func, overwrite: str | None = None)
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="panda_env", description=__doc__.splitlines()[0].replace("``", ""),
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=HelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="log debug messages, and stable-baselines3's own log while training")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -469,8 +508,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=seed_int, default=0, help="seed of SAC and of the episodes")
     p.add_argument("--out", type=Path, default=Path("runs/sac"), help="run directory: agent.zip, report.json, "
                                                                       "learning_curve.png, time_split.png, episode.gif")
-    p.add_argument("--profile", choices=("fast", "seed"), default="fast",
-                   help="fast: our settings; seed: the original demo's scene, camera and reward path")
+    p.add_argument("--profile", choices=PROFILE_CHOICES, default="fast",
+                   help="fast: our settings; original (or seed, its old name): the original demo's scene, camera, "
+                        "reward path and SAC settings")
     p.add_argument("--model", type=Path, default=None, help=model_help)
     p.add_argument("--eval-episodes", type=non_negative_int, default=50,
                    help="deterministic evaluation episodes after training (0: none)")
@@ -485,7 +525,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check-episodes", type=positive_int, default=20,
                    help="deterministic episodes a check runs (--until-solved)")
 
-    p = _command(sub, "evaluate", "deterministic evaluation of a trained agent (true-goal success)", cmd_evaluate)
+    p = _command(sub, "evaluate", "deterministic evaluation of a trained agent (true-goal success)", cmd_evaluate,
+                 "replace an existing --gif file")
     p.add_argument("--agent", required=True, type=Path, help="agent.zip written by train")
     p.add_argument("--episodes", type=positive_int, default=50, help="deterministic episodes")
     p.add_argument("--seed", type=seed_int, default=10_000, help="seed of the first episode (one more for each next)")
@@ -502,7 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check-every", type=positive_int, default=100, help="steps between checks")
     p.add_argument("--check-episodes", type=positive_int, default=20, help="deterministic episodes a check runs")
     p.add_argument("--seed-steps", type=positive_int, default=100,
-                   help="steps the seed profile trains to measure its cost per step")
+                   help="steps the original profile trains to measure its cost per step")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the README)")
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON to this file")
 
@@ -511,10 +552,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                                 "the baseline of the saving")
     p.add_argument("--runs", type=positive_int, default=3, help="trainings per backend (backends alternate)")
     p.add_argument("--steps", type=positive_int, default=None, help="steps a run; None: 8000 in the fast "
-                                                                    "profile, 300 in the seed profile")
+                                                                    "profile, 300 in the original profile")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of the first run (one more for each next)")
-    p.add_argument("--profile", choices=("fast", "seed"), default="fast",
-                   help="fast: our settings; seed: the original demo's scene, camera and reward path")
+    p.add_argument("--profile", choices=PROFILE_CHOICES, default="fast",
+                   help="fast: our settings; original (or seed, its old name): the original demo's scene, camera, "
+                        "reward path and SAC settings")
     p.add_argument("--eval-episodes", type=non_negative_int, default=50, help="evaluation episodes after each run")
     p.add_argument("--int8", action="store_true", help=int8_help)
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON to this file")
@@ -528,26 +570,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _import_pybullet_quietly() -> None:
-    """PyBullet prints its build time from C on import; keep it off the user's terminal."""
-    import os
-
-    if "pybullet" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            try:
-                import pybullet  # noqa: F401
-            except ImportError:
-                pass  # reported where it is needed
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Show our own log lines (per-epoch training progress, ...), not those of every library we use.
@@ -557,10 +579,13 @@ def main(argv: list[str] | None = None) -> int:
         handler.setFormatter(logging.Formatter("%(message)s"))
         package_logger.addHandler(handler)
     package_logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    _import_pybullet_quietly()
+    from panda_env.commands.needs import missing
     from panda_env.reward import BackendUnavailableError, ModelDirError
 
     try:
+        absent = missing(args)  # before any work, not after the first half of a benchmark
+        if absent:
+            raise UserError(absent)
         return args.func(args)
     except (UserError, ModelDirError, BackendUnavailableError, OSError, ValueError) as error:
         print(f"panda_env {args.command}: error: {error}", file=sys.stderr)

@@ -103,7 +103,8 @@ def check_writable(directory: str | Path) -> None:
         with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as error:
-        raise PermissionError(f"cannot write to {existing}: {error.strerror}; choose another output path") from None
+        raise PermissionError(f"cannot write to {existing}: creating a file there failed ({error.strerror}); "
+                              f"choose another output path") from None
 
 
 def check_target(target: str | Path, overwrite: bool = False) -> Path:

@@ -79,6 +79,7 @@ class ParityRecorder:
         self.min_argmax_agreement = min_argmax_agreement
         self._reports: dict[tuple[str, str, str, str], list[Any]] = {}
         self._failures: dict[tuple[str, str, str, str], str] = {}
+        self._failed_reports: dict[tuple[str, str, str, str], Any] = {}  # the last failing check's report
 
     def tolerance(self, backend: Any) -> tuple[float, float]:
         """(atol, rtol) that applies to ``backend``."""
@@ -119,6 +120,7 @@ class ParityRecorder:
             found = error.report
             if found is not None:
                 self._reports.setdefault(key, []).append(found)
+                self._failed_reports[key] = found  # Hypothesis replays its minimal example last: the error shown
             self._failures[key] = str(error).splitlines()[0]
             raise
         self._reports.setdefault(key, []).append(report)
@@ -131,7 +133,11 @@ class ParityRecorder:
             suffix = f" [{source}]" if source and kind == "parity" else ""
             reports = self._reports.get(key)
             failed = key in self._failures
-            if reports:
+            if failed and key in self._failed_reports:  # the same examples as the error, not every one drawn
+                line = f"{kind}: {self._failed_reports[key]}{suffix}"
+                if kind == "parity" and len(reports) > 1:
+                    line += f" (the failing check; {len(reports)} checks, {sum(r.n_images for r in reports)} images in all)"
+            elif reports:
                 merged = merge_reports(reports) if kind == "parity" else merge_decision_reports(reports)
                 line = f"{kind}: {merged}{suffix}"
             else:

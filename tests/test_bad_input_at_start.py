@@ -59,7 +59,8 @@ def test_an_input_shape_the_onnx_graph_does_not_have_is_refused_at_start(tmp_pat
 
     model = _copy(tmp_path)
     _edit(model, input={"name": "images", "shape": [None, 32, 32, 3], "dtype": "uint8", "layout": "NHWC"})
-    with pytest.raises(ModelDirError, match=r"inputs\[0\]\.shape \[None, 32, 32, 3\] of input 'images' is not the ONNX graph's input shape"):
+    expected = r"inputs\[0\]\.shape \[None, 32, 32, 3\] of input 'images' is not the ONNX graph's input shape"
+    with pytest.raises(ModelDirError, match=expected):
         check_model_dir(model)
 
 

@@ -56,3 +56,61 @@ def test_solve_time_takes_seed_zero_and_refuses_negative_seeds():
     assert parser.parse_args(["solve-time", "--seeds", "0,1,2"]).seeds == (0, 1, 2)
     with pytest.raises(SystemExit):
         parser.parse_args(["solve-time", "--seeds", "-1"])
+
+
+def test_help_shows_no_default_for_required_options_and_lists_as_typed():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert "(default: None)" not in sub.choices["capture"].format_help().split("--out OUT", 2)[2].split("--n N")[0]
+    assert "(default: 0,1,2)" in sub.choices["solve-time"].format_help()
+    assert "(0, 1, 2)" not in sub.choices["solve-time"].format_help()
+
+
+def test_the_demos_profile_is_called_original_and_seed_still_names_it():
+    from panda_env.training.profiles import check_profile, sac_options
+
+    assert check_profile("original") == check_profile("seed") == "original"
+    assert sac_options("seed") == sac_options("original") == {}  # SB3's defaults, as the demo
+    assert build_parser().parse_args(["train", "--profile", "seed"]).profile == "seed"
+    with pytest.raises(ValueError, match="allowed values: fast, original, seed"):
+        check_profile("demo")
+
+
+def test_evaluate_refuses_to_overwrite_a_gif_without_overwrite(tmp_path, capsys):
+    from panda_env.cli import main
+
+    gif = tmp_path / "episode.gif"
+    gif.write_bytes(b"GIF89a earlier")
+    assert main(["evaluate", "--agent", str(tmp_path / "none.zip"), "--gif", str(gif)]) == 2
+    assert f"{gif} exists; give --overwrite to replace it" in capsys.readouterr().err
+    assert gif.read_bytes() == b"GIF89a earlier"
+
+
+def test_path_errors_say_what_the_path_is(tmp_path, capsys):
+    from panda_env.cli import main
+
+    (tmp_path / "README.md").write_text("a file")
+    (tmp_path / "runs").mkdir()
+    assert main(["evaluate-classifier", "--data", str(tmp_path / "README.md"), "--backend", "onnxruntime"]) == 2
+    assert "README.md is a file, not a capture directory" in capsys.readouterr().err
+    assert main(["evaluate", "--agent", str(tmp_path / "runs")]) == 2
+    assert f"agent file {tmp_path / 'runs'} is a directory; give the agent inside it" in capsys.readouterr().err
+
+
+def test_importing_the_env_from_python_prints_no_pybullet_banner():
+    result = subprocess.run([sys.executable, "-c", "import panda_env, pybullet; print('imported')"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "imported"
+    assert "pybullet build time" not in result.stderr, result.stderr
+
+
+def test_export_drops_only_the_torchvision_notices_of_torch_onnx(caplog):
+    import logging
+
+    from pytest_drlreward.classifier.quiet import REGISTRATION_LOGGER, quiet_onnx_export
+
+    logger = logging.getLogger(REGISTRATION_LOGGER)
+    with caplog.at_level(logging.WARNING, logger=REGISTRATION_LOGGER), quiet_onnx_export():
+        logger.warning("torchvision is not installed. Skipping %s", "torchvision::nms")
+        logger.warning("another exporter warning")
+    assert [r.getMessage() for r in caplog.records] == ["another exporter warning"]

@@ -304,7 +304,8 @@ def test_missing_backend_package_skips_with_the_pip_command(pytester):
     pytester.makepyfile(test_ids="def test_x(reward_backend):\n    pass\n")
     result = pytester.runpytest("-rs", "--drl-backends=openvino")
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(['*needs *openvino*, which is not installed: pip install "pytest-drlreward[[]openvino[]]"*'])
+    result.stdout.fnmatch_lines(['*needs *openvino*, which is not installed: pip install "openvino>=*"'
+                                 ' (*[[]openvino[]] extra; or pip install ".[[]openvino[]]"*'])
 
 
 FAKE_BACKENDS = """

@@ -43,7 +43,7 @@ def test_without_ray_the_error_names_the_extra(monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "ray", None)
-    with pytest.raises(ImportError, match=r'pip install "pytest-drlreward\[ray\]"'):
+    with pytest.raises(ImportError, match=r'pip install "ray>=.*\[ray\] extra; or pip install "\.\[ray\]"'):
         run_all(print, [()], executor="ray")
 
 

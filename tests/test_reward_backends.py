@@ -133,7 +133,7 @@ def test_corrupt_onnx_is_reported_with_its_path(model_copy, name):
 def test_missing_backend_package_says_what_to_install(monkeypatch, name, module):
     monkeypatch.setitem(sys.modules, module, None)  # makes `import module` raise ImportError
     monkeypatch.setattr("importlib.util.find_spec", lambda package, *a: None if package == module else object())
-    with pytest.raises(BackendUnavailableError, match=rf'pip install "pytest-drlreward\[{module}\]"'):
+    with pytest.raises(BackendUnavailableError, match=rf'pip install "{module}>=.*\[{module}\] extra; or pip install "\.\[{module}\]"'):
         load_backend(name)
 
 
@@ -177,3 +177,13 @@ def test_shipped_int8_model_agrees_with_f32_on_every_fixture_image(backends, lab
     np.testing.assert_array_equal(int8.predict_goal(images), labels.astype(bool))
     # it is a different (quantised) computation, not the f32 graph under another name
     assert np.abs(int8.logits(images) - backends["openvino"].logits(images)).max() > 1e-3
+
+
+def test_install_hints_name_commands_that_work_without_a_package_index():
+    """pytest-drlreward is not on a package index: a hint installs the extra's own packages, or the extra from a clone."""
+    from pytest_drlreward.backends.registry import install_hint
+
+    hint = install_hint("panda")
+    assert 'pip install "pytest-drlreward[' not in hint  # "No matching distribution found"
+    assert '"torch>=' in hint and '"pybullet>=' in hint  # the panda extra's own extra (torch) expanded
+    assert 'pip install ".[panda]" in a clone' in hint

@@ -119,7 +119,7 @@ def test_missing_optuna_names_the_extra(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_optuna)
-    with pytest.raises(ImportError, match=r'pip install "pytest-drlreward\[tune\]"'):
+    with pytest.raises(ImportError, match=r'pip install "optuna>=.*\[tune\] extra; or pip install "\.\[tune\]"'):
         tune.require_optuna()
 
 

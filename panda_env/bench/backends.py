@@ -29,16 +29,26 @@ def interleaved_median_ms(backends: dict, images: np.ndarray, rounds: int, repea
 
     Interleaving the backends block by block lets machine noise hit them alike.
     """
+    samples = interleaved_samples_ms(backends, images, rounds, repeats, warmup)
+    return {name: float(np.median(s)) for name, s in samples.items()}
+
+
+def interleaved_samples_ms(backends: dict, images: np.ndarray, rounds: int, repeats: int = 5, warmup: int = 20,
+                           tick=None) -> dict[str, list[float]]:
+    """The ``repeats`` block medians (ms per call) of each backend, blocks alternating; ``tick()`` after each."""
     samples: dict[str, list[float]] = {name: [] for name in backends}
     for _ in range(repeats):
         for name, backend in backends.items():
             samples[name].append(median_call_ms(backend, images, max(rounds // repeats, 1), warmup))
-    return {name: float(np.median(s)) for name, s in samples.items()}
+            if tick is not None:
+                tick()
+    return samples
 
 
 def backend_latency_table(model_dir: str | Path | ModelDir | None = None, backends=BACKEND_NAMES,
                           batch_sizes=(1, 8), rounds: int = 200, seed: int = 0,
-                          int8: bool | None = None, warmup: int = 20, threads: int | None = None) -> list[dict]:
+                          int8: bool | None = None, warmup: int = 20, threads: int | None = None,
+                          progress_bar: bool = False) -> list[dict]:
     """Rows of backend, batch, median ms, ms per image and speed-up against Torch eager.
 
     ``int8``: add the ``openvino-int8`` row; ``None`` (default) adds it when the directory has ``int8/``.
@@ -50,15 +60,24 @@ def backend_latency_table(model_dir: str | Path | ModelDir | None = None, backen
     loaded = {name: load_backend(name, directory, **options) for name in backends}
     if int8 or (int8 is None and has_int8_model(directory)):
         loaded[INT8_ROW] = load_backend("openvino", directory, int8_model=True, **options)
+    from panda_env.bench.spread import ratio_iqr
+    from panda_env.training.bar import progress
+
     rng = np.random.default_rng(seed)
     rows = []
+    bar = progress(len(batch_sizes) * 5 * len(loaded), "bench-backends", unit="block") if progress_bar else None
     for batch in batch_sizes:
         images = rng.integers(0, 256, (batch, *directory.image_shape), dtype=np.uint8)
-        medians = interleaved_median_ms(loaded, images, rounds, warmup=warmup)
-        reference = medians.get("torch")
-        for name, ms in medians.items():
+        samples = interleaved_samples_ms(loaded, images, rounds, warmup=warmup, tick=bar.update if bar else None)
+        reference = samples.get("torch")
+        for name, blocks in samples.items():
+            ms = float(np.median(blocks))
+            speedup = ratio_iqr(reference, blocks) if reference and name != "torch" else None
             rows.append({"backend": name, "batch": batch, "median_ms": ms, "ms_per_image": ms / batch,
-                         "speedup_vs_torch": reference / ms if reference else float("nan")})
+                         "speedup_vs_torch": 1.0 if name == "torch" else speedup.value if speedup else float("nan"),
+                         "speedup_vs_torch_iqr": [speedup.low, speedup.high] if speedup and speedup.width else None})
+    if bar is not None:
+        bar.close()
     return rows
 
 

@@ -36,12 +36,22 @@ def env_steps_per_second(n_steps: int = 300, seed: int = 0, **env_kwargs) -> flo
         env.close()
 
 
-def render_quality_ratio(n_steps: int = 300, rounds: int = 3, **env_kwargs) -> dict[str, float]:
-    """Steps/s of the ``fast`` and ``full`` render qualities, interleaved rounds, median of each."""
+def render_quality_ratio(n_steps: int = 300, rounds: int = 3, progress_bar: bool = False,
+                         **env_kwargs) -> dict[str, float]:
+    """Steps/s of the ``fast`` and ``full`` render qualities, interleaved rounds, median of each.
+
+    ``progress_bar``: show the rounds done on stderr (``panda_env.training.bar``)."""
+    from panda_env.training.bar import progress
+
     rates: dict[str, list[float]] = {"fast": [], "full": []}
+    bar = progress(2 * rounds, "bench-env", unit="round") if progress_bar else None
     for _ in range(rounds):
         for quality in rates:
             rates[quality].append(env_steps_per_second(n_steps, render_quality=quality, **env_kwargs))
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
     medians = {q: float(np.median(r)) for q, r in rates.items()}
     medians["ratio"] = medians["fast"] / medians["full"]
     return medians

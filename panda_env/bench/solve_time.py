@@ -18,18 +18,22 @@ SEED_DEMO_STEPS = 8000
 
 def solve_time(seeds: Sequence[int] = (0, 1, 2), backend: str = "openvino", cap: int = 8000,
                rule: SolvedRule | None = None, seed_steps: int = 100, eval_episodes: int = 50,
-               on_run: Callable[[TrainingReport], None] | None = None) -> dict:
-    """Runs per seed and the seed profile's per-step cost; see the module docstring."""
+               on_run: Callable[[TrainingReport], None] | None = None, progress_bar: bool = False) -> dict:
+    """Runs per seed and the seed profile's per-step cost; see the module docstring.
+
+    ``progress_bar``: each training shows its progress on stderr (``panda_env.training.bar``)."""
     if seed_steps < 1:
         raise ValueError(f"seed_steps must be positive, got {seed_steps}")
     rule = rule or SolvedRule()
     runs = []
     for seed in seeds:
-        report = train(backend, steps=cap, seed=seed, eval_episodes=eval_episodes, table_rows=0, until_solved=rule)
+        report = train(backend, steps=cap, seed=seed, eval_episodes=eval_episodes, table_rows=0, until_solved=rule,
+                       progress_bar=progress_bar and f"seed {seed}, {backend} reward, until solved")
         runs.append(report)
         if on_run is not None:
             on_run(report)
-    demo = train("torch", steps=seed_steps, seed=0, profile="seed", eval_episodes=0, table_rows=0)
+    demo = train("torch", steps=seed_steps, seed=0, profile="original", eval_episodes=0, table_rows=0,
+                 progress_bar=progress_bar and "the original demo's cost (original profile, torch reward)")
     if on_run is not None:
         on_run(demo)
     demo_step_s = demo.total_s / demo.steps

@@ -16,7 +16,7 @@ import numpy as np
 from panda_env.envs import task
 from panda_env.sim import PandaScene, SceneConfig
 from pytest_drlreward.classifier.int8 import has_int8_model
-from pytest_drlreward.timing import median_ms
+from pytest_drlreward.timing import measure, median_ms
 
 
 def _scene_costs(config: SceneConfig, rounds: int, seed: int) -> dict[str, float]:
@@ -47,6 +47,12 @@ def _model_dir_for(image_size: int, workdir: Path):
                              torch_factory="panda_env.reward.model:build_classifier")
 
 
+def _timed(costs: dict, key: str, call, rounds: int, warmup: int = 5) -> None:
+    """``costs[key + "_ms"]``: the median ms of ``call``; ``_q1_ms`` / ``_q3_ms``: its quartiles."""
+    sample = measure(call, rounds, warmup)
+    costs[f"{key}_ms"], costs[f"{key}_q1_ms"], costs[f"{key}_q3_ms"] = sample.median_ms, sample.q1_ms, sample.q3_ms
+
+
 def _reward_costs(image: np.ndarray, model_dir, backends, rounds: int) -> dict[str, float]:
     import torch
 
@@ -60,10 +66,10 @@ def _reward_costs(image: np.ndarray, model_dir, backends, rounds: int) -> dict[s
         costs["preprocess_ms"] = median_ms(lambda: preprocess(torch.from_numpy(batch)), rounds)
     for name in backends:
         backend = load_backend(name, model_dir)
-        costs[f"reward_{name}_ms"] = median_ms(functools.partial(backend.logits, batch), rounds)
+        _timed(costs, f"reward_{name}", functools.partial(backend.logits, batch), rounds)
     if "openvino" in backends and has_int8_model(model_dir):
         backend = load_backend("openvino", model_dir, int8_model=True)
-        costs["reward_openvino-int8_ms"] = median_ms(lambda: backend.logits(batch), rounds)
+        _timed(costs, "reward_openvino-int8", functools.partial(backend.logits, batch), rounds)
     return costs
 
 
@@ -94,11 +100,26 @@ def sac_learning_step_ms(rounds: int = 50, seed: int = 0, threads: int | None = 
 
 
 def profile_steps(image_sizes=(64, 96), qualities=("fast", "full"), backends=("torch", "onnxruntime", "openvino"),
-                  rounds: int = 50, include_seed: bool = True, seed: int = 0) -> dict:
-    """Measure every part for each (quality, image size), the SAC step, and the seed profile."""
+                  rounds: int = 50, include_seed: bool = True, seed: int = 0, progress_bar: bool = False) -> dict:
+    """Measure every part for each (quality, image size), the SAC step, and the seed profile.
+
+    ``progress_bar``: show the rows measured on stderr (``panda_env.training.bar``)."""
+    from panda_env.training.bar import progress
     from panda_env.training.profiles import scene_config
 
+    bar = progress(1 + len(image_sizes) * len(qualities) + 2 * include_seed, "bench", unit="part") \
+        if progress_bar else None
+    tick = bar.update if bar is not None else (lambda n=1: None)
+    try:
+        return _profile_rows(image_sizes, qualities, backends, rounds, include_seed, seed, tick, scene_config)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _profile_rows(image_sizes, qualities, backends, rounds, include_seed, seed, tick, scene_config) -> dict:
     learning = sac_learning_step_ms(rounds, seed, profile="fast")
+    tick()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in image_sizes:
@@ -109,20 +130,23 @@ def profile_steps(image_sizes=(64, 96), qualities=("fast", "full"), backends=("t
                        "move_ms": scene["move_ms"], "render_ms": scene["render_ms"], "sac_learning_ms": learning}
                 row.update(_reward_costs(scene["image"], model_dir, backends, rounds))
                 rows.append(row)
+                tick()
     if include_seed:
         from panda_env.reward.seed_replica import seed_backend
 
-        config = scene_config("seed")
+        config = scene_config("original")
         scene = _scene_costs(config, max(rounds // 10, 3), seed)
-        row = {"profile": "seed", "render_quality": config.render_quality,
+        row = {"profile": "original", "render_quality": config.render_quality,
                "image_size": f"{config.camera_resolution[0]}x{config.camera_resolution[1]}",
                "move_ms": scene["move_ms"], "render_ms": scene["render_ms"],
-               "sac_learning_ms": sac_learning_step_ms(rounds, seed, profile="seed")}
+               "sac_learning_ms": sac_learning_step_ms(rounds, seed, profile="original")}
+        tick()
         for name in ("torch", "openvino"):
             backend = seed_backend(name)
-            row[f"reward_{name}_ms"] = median_ms(functools.partial(backend.logits, scene["image"][None]),
-                                                 max(rounds // 5, 3), warmup=2)
+            _timed(row, f"reward_{name}", functools.partial(backend.logits, scene["image"][None]),
+                   max(rounds // 5, 3), warmup=2)
         rows.append(row)
+        tick()
     for row in rows:
         add_step_totals(row, (*backends, "openvino-int8"))
     return {"rows": rows, "sac_learning_ms": learning}
@@ -151,4 +175,20 @@ def add_step_totals(row: dict, names) -> dict:
                 speedup = row["reward_torch_ms"] / row[f"reward_{name}_ms"]
                 row[f"speedup_{name}"] = speedup
                 row[f"predicted_saving_{name}"] = predicted_saving(row["reward_torch_share"], speedup)
+                quartiles = [row.get(f"reward_{b}_q{q}_ms") for b in ("torch", name) for q in (1, 3)]
+                if None not in quartiles:  # the range the speed-up spans between the two timings' quartiles
+                    t1, t3, c1, c3 = quartiles
+                    row[f"speedup_{name}_iqr"] = [t1 / c3, t3 / c1]
     return row
+
+
+def bench_warnings(rows: list[dict], load: float | None = None, cores: int | None = None) -> list[str]:
+    """Warnings for the rows whose OpenVINO speed-up is within its spread, and for a busy machine."""
+    from panda_env.bench.spread import keyed_spread, noise_warnings
+
+    figures = {}
+    for row in rows:
+        spread = keyed_spread(row, "speedup_openvino")
+        if spread is not None:
+            figures[f"the OV speed-up ({row['profile']}, {row['render_quality']}, {row['image_size']})"] = (spread, 1.0)
+    return noise_warnings(figures, load, cores)

@@ -13,7 +13,7 @@ the real reward, alternating; a setting is chosen only if it solves faster on ev
     python -m panda_env.bench.tune --trials 0 --rows rows.json --confirm 3 --backend openvino --seeds 10 11 12 \
         --cap 6000 --every 100 --out docs/tuning.md
 
-Optuna is an optional dependency: ``pip install "pytest-drlreward[tune]"``.
+Optuna is an optional dependency: the ``tune`` extra (``pip install ".[tune]"`` in a clone).
 """
 
 from __future__ import annotations
@@ -70,7 +70,9 @@ def require_optuna():
     try:
         import optuna
     except ImportError as error:
-        raise ImportError('the SAC search needs optuna: pip install "pytest-drlreward[tune]"') from error
+        from pytest_drlreward.backends.registry import install_hint
+
+        raise ImportError(f"the SAC search needs optuna: {install_hint('tune')}") from error
     return optuna
 
 

@@ -153,6 +153,9 @@ def _read_labels(path: Path) -> tuple[np.ndarray, np.ndarray]:
 def load_capture(directory: str | Path) -> CaptureSet:
     """Read a capture directory written by :func:`save_capture`; ValueError naming the file that is wrong."""
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise NotADirectoryError(f"{directory} is a file, not a capture directory (write one with "
+                                 f"`python -m panda_env capture --out DIR`)")
     for name in ("images.npy", "labels.csv", "manifest.json"):
         if not (directory / name).is_file():
             raise FileNotFoundError(f"{directory / name} is missing: {directory} is not a capture directory "

@@ -28,6 +28,8 @@ def load_agent(path: str | Path, trust_code: bool = False):
     from pytest_drlreward.sb3_agent import AgentFileError, load_agent_safely
 
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"agent file {path} is a directory; give the agent inside it, e.g. {path / 'agent.zip'}")
     if not path.is_file():
         raise FileNotFoundError(f"agent file {path} does not exist (train one with `python -m panda_env train --out DIR`)")
     if not zipfile.is_zipfile(path):

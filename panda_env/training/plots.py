@@ -33,21 +33,30 @@ def _pyplot():
     return plt
 
 
-def learning_curve_png(curve: Sequence[dict], path: str | Path, title: str = "") -> Path:
-    """Episode return and true-goal success against training steps."""
+def learning_curve_png(curve: Sequence[dict], path: str | Path, title: str = "", checks: Sequence[dict] = (),
+                       target: float | None = None, check_episodes: int | None = None) -> Path:
+    """True-goal success against training steps.
+
+    ``checks`` (``{"step", "success_rate"}``, from ``--until-solved``) are the deterministic checks the
+    stop rule reads: drawn bold, with the ``target`` line. The training episodes of ``curve`` (the
+    exploring policy, so lower) are the faint second series.
+    """
     plt = _pyplot()
-    figure, left = plt.subplots(figsize=(6, 3.2))
-    steps = [p["step"] for p in curve]
-    left.plot(steps, [p["mean_return"] for p in curve], color=COLOURS[0], marker=".", label="mean episode return")
-    left.set_xlabel("training steps")
-    left.set_ylabel("mean episode return", color=COLOURS[0])
-    right = left.twinx()
-    right.plot(steps, [100 * p["success_rate"] for p in curve], color=COLOURS[2], marker=".",
-               label="true-goal success")
-    right.set_ylabel("true-goal success (%)", color=COLOURS[2])
-    right.set_ylim(-5, 105)
-    left.set_title(title or "learning curve (episodes ending in each slice of training)")
-    left.grid(alpha=0.3)
+    figure, axes = plt.subplots(figsize=(6, 3.2))
+    axes.plot([p["step"] for p in curve], [100 * p["success_rate"] for p in curve], color=COLOURS[0], alpha=0.35,
+              marker=".", label="training episodes (exploring policy)")
+    if checks:
+        over = f" over {check_episodes} episodes" if check_episodes else ""
+        axes.plot([c["step"] for c in checks], [100 * c["success_rate"] for c in checks], color=COLOURS[2],
+                  marker="o", linewidth=2, label=f"checks: deterministic policy{over} (the stop rule)")
+    if target is not None:
+        axes.axhline(100 * target, color="#59a14f", linestyle="--", linewidth=1, label=f"target {target:.0%}")
+    axes.set_xlabel("training steps")
+    axes.set_ylabel("true-goal success (%)")
+    axes.set_ylim(-5, 105)
+    axes.legend(fontsize=7, loc="upper left", frameon=False)
+    axes.set_title(title or "learning curve")
+    axes.grid(alpha=0.3)
     return _save(figure, path)
 
 

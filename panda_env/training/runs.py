@@ -24,7 +24,7 @@ def backend_options_for(backend: str, profile: str, int8: bool) -> dict:
 
 def run_reward(backend: str, profile: str, model_dir=None) -> Any:
     """What decides a run's reward: the backend name, or in the seed profile the seed's own reward path."""
-    if check_reward_backend(backend) == ORACLE or check_profile(profile) != "seed":
+    if check_reward_backend(backend) == ORACLE or check_profile(profile) != "original":
         return backend
     from panda_env.reward.seed_replica import seed_backend
 

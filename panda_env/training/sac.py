@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from panda_env.envs.goal import CallTimer
+from panda_env.training.bar import ProgressCallback
 from panda_env.training.evaluate import EvaluationResult, evaluate_policy_success
 from panda_env.training.progress import EpisodeLog
 from panda_env.training.runs import backend_options_for, make_batched_env, make_env
@@ -46,6 +47,8 @@ class TrainingReport:
     pictures: list = field(default_factory=list)  # PNG files written beside the agent
     # train until solved: the rule, its checks, steps and training seconds to the solved policy, check time
     until_solved: dict = field(default_factory=dict)
+    # Ctrl-C (SIGINT) stopped the training after ``steps`` steps; the agent trained so far was kept
+    interrupted: bool = False
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -66,7 +69,7 @@ def _time_gradient_steps(agent) -> CallTimer:
     return timer
 
 
-def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progress_bar: bool, verbose: int,
+def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progress_bar: bool | str, verbose: int,
            n_envs: int, int8: bool, table_rows: int, solved_rule: SolvedRule | None, sac_overrides: dict | None):
     """Train an agent; return it and the report of where the time went (evaluation not yet done)."""
     from stable_baselines3 import SAC
@@ -91,8 +94,20 @@ def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progres
         if solved_rule is not None:
             solved = UntilSolved(solved_rule, profile)
             callbacks.append(solved)
+        bar = None
+        if progress_bar:  # "cap": until solved, the steps are a cap the run usually stops far before
+            desc = progress_bar if isinstance(progress_bar, str) else f"SAC, {backend} reward"
+            bar = ProgressCallback(steps, desc, cap=solved_rule is not None)
+            callbacks.append(bar)
         start = time.perf_counter()
-        agent.learn(total_timesteps=steps, progress_bar=progress_bar, callback=callbacks)
+        interrupted = False
+        try:
+            agent.learn(total_timesteps=steps, callback=callbacks)
+        except KeyboardInterrupt:  # rl-zoo3's convention: keep the agent trained so far
+            interrupted = True
+        finally:
+            if bar is not None:
+                bar.close()
         check_s = solved.record.check_s if solved_rule is not None else 0.0
         total = time.perf_counter() - start - check_s  # training time: the checks are reported apart
         steps = agent.num_timesteps
@@ -103,7 +118,8 @@ def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progres
             backend=backend, profile=profile, steps=steps, seed=seed, total_s=total, physics_s=physics,
             render_s=render, reward_s=reward.total_s, learning_s=learning.total_s,
             other_s=total - physics - render - reward.total_s - learning.total_s,
-            steps_per_s=steps / total, reward_calls=reward.calls, int8=int8, learning_curve=episodes.curve())
+            steps_per_s=steps / total if total > 0 else 0.0, reward_calls=reward.calls, int8=int8,
+            learning_curve=episodes.curve(), interrupted=interrupted)
         if solved_rule is not None:
             record = solved.record
             report.until_solved = {**asdict(record.rule), "checks": record.checks, "solved": record.steps_to_solve is not None,
@@ -120,7 +136,10 @@ def _write_pictures(report: TrainingReport, out: Path) -> list[str]:
     from panda_env.training.plots import learning_curve_png, time_split_png
 
     title = f"SAC, {report.backend} reward, {report.profile} profile, seed {report.seed}"
-    written = [learning_curve_png(report.learning_curve, out / "learning_curve.png", title)]
+    solved = report.until_solved
+    written = [learning_curve_png(report.learning_curve, out / "learning_curve.png", title,
+                                  checks=solved.get("checks", ()), target=solved.get("target"),
+                                  check_episodes=solved.get("episodes"))]
     written.append(time_split_png([(f"{report.backend} ({report.steps} steps)", asdict(report))],
                                   out / "time_split.png", f"where the {report.total_s:.0f} s of training went"))
     return [str(path) for path in written]
@@ -133,7 +152,7 @@ def _check_count(name: str, value, minimum: int) -> int:
 
 
 def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | None = None,
-          profile: str = "fast", model_dir=None, eval_episodes: int = 50, progress_bar: bool = False,
+          profile: str = "fast", model_dir=None, eval_episodes: int = 50, progress_bar: bool | str = False,
           verbose: int = 0, torch_threads: int | None = None, n_envs: int = 1, int8: bool = False,
           overwrite: bool = False, table_rows: int = 5, until_solved: SolvedRule | None = None,
           sac_overrides: dict | None = None) -> TrainingReport:
@@ -151,12 +170,17 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
     gradient step per ``n_envs`` env steps (its ``train_freq``/``gradient_steps`` count vector steps).
 
     ``int8``: the OpenVINO reward runs the classifier's shipped INT8 model (fast profile only).
+    ``progress_bar``: show progress on stderr (``panda_env.training.bar``; a string names the bar).
     ``table_rows``: progress rows logged (``panda_env.training.progress``); ``verbose=1`` adds SB3's own log.
     ``until_solved``: stop once a check of the policy reaches the rule's true-goal success (``steps`` is the
     cap; ``panda_env.training.solved``); the final evaluation then confirms it on other episodes.
     ``sac_overrides``: keyword arguments of SB3's ``SAC`` that replace the profile's (e.g. for a search).
     With ``out_dir`` the learning curve and the time split are drawn as PNGs beside the agent
     (``report.pictures`` lists them).
+
+    Ctrl-C (``KeyboardInterrupt``) during the training keeps the agent trained so far: it is saved as
+    above, the evaluation is skipped and the report says ``interrupted`` with its ``steps``; a second
+    Ctrl-C while saving leaves the earlier files whole (every write is atomic).
     """
     from panda_env.training.profiles import check_profile, profile_torch_threads
     from panda_env.training.run_dir import locked_run_dir
@@ -164,7 +188,7 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
     _check_count("steps", steps, 1)
     _check_count("n_envs", n_envs, 1)
     _check_count("eval_episodes", eval_episodes, 0)
-    check_profile(profile)
+    profile = check_profile(profile)  # "seed" names "original"
     backend_options_for(backend, profile, int8)  # refuses --int8 off openvino or the fast profile
     run_dir = locked_run_dir(out_dir, overwrite) if out_dir is not None else contextlib.nullcontext()
     with run_dir as out, profile_torch_threads(profile, torch_threads):  # threads given back after training
@@ -175,7 +199,7 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
                 agent.save(tmp)
             report.agent_path = str(out / "agent.zip")
             report.pictures = _write_pictures(report, out)
-        if eval_episodes:
+        if eval_episodes and not report.interrupted:
             gif = out / "episode.gif" if out is not None else None
             shown = backend if profile == "fast" else "oracle"  # the GIF shows this classifier's P(goal)
             result: EvaluationResult = evaluate_policy_success(agent, eval_episodes, seed=seed + 10_000, profile=profile,

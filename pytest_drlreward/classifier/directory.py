@@ -244,7 +244,8 @@ def open_model_dir(model_dir: str | Path) -> ModelDir:
 def _open_model_dir(model_dir: str | Path) -> ModelDir:
     path = Path(model_dir)
     if not path.is_dir():
-        raise ModelDirError(f"classifier directory {path} does not exist; pass a directory written by "
+        what = "is a file, not a directory" if path.exists() else "does not exist"
+        raise ModelDirError(f"classifier directory {path} {what}; pass a directory written by "
                             f"pytest_drlreward.export_classifier")
     meta_path = path / METADATA_FILE
     if not meta_path.is_file():

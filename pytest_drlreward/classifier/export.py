@@ -1,6 +1,6 @@
 """``export_classifier``: write any ``nn.Module`` as a format-2 classifier directory (see ``metadata.py``).
 
-Needs the ``torch`` extra (torch, onnx, onnxscript): ``pip install "pytest-drlreward[torch]"``.
+Needs the ``torch`` extra (torch, onnx, onnxscript): ``pip install ".[torch]"`` in a clone.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 from pytest_drlreward.atomic import atomic_directory
 from pytest_drlreward.classifier.directory import ONNX_FILE, TORCH_FILE, ModelDir, import_factory, open_model_dir, sha256_of
 from pytest_drlreward.classifier.metadata import OutputSpec
+from pytest_drlreward.classifier.quiet import quiet_onnx_export
 from pytest_drlreward.classifier.writer import (
     SINGLE_INPUT_NAME,
     default_classes,
@@ -85,7 +86,8 @@ def _export_onnx(model: Any, examples: dict[str, np.ndarray], single: bool, path
         args, kwargs, dynamic = tuple(tensors.values()), None, ({0: dim},)
     else:
         args, kwargs, dynamic = (), tensors, {name: {0: dim} for name in tensors}
-    with warnings.catch_warnings():  # torch warns that all inputs share one batch axis name: they do, on purpose
+    with quiet_onnx_export(), warnings.catch_warnings():  # no "torchvision is not installed" lines; and
+        # torch warns that all inputs share one batch axis name: they do, on purpose
         warnings.filterwarnings("ignore", message=".*The axis name: batch will not be used")
         torch.onnx.export(model, args, str(path), kwargs=kwargs, input_names=list(tensors), output_names=[OUTPUT_NAME],
                           dynamic_shapes=dynamic, dynamo=True, external_data=False, verbose=False)

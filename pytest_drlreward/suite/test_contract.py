@@ -85,6 +85,28 @@ def test_vector_env_matches_single_envs(drl_config):
 # --------------------------------------------------------------------------- parity
 
 
+class _Shown:
+    """A drawn input batch (one array, or named arrays) that Hypothesis's "Falsifying example" shows in one line,
+    not as the whole array."""
+
+    def __init__(self, images) -> None:
+        self.images = images
+
+    def __repr__(self) -> str:
+        import hashlib
+
+        def one(array) -> str:
+            digest = hashlib.sha256(array.tobytes()).hexdigest()[:12]
+            return f"{len(array)} images {'x'.join(map(str, array.shape[1:]))} {array.dtype}, sha256 {digest}"
+
+        if isinstance(self.images, dict):
+            return "<" + "; ".join(f"{name}: {one(array)}" for name, array in self.images.items()) + ">"
+        return f"<{one(self.images)}>"
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:  # Hypothesis's printer asks this before the map's call
+        printer.text(repr(self))
+
+
 @pytest.mark.parity
 def test_backend_matches_reference_on_random_images(reference_backend, reward_backend, drl_parity, drl_config):
     """Outputs agree within the backend's tolerance on drawn input batches (each named input with its dtype
@@ -96,9 +118,9 @@ def test_backend_matches_reference_on_random_images(reference_backend, reward_ba
     drawn = input_batches(specs, 1, 8) if specs else image_batches(*reference_backend.image_shape, 1, 8)
 
     @_settings(25)
-    @given(images=drawn)
-    def check(images):
-        drl_parity.check(reference_backend, reward_backend, images, source="random images", check_argmax=False)
+    @given(batch=drawn.map(_Shown))
+    def check(batch):
+        drl_parity.check(reference_backend, reward_backend, batch.images, source="random images", check_argmax=False)
 
     check()
 

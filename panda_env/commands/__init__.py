@@ -1,0 +1,1 @@
+"""Helpers of the command line shared by its commands (``panda_env.cli``)."""
