@@ -16,10 +16,6 @@ if _missing:
     raise ImportError(f"panda_env needs {', '.join(_missing)}, which the base install of pytest-drlreward does "
                       f"not include: {install_hint('panda')}")
 
-from panda_env.quiet import import_pybullet_quietly  # noqa: E402
-
-import_pybullet_quietly()  # its "pybullet build time" banner would reach stderr on every import
-
 ENV_ID = "PandaHover-v0"
 
 if ENV_ID not in registry:

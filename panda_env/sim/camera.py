@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pybullet
+
+from panda_env.quiet import pybullet  # without its build-time banner on stderr
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import inspect
 import weakref
 from typing import Any
 
-import pybullet
+from panda_env.quiet import pybullet  # without its build-time banner on stderr
 
 
 def _disconnect(client_id: int) -> None:

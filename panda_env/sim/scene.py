@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pybullet
 
+from panda_env.quiet import pybullet  # without its build-time banner on stderr
 from panda_env.sim import assets
 from panda_env.sim.camera import CAMERAS, Camera
 from panda_env.sim.client import PyBulletClient
