@@ -20,8 +20,8 @@ NO_MODEL_REASON = "no classifier configured: set the drl_model ini key or --drl-
 class BackendCache:
     """Opens each classifier directory once and loads each backend on it once (per set of options)."""
 
-    def __init__(self) -> None:
-        self._dirs: dict[Path, Any] = {}
+    def __init__(self, opened: dict[Path, Any] | None = None) -> None:
+        self._dirs: dict[Path, Any] = dict(opened or {})  # path -> ModelDir already opened (and hash-checked)
         self._backends: dict[tuple, Any] = {}
 
     def model_dir(self, path: Path | None) -> Any:

@@ -89,8 +89,9 @@ def _load(cache: BackendCache, config: DrlConfig, name: str) -> Any:
 
 
 @pytest.fixture(scope="session")
-def _drl_backend_cache() -> BackendCache:
-    return BackendCache()
+def _drl_backend_cache(drl_config: DrlConfig) -> BackendCache:
+    # the directory read_config opened and hash-checked at start is not opened or hashed again
+    return BackendCache({drl_config.model_dir: drl_config.model} if drl_config.model is not None else None)
 
 
 @pytest.fixture
@@ -243,8 +244,7 @@ def drl_search(drl_config: DrlConfig, drl_rollout: Any, _drl_backend_cache: Back
 def drl_parity(request: pytest.FixtureRequest, drl_config: DrlConfig) -> Iterator[ParityRecorder]:
     """``check(reference, candidate, images, source=...)`` with the candidate's tolerance or decision budget,
     and ``decisions(reference, candidate, images_or_rollout, max_flip_rate=0)``."""
-    recorder = ParityRecorder(request.node, drl_config.atol, drl_config.rtol, drl_config.tolerances,
-                              quantized=drl_config.quantized, min_argmax_agreement=drl_config.min_argmax_agreement)
+    recorder = ParityRecorder(request.node, drl_config)
     yield recorder
     recorder.finish()
 

@@ -65,25 +65,20 @@ def merge_decision_reports(reports: Sequence[Any]) -> Any:
 class ParityRecorder:
     """Runs parity checks for one test and records a summary line per pair once the test is done.
 
-    ``tolerances`` maps backend names to (atol, rtol) (others use ``atol``/``rtol``); ``quantized(name)``
-    says which candidates are judged by argmax agreement (at least ``min_argmax_agreement`` of images).
+    ``config`` (the run's ``DrlConfig``) gives each candidate's tolerance (``tolerance(name)``), says which
+    candidates are judged by decision agreement (``quantized(name)``: at least ``min_argmax_agreement``).
     """
 
-    def __init__(self, node: pytest.Item, atol: float, rtol: float, tolerances: dict[str, tuple[float, float]] | None = None,
-                 quantized: Any = None, min_argmax_agreement: float = 0.99) -> None:
+    def __init__(self, node: pytest.Item, config: Any) -> None:
         self._node = node
-        self.atol = atol
-        self.rtol = rtol
-        self.tolerances = dict(tolerances or {})
-        self._quantized = quantized or (lambda name: False)
-        self.min_argmax_agreement = min_argmax_agreement
+        self.config = config
         self._reports: dict[tuple[str, str, str, str], list[Any]] = {}
         self._failures: dict[tuple[str, str, str, str], str] = {}
         self._failed_reports: dict[tuple[str, str, str, str], Any] = {}  # the last failing check's report
 
     def tolerance(self, backend: Any) -> tuple[float, float]:
         """(atol, rtol) that applies to ``backend``."""
-        return self.tolerances.get(str(getattr(backend, "name", "")), (self.atol, self.rtol))
+        return self.config.tolerance(str(getattr(backend, "name", "")))
 
     def check(self, reference: Any, candidate: Any, images: Any, *, source: str = "", check_argmax: bool = True) -> Any:
         """Judge ``candidate`` against ``reference`` on ``images``; return the report.
@@ -95,9 +90,9 @@ class ParityRecorder:
 
         __tracebackhide__ = True
         name = str(getattr(candidate, "name", ""))
-        if self._quantized(name):
+        if self.config.quantized(name):
             return self.decisions(reference, candidate, images, source=source,
-                                  max_flip_rate=1.0 - self.min_argmax_agreement)
+                                  max_flip_rate=1.0 - self.config.min_argmax_agreement)
         atol, rtol = self.tolerance(candidate)
         return self._run("parity", source, assert_backends_agree, reference, candidate, images, atol, rtol,
                          check_argmax=check_argmax)

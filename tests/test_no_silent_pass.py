@@ -47,12 +47,13 @@ def test_decision_parity_fails_on_nan_logits_even_nan_against_nan(reference):
 
 
 def test_the_quantized_route_of_the_suite_fails_on_nan_int8_outputs():
+    from pytest_drlreward.config import DrlConfig
     from pytest_drlreward.recording import ParityRecorder
 
     class Node:
         user_properties: list = []
 
-    recorder = ParityRecorder(Node(), 1e-4, 1e-3, quantized=lambda name: True)
+    recorder = ParityRecorder(Node(), DrlConfig())  # openvino-int8 is quantized: judged by its decisions
     with pytest.raises(NonFiniteError, match="openvino-int8"):
         recorder.check(FixedLogitsBackend("torch", GOOD), _nan(), IMAGES, source="labelled images")
 
