@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from panda_env.bench import tune
+from panda_env.bench import tune, tune_report
 from panda_env.bench.tune import CURRENT, SeedResult, TrialRow
 
 
@@ -102,7 +102,7 @@ def test_markdown_report_with_a_confirmation(tmp_path):
     current = TrialRow(CURRENT, tune.CURRENT_PARAMS, [_result(10, 20.0, steps=4000)], 20.0)
     new = TrialRow("trial 7", tune.PROBE_PARAMS, [_result(10, 6.0, steps=1500)], 6.0)
     new.results[0].final_success = 0.96
-    text = tune.render_markdown([new, current], "python -m panda_env.bench.tune", {"seeds": [0, 1, 2]},
+    text = tune_report.render_markdown([new, current], "python -m panda_env.bench.tune", {"seeds": [0, 1, 2]},
                                 confirmation=[current, new], confirm_meta={"backend": "openvino", "seeds": [10]})
     assert "| 10 | 4000 / 20.0 | 1500 / 6.0 (96%) |" in text
     assert "`trial 7` solved faster on every seed" in text and "'learning_rate': 0.003" in text

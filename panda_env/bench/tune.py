@@ -8,10 +8,7 @@ count the same penalty). ``recheck`` re-runs the best settings on more seeds (a 
 lucky), and ``confirm`` trains the best settings and the fast profile's current ones on other seeds with
 the real reward, alternating; a setting is chosen only if it solves faster on every seed.
 
-    python -m panda_env.bench.tune --trials 300 --timeout 1740 --cap 4000 --every 100 --rows rows.json --out docs/tuning.md
-    python -m panda_env.bench.tune --trials 0 --rows rows.json --recheck 8 --cap 4000 --every 100 --out docs/tuning.md
-    python -m panda_env.bench.tune --trials 0 --rows rows.json --confirm 3 --backend openvino --seeds 10 11 12 \
-        --cap 6000 --every 100 --out docs/tuning.md
+    python -m panda_env tune --trials 300 --timeout 1740 --cap 4000 --every 100 --rows rows.json --out docs/tuning.md
 
 Optuna is an optional dependency: the ``tune`` extra (``pip install ".[tune]"`` in a clone).
 """
@@ -19,21 +16,15 @@ Optuna is an optional dependency: the ``tune`` extra (``pip install ".[tune]"`` 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
-import pprint
-import statistics
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from panda_env.bench.executors import executor_session, run_all
 from panda_env.training.profiles import FAST_NET_ARCH, FAST_SAC
-from pytest_drlreward.atomic import write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -250,7 +241,7 @@ def recheck(rows: Sequence[TrialRow], top: int, seeds: Sequence[int], backend: s
     for row in chosen_rows:
         row.value = objective_value(row.results, n_seeds, penalty_factor)
         row.state = "complete" if row.solved_all else "unsolved"
-        logger.info("recheck %s: %.1f s mean, %s", row.name, row.value, _seed_cells(row))
+        logger.info("recheck %s: %.1f s mean, %s", row.name, row.value, seed_cells(row))
     return ranked(chosen_rows)
 
 
@@ -288,160 +279,20 @@ def chosen(confirmation: Sequence[TrialRow]) -> TrialRow | None:
     return min(winners, key=lambda row: row.value, default=None)
 
 
-# -- Markdown ---------------------------------------------------------------------------------------------
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
-
-
-def _seed_cells(row: TrialRow) -> str:
+def seed_cells(row: TrialRow) -> str:
     return "; ".join(f"{r.seed}: {r.steps}{'' if r.solved else ' (unsolved)'} / {r.seconds:.1f} s" for r in row.results)
 
 
-def trials_table(rows: Sequence[TrialRow], top: int = 10) -> list[str]:
-    """Markdown table of the ``top`` rows: value, state, per-seed steps / seconds to solve, parameters."""
-    from panda_env.bench.tables import render
-
-    names = list(SEARCH_SPACE)
-    headers = ["trial", "mean s (objective)", "state", "seed: steps / s to solve", *names]
-    body = [[row.name, "-" if row.value is None else f"{row.value:.1f}", row.state, _seed_cells(row),
-             *(_fmt(row.params.get(n, "")) for n in names)] for row in list(rows)[:top]]
-    return render(headers, body, markdown=True)
-
-
-def confirmation_table(rows: Sequence[TrialRow]) -> list[str]:
-    """Markdown table: one line a seed, steps / training seconds to solve (and final success) per setting."""
-    from panda_env.bench.tables import render
-
-    headers = ["seed", *(f"{row.name}: steps / s (final success)" for row in rows)]
-    seeds = [r.seed for r in rows[0].results] if rows else []
-    body = []
-    for i, seed in enumerate(seeds):
-        cells = []
-        for row in rows:
-            r = row.results[i]
-            final = "" if r.final_success is None else f" ({100 * r.final_success:.0f}%)"
-            cells.append(f"{r.steps}{'' if r.solved else ' unsolved'} / {r.seconds:.1f}{final}")
-        body.append([str(seed), *cells])
-    body.append(["mean", *(f"{statistics.mean(r.steps for r in row.results):.0f} / "
-                           f"{statistics.mean(r.seconds for r in row.results):.1f}" for row in rows)])
-    return render(headers, body, markdown=True)
-
-
-def render_markdown(rows: Sequence[TrialRow], command: str, meta: dict[str, Any], top: int = 10,
-                    confirmation: Sequence[TrialRow] | None = None, confirm_meta: dict[str, Any] | None = None,
-                    rechecked: Sequence[TrialRow] | None = None) -> str:
-    """The whole report: command, search space, top trials, the recheck, and the confirmation with the choice."""
-    space = "\n".join(f"- `{name}`: {'log-uniform ' if isinstance(v, tuple) else ''}{list(v) if isinstance(v, tuple) else v}"
-                      for name, v in SEARCH_SPACE.items())
-    lines = ["# SAC settings for the fast profile", "", "```", command, "```", "",
-             f"Search: {meta.get('trials', len(rows))} trials in {meta.get('search_s', 0) / 60:.0f} min, "
-             f"reward `{meta.get('backend', 'oracle')}`, seeds {list(meta.get('seeds', []))}, step cap {meta.get('cap')}, "
-             f"check every {meta.get('every')} steps on {meta.get('episodes')} episodes (solved: >= 90% true-goal "
-             f"success); objective: mean training seconds to solve (checks excluded), an unsolved seed counting "
-             f"{PENALTY_FACTOR:g}x its seconds (at least {PENALTY_FLOOR_S:g} s). "
-             f"Optuna TPE (seed {meta.get('sampler_seed')}), median pruner.", "",
-             "## Search space", "", space, "", f"## Top {min(top, len(rows))} trials", "", *trials_table(rows, top), ""]
-    if rechecked:
-        lines += [f"## Recheck: the top {len(rechecked)} on seeds {list(meta.get('recheck_seeds', []))} as well", "",
-                  "Ranked by the mean over all seeds (an unsolved seed stops a setting and counts as above).", "",
-                  *trials_table(rechecked, len(rechecked)), ""]
-    if confirmation:
-        cm = confirm_meta or {}
-        lines += ["## Confirmation", "",
-                  f"Reward `{cm.get('backend', 'openvino')}`, seeds {list(cm.get('seeds', []))}, settings alternated "
-                  f"seed by seed; final success on {cm.get('eval_episodes', 50)} other episodes.", "",
-                  *confirmation_table(confirmation), ""]
-        best = chosen(confirmation)
-        lines += ["## Chosen", ""]
-        if best is None:
-            lines += ["No candidate solved faster than the current settings on every seed: keep them.", ""]
-        else:
-            lines += [f"`{best.name}` solved faster on every seed:", "", "```python",
-                      pprint.pformat(sac_kwargs(best.params), sort_dicts=False, width=110), "```", ""]
-    return "\n".join(lines)
-
-
-# -- command line ------------------------------------------------------------------------------------------
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m panda_env.bench.tune", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--trials", type=int, default=40, help="trials of the search (0: load --rows instead)")
-    parser.add_argument("--timeout", type=float, default=None, help="start no trial after this many seconds")
-    parser.add_argument("--search-seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--cap", type=int, default=6000, help="step cap of a training run")
-    parser.add_argument("--every", type=int, default=250, help="check the policy every this many steps")
-    parser.add_argument("--episodes", type=int, default=20, help="episodes of a check")
-    parser.add_argument("--sampler-seed", type=int, default=0)
-    parser.add_argument("--top", type=int, default=10, help="trials in the table")
-    parser.add_argument("--rows", type=Path, default=None,
-                        help="JSON of the search's rows: written after a search, read when --trials 0")
-    parser.add_argument("--recheck", type=int, default=0, help="re-run the best N of the search on --recheck-seeds")
-    parser.add_argument("--recheck-seeds", type=int, nargs="+", default=[3, 4, 5, 6, 7, 8])
-    parser.add_argument("--confirm", type=int, default=0, help="confirm the best N settings against the current ones")
-    parser.add_argument("--backend", default="openvino", help="reward of the confirmation")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[10, 11, 12], help="seeds of the confirmation")
-    parser.add_argument("--out", type=Path, required=True, help="Markdown report")
-    parser.add_argument("--executor", choices=("local", "ray"), default="local",
-                        help="local: seeds one after another here (pruned early); ray: a trial's seeds as Ray tasks")
-    parser.add_argument("--address", default=None, help="Ray cluster address (with --executor ray; None: local Ray)")
-    parser.add_argument("--cpus-per-task", type=float, default=1.0, help="CPUs each Ray task reserves")
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """Search (or load a search), optionally recheck and confirm the best settings; write the Markdown report."""
-    args = _parser().parse_args(argv)
+    """``python -m panda_env.bench.tune``: the ``tune`` command (``panda_env.commands.tune``)."""
+    from panda_env.commands.tune import add_arguments, run
+
+    parser = argparse.ArgumentParser(prog="python -m panda_env.bench.tune", description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    command = "python -m panda_env.bench.tune " + " ".join(sys.argv[1:] if argv is None else argv)
-    meta: dict[str, Any] = {"backend": "oracle", "seeds": args.search_seeds, "cap": args.cap, "every": args.every,
-                            "episodes": args.episodes, "sampler_seed": args.sampler_seed, "command": command}
-    if args.trials > 0:
-        start, seen = time.perf_counter(), []
-
-        def save(row: TrialRow | None = None) -> None:  # after every trial, so an interrupted search keeps its rows
-            if row is not None:
-                seen.append(row)
-            meta.update(trials=len(seen), search_s=time.perf_counter() - start)
-            if args.rows is not None:
-                write_text_atomic(args.rows, json.dumps({"meta": meta, "rows": [r.to_dict() for r in ranked(seen)]},
-                                                        indent=1))
-
-        rows = search(args.trials, args.search_seeds, "oracle", args.cap, args.every, args.episodes,
-                      args.sampler_seed, args.timeout, on_trial=save, executor=args.executor, address=args.address,
-                      cpus_per_task=args.cpus_per_task)
-        seen[:] = rows
-        save()
-    elif args.rows is not None:
-        data = json.loads(args.rows.read_text())
-        meta, rows = data["meta"], [TrialRow.from_dict(r) for r in data["rows"]]
-        rechecked = [TrialRow.from_dict(r) for r in data.get("rechecked", [])]
-        saved_confirmation = [TrialRow.from_dict(r) for r in data.get("confirmation", [])]
-        command = meta["command"] = meta.get("command", "") + "\n" + command
-    else:
-        raise SystemExit("give --trials N or --rows FILE")
-    if args.trials > 0:
-        rechecked, saved_confirmation = [], []
-    if args.recheck:
-        rechecked = recheck(rows, args.recheck, args.recheck_seeds, "oracle", args.cap, args.every, args.episodes)
-        meta["recheck_seeds"] = args.recheck_seeds
-    confirmation, confirm_meta = saved_confirmation, meta.get("confirm")
-    if args.confirm:
-        candidates = {row.name: row.params for row in (rechecked or rows) if row.name != CURRENT and row.solved_all
-                      and row.state == "complete"}
-        candidates = dict(list(candidates.items())[:args.confirm])
-        confirmation = confirm(candidates, args.seeds, args.backend, args.cap, args.every, args.episodes)
-        confirm_meta = meta["confirm"] = {"backend": args.backend, "seeds": args.seeds, "eval_episodes": 50}
-    if args.rows is not None and (args.recheck or args.confirm or args.trials == 0):
-        write_text_atomic(args.rows, json.dumps({"meta": meta, "rows": [r.to_dict() for r in rows],
-                                                 "rechecked": [r.to_dict() for r in rechecked],
-                                                 "confirmation": [r.to_dict() for r in confirmation]}, indent=1))
-    text = render_markdown(rows, command, meta, args.top, confirmation, confirm_meta, rechecked)
-    write_text_atomic(args.out, text)
-    sys.stdout.write(text)  # the command line's output (this is the module's entry point, not library code)
-    return 0
+    args.command_line = "python -m panda_env.bench.tune " + " ".join(sys.argv[1:] if argv is None else argv)
+    return run(args)
 
 
 if __name__ == "__main__":

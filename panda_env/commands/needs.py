@@ -30,6 +30,8 @@ NEEDS = {
     "solve-time": lambda a: [ENGINES.get(a.backend), ENGINES["torch"]],  # the seed profile runs Torch
     "compare": lambda a: [ENGINES.get(b.strip()) for b in a.backends.split(",")]
     + ([("ray", "ray")] if a.executor == "ray" else []),
+    "tune": lambda a: [("optuna", "tune"), ENGINES.get(a.backend) if a.confirm else None]
+    + ([("ray", "ray")] if a.executor == "ray" else []),
 }
 # the README's table of commands and extras is generated from this
 EXTRA_OF_COMMAND = {
@@ -39,6 +41,7 @@ EXTRA_OF_COMMAND = {
     "bench": "panda, onnxruntime, openvino", "train": "panda + the engine of --backend (openvino by default)",
     "evaluate": "panda (+ the engine of --backend with --gif)", "solve-time": "panda + the engine of --backend",
     "compare": "panda + the engine of each of --backends (+ ray with --executor ray)",
+    "tune": "panda, tune (+ the engine of --backend with --confirm, ray with --executor ray)",
 }
 
 
