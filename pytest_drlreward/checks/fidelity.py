@@ -25,6 +25,7 @@ from pytest_drlreward.checks.finite import require_finite
 from pytest_drlreward.checks.goalscore import goal_scores
 from pytest_drlreward.checks.parity import DEFAULT_BATCH
 from pytest_drlreward.checks.rollout import Rollout, RolloutError, collect_rollout
+from pytest_drlreward.checks.score_fidelity import score_fidelity_of
 from pytest_drlreward.checks.search import FALSE_GOALS, GOALS, search_states
 from pytest_drlreward.checks.stats import Proportion
 from pytest_drlreward.classifier.decision import rule_of
@@ -277,7 +278,7 @@ def assert_reward_fidelity(
             raise RolloutError("the rollout kept no images, so a backend cannot be judged on it")
         decided = decide(backend, rollout.images, batch_size)
         if decided.rule is not None and not decided.rule.decides:
-            return _score_fidelity(rollout, decided, min_correlation, max_mean_abs_error)
+            return score_fidelity_of(rollout, decided, min_correlation, max_mean_abs_error)
         decisions, probabilities, decider = decided.goal, decided.probability, decided.backend
         parts = [(states, *goal_scores(backend, states.images, batch_size)) for states in searches]
     else:
@@ -286,24 +287,10 @@ def assert_reward_fidelity(
         decisions, probabilities, decider = rollout.decisions, rollout.probabilities, f"info[{decision_key!r}]"
         if probabilities is not None:
             require_finite(probabilities, f"the env's info[{probability_key!r}]", unit="goal probabilities")
-    if decided_rule_is_score(backend) and probabilities is not None:
+    if backend is not None and rule_of(backend).kind == "score" and probabilities is not None:
         probabilities = None  # a score is no probability: worst cases are listed without one
     report = fidelity_report(rollout, decisions, probabilities, decider, min_recall=min_recall,
                              max_false_goal_rate=max_false_goal_rate, min_goals=min_goals, parts=parts)
     if not report.passed:
         raise FidelityError(report)
     return report
-
-
-def decided_rule_is_score(backend: Any) -> bool:
-    return backend is not None and getattr(getattr(backend, "decision", None), "kind", None) == "score"
-
-
-def _score_fidelity(rollout: Rollout, decided: Any, min_correlation: float, max_mean_abs_error: float | None) -> Any:
-    from pytest_drlreward.checks.score_fidelity import score_fidelity
-
-    if rollout.truth_values is None:
-        raise RolloutError(f"the env reports no numeric {rollout.truth_key!r} in its step info: nothing to compare "
-                           f"the dense reward with")
-    return score_fidelity(decided.probability, rollout.truth_values, decided.backend, str(rollout.truth_key),
-                          min_correlation=min_correlation, max_mean_abs_error=max_mean_abs_error)

@@ -8,6 +8,7 @@ A score with a ``decision.threshold`` is also judged as a goal decision (by ``as
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -64,3 +65,14 @@ def score_fidelity(scores: np.ndarray, truth: np.ndarray, decider: str, truth_ke
         raise ScoreFidelityError("dense reward fidelity fails:\n" + "\n".join(f"  - {p}" for p in report.problems)
                                  + f"\n{report}", report)
     return report
+
+
+def score_fidelity_of(rollout: Any, decided: Any, min_correlation: float, max_mean_abs_error: float | None) -> Any:
+    """:func:`score_fidelity` of a backend's decided scores on a rollout against its dense truth."""
+    from pytest_drlreward.checks.rollout import RolloutError
+
+    if rollout.truth_values is None:
+        raise RolloutError(f"the env reports no numeric {rollout.truth_key!r} in its step info: nothing to compare "
+                           f"the dense reward with")
+    return score_fidelity(decided.probability, rollout.truth_values, decided.backend, str(rollout.truth_key),
+                          min_correlation=min_correlation, max_mean_abs_error=max_mean_abs_error)

@@ -1,8 +1,8 @@
 """The contract suite: the env keeps the Gymnasium contract (our checks, Gymnasium's and SB3's
 checkers, vectorisation), every backend agrees with the reference (``drl_reference``; random inputs
 drawn per named input, labelled images, the env's own inputs), for every decision rule, classifies
-the labelled images well enough, and decides the reward as the env's truth says (reward fidelity);
-each backend's latency is measured.
+the labelled images well enough (reward fidelity, the agreement with the env's truth, is in
+``test_fidelity.py``); each backend's latency is measured.
 
 Hypothesis runs few examples (10 to 25) unless the project loaded its own settings profile. A test
 with ``@given`` and function-scoped fixtures would share one fixture value across all its examples
@@ -19,8 +19,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from pytest_drlreward.recording import ACCURACY_PROPERTY, FIDELITY_PROPERTY
+from pytest_drlreward.recording import ACCURACY_PROPERTY
 from pytest_drlreward.strategies import action_sequences, image_batches, input_batches, seeds
+from pytest_drlreward.suite.shapes import check_image_shape
 
 TIMING_BATCHES = (1, 8)
 VECTOR_ENVS = 2
@@ -137,7 +138,7 @@ def test_backend_decisions_match_reference_on_env_images(reference_backend, rewa
                                                          drl_config):
     """On the images of a seeded rollout of the env (what an agent sees), no reward flips (quantized: within
     the drl_min_argmax_agreement budget), and exact backends' logits agree within tolerance."""
-    _check_image_shape(drl_rollout, reference_backend)
+    check_image_shape(drl_rollout, reference_backend)
     if drl_config.quantized(reward_backend.name):
         drl_parity.check(reference_backend, reward_backend, drl_rollout, source="env images")
         return
@@ -170,124 +171,6 @@ def test_reference_classifies_labelled_images(reference_backend, labelled_images
 def test_backend_classifies_labelled_images(reward_backend, reference_backend, labelled_images, drl_config, drl_verdicts):
     """At least drl_min_accuracy (quantized: the reference's accuracy minus drl_max_accuracy_drop)."""
     drl_verdicts(ACCURACY_PROPERTY, lambda: _accuracy(reward_backend, labelled_images, drl_config, reference_backend))
-
-
-# --------------------------------------------------------------------------- reward fidelity
-
-
-def _check_image_shape(rollout, backend) -> None:
-    if isinstance(rollout.images, dict):
-        return  # named inputs were checked one by one as the rollout collected them
-    shape = tuple(rollout.images.shape[1:])
-    if shape != tuple(backend.image_shape):
-        pytest.fail(f"the env's images are {shape} but the classifier takes {tuple(backend.image_shape)}: configure "
-                    f"the env (drl_env) to render what the classifier (drl_model) was trained on", pytrace=False)
-
-
-def _save_false_goals(backend, searches, scores, drl_config, tmp_path_factory):
-    """The false goals ``backend`` makes on the searched states, saved (``--drl-plots`` DIR, else pytest's
-    temporary directory); the directory, or None when there were none."""
-    from pytest_drlreward.checks.false_goals import false_goals_in, save_false_goals
-
-    found = [false_goals_in(states, scores=score, decider=backend.name) for states, score in zip(searches, scores)]
-    found = [search for search in found if search.false_goals]
-    if not found:
-        return None
-    base = drl_config.plots if drl_config.plots is not None else tmp_path_factory.getbasetemp()
-    directory = base / f"drl_false_goals_{backend.name}"
-    directory.mkdir(exist_ok=True)
-    for search in found:
-        save_false_goals(search, directory / search.states.purpose.replace(" ", "_"), png=drl_config.plots is not None)
-    return directory
-
-
-def _scores(backend, states, drl_config):
-    """``(decisions, probabilities)`` of ``backend`` on ``states``; the searches' guide reuses what they stored."""
-    from pytest_drlreward.checks.goalscore import goal_scores
-    from pytest_drlreward.checks.search import SearchRollout
-    from pytest_drlreward.fixtures import search_guide
-
-    if isinstance(states, SearchRollout) and backend.name == search_guide(drl_config):
-        return states.decisions, states.probabilities
-    return goal_scores(backend, states.images)
-
-
-def _fidelity(request, backend, rollout, searches, drl_config, drl_verdicts, tmp_path_factory, scores=None):
-    """Judge ``backend`` on the rollout and the searched states; record each part; return the report and the
-    scores of every part (rollout first) for the sweep."""
-    from pytest_drlreward.checks.fidelity import FidelityError, fidelity_report
-    from pytest_drlreward.recording import record
-
-    if not drl_config.truth_key:
-        pytest.skip("no truth key: set drl_truth_key to the info key holding the env's ground truth (e.g. true_goal)")
-    _check_image_shape(rollout, backend)
-    if scores is None:
-        scores = [_scores(backend, part, drl_config) for part in (rollout, *searches)]
-    saved = _save_false_goals(backend, searches, scores[1:], drl_config, tmp_path_factory)
-
-    def check():
-        __tracebackhide__ = True
-        report = fidelity_report(rollout, *scores[0], backend.name, min_recall=drl_config.min_recall,
-                                 max_false_goal_rate=drl_config.max_false_goal_rate, min_goals=drl_config.min_goals,
-                                 parts=[(states, *score) for states, score in zip(searches, scores[1:])])
-        if not report.passed:
-            error = FidelityError(report)
-            if saved is not None:
-                error.args = (f"{error}\n  false goals saved (images, seeds, actions) in {saved}",)
-            raise error
-        return report
-
-    report = None
-    try:
-        report = drl_verdicts(FIDELITY_PROPERTY, check)
-    except AssertionError as error:
-        report = getattr(error, "report", None)
-        raise
-    finally:
-        for part in report.parts if report is not None and len(report.parts) > 1 else ():  # what each part found
-            record(request.node, FIDELITY_PROPERTY, f"  {part}")
-        if saved is not None:
-            record(request.node, FIDELITY_PROPERTY, f"  false goals saved in {saved}")
-    return scores
-
-
-def _sweep(request, backend, rollout, searches, scores, drl_config):
-    """The threshold sweep on every collected state, in the summary (and a PNG with --drl-plots)."""
-    from pytest_drlreward.checks.sweep import plot_sweep, sweep_thresholds
-    from pytest_drlreward.recording import SWEEP_PROPERTY, record
-
-    parts = [rollout, *searches]
-    truth = np.concatenate([part.truth for part in parts])
-    probabilities = np.concatenate([probability for _, probability in scores])
-    report = sweep_thresholds(truth, probabilities, min_recall=drl_config.min_recall,
-                              max_false_goal_rate=drl_config.max_false_goal_rate,
-                              states=f"{backend.name} on " + " + ".join(part.describe() for part in parts))
-    for line in report.table():
-        record(request.node, SWEEP_PROPERTY, line)
-    if drl_config.plots is not None:
-        path = plot_sweep(report, drl_config.plots / f"threshold_sweep_{backend.name}.png")
-        record(request.node, SWEEP_PROPERTY, f"curve: {path}" if path else "curve: not drawn (matplotlib is not installed)")
-    return report
-
-
-def test_reference_reward_fidelity(request, reference_backend, drl_rollout, drl_search, drl_config, drl_verdicts,
-                                   tmp_path_factory):
-    """The reference's reward agrees with the env's truth on the rollout and the searched states (recall,
-    false-goal rates); the threshold sweep of its goal probability goes to the summary."""
-    if not drl_config.truth_key:
-        pytest.skip("no truth key: set drl_truth_key to the info key holding the env's ground truth (e.g. true_goal)")
-    _check_image_shape(drl_rollout, reference_backend)
-    scores = [_scores(reference_backend, part, drl_config) for part in (drl_rollout, *drl_search)]
-    try:
-        _fidelity(request, reference_backend, drl_rollout, drl_search, drl_config, drl_verdicts, tmp_path_factory,
-                  scores=scores)
-    finally:
-        _sweep(request, reference_backend, drl_rollout, drl_search, scores, drl_config)
-
-
-def test_reward_fidelity(request, reward_backend, drl_rollout, drl_search, drl_config, drl_verdicts, tmp_path_factory):
-    """Each backend's reward agrees with the env's truth on the rollout and the searched states."""
-    _fidelity(request, reward_backend, drl_rollout, drl_search, drl_config, drl_verdicts, tmp_path_factory)
 
 
 # --------------------------------------------------------------------------- timing
