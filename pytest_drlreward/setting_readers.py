@@ -98,6 +98,11 @@ def _backends(reading: _Reading, row: Setting) -> tuple[str, ...]:
         candidates = candidate_backends(configured, reference, _model(reading)) or configured or DEFAULT_BACKENDS
     except ValueError as error:
         raise reading.error(row.name, str(error), value) from None
+    others = tuple(name for name in candidates if name != reference)
+    if reference in candidates and reading.raw("reference").text is None and others:
+        # the reference fell back to a candidate (e.g. torch is not installed): that candidate is the reference now
+        reading.values["reference_reason"] += f"; {reference} is then the reference, not also a candidate"
+        return others
     if reference in candidates:
         raise reading.error(row.name, f"{reference!r} is the reference every backend is compared with (drl_reference); "
                                       f"comparing it with itself proves nothing: list only the other backends", value)

@@ -108,3 +108,24 @@ def test_a_factory_without_render_mode_is_never_called_with_it(pytester):
     result = pytester.runpytest("--pyargs", "pytest_drlreward.suite", "-m", "parity", "-k", "env_images", "-rs")
     assert "TypeError" not in result.stdout.str() and result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["*takes no render_mode argument*"])
+
+
+def test_a_reference_that_fell_back_to_a_listed_candidate_leaves_the_candidates(pytester, monkeypatch):
+    """Found by CI's wheel install: without torch the reference falls back to ONNX Runtime, which the project
+    lists in drl_backends; it is then the reference only (said in the reason), not a self-comparison error.
+    Listing the configured reference itself stays an error."""
+    import pytest_drlreward.model_settings as model_settings
+
+    monkeypatch.setattr(model_settings, "default_reference", lambda directory: "onnxruntime")  # as if torch were absent
+    _model(pytester)
+    pytester.makeini("[pytest]\npythonpath = .\ndrl_model = my_model\ndrl_backends = onnxruntime,openvino\n")
+    pytester.makepyfile(SHOW + "\n\ndef test_reason(drl_config):\n    print('REASON=' + drl_config.reference_reason)\n")
+    result = pytester.runpytest("-s")
+    result.stdout.fnmatch_lines(["*REFERENCE=onnxruntime BACKENDS=openvino *",
+                                 "*REASON=torch is not installed, so onnxruntime is the reference; onnxruntime is then "
+                                 "the reference, not also a candidate*"])
+    pytester.makeini("[pytest]\npythonpath = .\ndrl_model = my_model\ndrl_backends = onnxruntime,openvino\n"
+                     "drl_reference = onnxruntime\n")
+    result = pytester.runpytest()
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*'onnxruntime' is the reference*itself proves nothing*"])
