@@ -82,6 +82,14 @@ def _with_openvino(path: Path) -> tuple[list[Port], list[Port]]:
     return ports(model.inputs), ports(model.outputs)
 
 
+GRAPH_READERS = ("onnx", "onnxruntime", "openvino")
+
+
+def can_read_graphs() -> bool:
+    """Whether one of the packages that read an ONNX graph is installed (none is in the base install)."""
+    return any(importlib.util.find_spec(package) is not None for package in GRAPH_READERS)
+
+
 def graph_signature(onnx_path: str | Path) -> tuple[list[Port], list[Port]]:
     """(inputs, outputs) of an ONNX file, read with onnx, ONNX Runtime or OpenVINO (whichever is installed)."""
     path = Path(onnx_path)
