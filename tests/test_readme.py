@@ -17,7 +17,6 @@ README = ROOT / "README.md"
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 CHEAP = ("demo", "--help")  # commands of a few seconds; the rest are run by their own tests
 # Reference pages other branches are writing (issue 21 links them); remove each once it is merged.
-PENDING = {"docs/reward-models.md", "docs/trust.md", "docs/fidelity.md"}
 
 
 def _local_links(text: str) -> list[str]:
@@ -39,7 +38,7 @@ def _readme_commands() -> list[str]:
 def test_every_link_of_the_readme_exists_and_is_tracked():
     links = _local_links(README.read_text())
     assert "docs/episode.gif" in links  # the headline picture
-    missing = [link for link in links if not (ROOT / link).exists() and link not in PENDING]
+    missing = [link for link in links if not (ROOT / link).exists()]
     assert not missing, f"the README links files that do not exist: {missing}"
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("not a git checkout: cannot check that the linked files are tracked")
