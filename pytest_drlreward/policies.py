@@ -10,7 +10,6 @@ is code (pickle): see docs/trust.md. No pytest here; stable-baselines3 is import
 from __future__ import annotations
 
 import copy
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,16 +34,9 @@ def random_policy(action_space: Any, seed: int = 0) -> Policy:
 
 
 def _import_callable(spec: str) -> Policy:
-    module_name, _, attribute = spec.partition(":")
-    try:
-        target: Any = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            target = getattr(target, part)
-    except (ImportError, AttributeError) as error:
-        raise PolicyError(f"policy {spec!r}: cannot import it ({error})") from error
-    if not callable(target):
-        raise PolicyError(f"policy {spec!r} is not callable")
-    return target
+    from pytest_drlreward.resolve import resolve
+
+    return resolve(spec, "policy", PolicyError)
 
 
 def sb3_algorithm(path: str | Path) -> Any:

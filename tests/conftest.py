@@ -77,3 +77,41 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         terminalreporter.write_sep("-", "results checked")
         for line in _SUMMARIES:
             terminalreporter.write_line(line)
+
+
+# -- fixtures of the reliability tests (runs, CLI, plugin outputs) --------------------------------------
+
+@pytest.fixture(scope="module")
+def earlier_run(tmp_path_factory) -> Path:
+    """A finished run directory (oracle reward, a few steps)."""
+    from panda_env.training import sac
+
+    out = tmp_path_factory.mktemp("runs") / "run"
+    sac.train("oracle", steps=60, out_dir=out, eval_episodes=0)
+    return out
+
+
+@pytest.fixture
+def no_learning(monkeypatch):
+    """Fails the test if training starts: a check must refuse before the long work."""
+    from panda_env.training import sac
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("training started although the run should have been refused first")
+
+    monkeypatch.setattr(sac, "_learn", refuse)
+
+
+@pytest.fixture
+def unwritable(monkeypatch):
+    """Make probe files fail with EROFS, as on a read-only directory (chmod does not stop root)."""
+    import tempfile
+
+    real = tempfile.TemporaryFile
+
+    def read_only(*args, dir=None, **kwargs):
+        if dir is not None and "readonly" in str(dir):
+            raise OSError(30, "Read-only file system")
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)

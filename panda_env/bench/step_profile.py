@@ -93,7 +93,7 @@ def sac_learning_step_ms(rounds: int = 50, seed: int = 0, threads: int | None = 
                 obs = rng.uniform(task.WORKSPACE_LOW, task.WORKSPACE_HIGH, size=(1, 2)).astype(np.float32)
                 action = rng.uniform(-0.1, 0.1, size=(1, 2)).astype(np.float32)
                 agent.replay_buffer.add(obs, obs, action, np.array([-1.0]), np.array([False]), [{}])
-            agent._setup_learn(total_timesteps=1)
+            agent.learn(total_timesteps=1)  # SB3's public set-up (logger, progress); one env step, no update
             return median_ms(lambda: agent.train(gradient_steps=1, batch_size=agent.batch_size), rounds)
     finally:
         env.close()

@@ -54,25 +54,30 @@ class TrainingReport:
         return json.dumps(asdict(self), indent=2) + "\n"
 
 
-def _time_gradient_steps(agent) -> CallTimer:
-    """Wrap ``agent.train`` (SAC's gradient steps) with a timer."""
-    timer, original = CallTimer(), agent.train
+def _timed_sac_class():
+    """SB3's SAC whose gradient steps (``train``) add their time to ``learning_timer``, which the saved
+    agent leaves out (SB3's ``_excluded_save_params``); an ``agent.zip`` loads as a plain ``SAC``."""
+    from stable_baselines3 import SAC
 
-    def timed_train(*args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            timer.add(time.perf_counter() - start)
+    class TimedSAC(SAC):
+        learning_timer: CallTimer
 
-    agent.train = timed_train
-    return timer
+        def train(self, gradient_steps: int, batch_size: int = 64) -> None:
+            start = time.perf_counter()
+            try:
+                super().train(gradient_steps, batch_size)
+            finally:
+                self.learning_timer.add(time.perf_counter() - start)
+
+        def _excluded_save_params(self) -> list[str]:
+            return [*super()._excluded_save_params(), "learning_timer"]
+
+    return TimedSAC
 
 
 def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progress_bar: bool | str, verbose: int,
            n_envs: int, int8: bool, table_rows: int, solved_rule: SolvedRule | None, sac_overrides: dict | None):
     """Train an agent; return it and the report of where the time went (evaluation not yet done)."""
-    from stable_baselines3 import SAC
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import VecMonitor
 
@@ -85,8 +90,9 @@ def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progres
         env = make_batched_env(backend, n_envs, profile, model_dir=model_dir, int8=int8)
         monitored = VecMonitor(env)
     try:
-        agent = SAC("MlpPolicy", monitored, seed=seed, verbose=verbose, **{**sac_options(profile), **(sac_overrides or {})})
-        learning = _time_gradient_steps(agent)
+        agent = _timed_sac_class()("MlpPolicy", monitored, seed=seed, verbose=verbose,
+                                   **{**sac_options(profile), **(sac_overrides or {})})
+        learning = agent.learning_timer = CallTimer()
         # a few rows over the run: over the step cap, or every other check when training until solved
         every = 2 * solved_rule.every if solved_rule is not None else steps // max(table_rows, 1)
         episodes = EpisodeLog(every=every if table_rows else 0)
@@ -111,7 +117,6 @@ def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progres
         check_s = solved.record.check_s if solved_rule is not None else 0.0
         total = time.perf_counter() - start - check_s  # training time: the checks are reported apart
         steps = agent.num_timesteps
-        del agent.train  # drop the timing wrapper (an instance attribute) so the agent saves cleanly
         physics, render = env.timers["physics"].total_s, env.timers["render"].total_s
         reward = env.reward_timer
         report = TrainingReport(

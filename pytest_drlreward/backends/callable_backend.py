@@ -8,7 +8,6 @@ array; it is imported when the backend is loaded, never from inside the classifi
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -20,18 +19,9 @@ from pytest_drlreward.classifier.directory import ModelDir
 
 def import_callable(spec: str) -> Callable[..., Any]:
     """``module:function`` (dotted attributes allowed) -> the callable; ValueError naming what is wrong."""
-    module_name, _, attribute = str(spec).partition(":")
-    if not module_name or not attribute:
-        raise ValueError(f"a callable reference must look like 'module:function', got {spec!r}")
-    try:
-        found: Any = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            found = getattr(found, part)
-    except (ImportError, AttributeError) as error:
-        raise ValueError(f"cannot import the callable reference {spec!r}: {error}") from error
-    if not callable(found):
-        raise ValueError(f"the reference {spec!r} is not callable")
-    return found
+    from pytest_drlreward.resolve import resolve
+
+    return resolve(spec, "the callable reference")
 
 
 class CallableBackend(RewardBackend):

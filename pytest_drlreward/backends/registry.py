@@ -139,6 +139,6 @@ def load_backend(name: str, model_dir: str | Path | ModelDir, **options: Any) ->
     directory = model_dir if isinstance(model_dir, ModelDir) else open_model_dir(model_dir)
     if options.pop("trust_code", False) and name == REFERENCE_BACKEND:
         options["trust_code"] = True
-    module_name, _, class_name = entry.target.partition(":")
-    backend_class = getattr(importlib.import_module(module_name), class_name)
-    return backend_class(directory, **options)
+    from pytest_drlreward.resolve import resolve
+
+    return resolve(entry.target, f"the {name!r} backend class")(directory, **options)

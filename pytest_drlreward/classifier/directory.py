@@ -21,7 +21,6 @@ are imported here; torch when a Torch module is built.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,19 +61,9 @@ def sha256_of(path: str | Path) -> str:
 
 def import_factory(spec: str) -> Callable[..., Any]:
     """Resolve ``"package.module:function"`` (the ``torch_factory`` of a classifier directory)."""
-    module_name, _, attribute = str(spec).partition(":")
-    if not module_name or not attribute:
-        raise ModelDirError(f"torch_factory must look like 'package.module:function', got {spec!r}")
-    try:
-        factory = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            factory = getattr(factory, part)
-    except (ImportError, AttributeError) as error:
-        raise ModelDirError(f"cannot import torch_factory {spec!r}: {error} (is its module installed, or on "
-                            f"the pythonpath?)") from error
-    if not callable(factory):
-        raise ModelDirError(f"torch_factory {spec!r} is not callable")
-    return factory
+    from pytest_drlreward.resolve import resolve
+
+    return resolve(spec, "torch_factory", ModelDirError, hint=" (is its module installed, or on the pythonpath?)")
 
 
 def read_metadata(meta_path: Path, format_version: int | tuple[int, ...]) -> dict[str, Any]:
