@@ -96,15 +96,21 @@ def _race(tmp_path: Path, writer, seconds: float, preload: tuple[str, ...] = (),
     return found
 
 
-def test_two_writers_and_a_reader_see_no_raw_oserror_and_no_missing_read(tmp_path, record_property):
-    found = _race(tmp_path, atomic_workers.writer_loop, seconds=4.0)
+
+def _no_raw_error_and_no_failed_read(found: list, record_property, label: str) -> None:
+    """The race's verdict: no writer saw a raw OSError, some wrote, and the reader read whole copies only."""
     writers = [counts for kind, _, counts in found if kind == "writer"]
     reader = next(counts for kind, _, counts in found if kind == "reader")
-    record_property("summary", f"race: writers {[(w['written'], w['refused'], w['raw']) for w in writers]} "
+    record_property("summary", f"{label}: writers {[(w['written'], w['refused'], w['raw']) for w in writers]} "
                                f"(written, refused, raw OSError); reader {reader['read']} whole, {reader['failed']} failed")
     assert sum(w["raw"] for w in writers) == 0, writers
     assert sum(w["written"] for w in writers) > 0, writers
     assert reader["failed"] == 0 and reader["read"] > 0, reader
+
+
+def test_two_writers_and_a_reader_see_no_raw_oserror_and_no_missing_read(tmp_path, record_property):
+    found = _race(tmp_path, atomic_workers.writer_loop, seconds=4.0)
+    _no_raw_error_and_no_failed_read(found, record_property, "race")
 
 
 @pytest.mark.slow
@@ -161,10 +167,4 @@ def test_two_exporting_writers_and_a_reader_see_no_raw_oserror_and_no_missing_re
     found = _race(tmp_path, atomic_workers.export_loop, seconds=40.0,
                   preload=("torch", "onnx", "tiny_model", "pytest_drlreward.classifier.export"),
                   reader=atomic_workers.open_loop, target=target)
-    writers = [counts for kind, _, counts in found if kind == "writer"]
-    reader = next(counts for kind, _, counts in found if kind == "reader")
-    record_property("summary", f"export race: writers {[(w['written'], w['refused'], w['raw']) for w in writers]} "
-                               f"(written, refused, raw OSError); reader {reader['read']} whole, {reader['failed']} failed")
-    assert sum(w["raw"] for w in writers) == 0, writers
-    assert sum(w["written"] for w in writers) > 0, writers
-    assert reader["failed"] == 0 and reader["read"] > 0, reader
+    _no_raw_error_and_no_failed_read(found, record_property, "export race")

@@ -14,9 +14,9 @@ HOLDER = ("import sys, time\nfrom panda_env.training.run_dir import locked_run_d
           "with locked_run_dir(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(120)\n")
 
 
-def test_a_run_killed_with_its_lock_held_frees_it_and_a_live_one_is_refused(tmp_path):
-    out = tmp_path / "run"
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(out)], stdout=subprocess.PIPE, text=True)
+
+def _second_run_is_refused_while(holder: subprocess.Popen, out) -> None:
+    """While ``holder`` (a process that printed "locked") holds ``out``'s lock, a second run is refused; then it is killed."""
     try:
         assert holder.stdout.readline().strip() == "locked"
         assert is_locked(out / LOCK_FILE)
@@ -26,6 +26,12 @@ def test_a_run_killed_with_its_lock_held_frees_it_and_a_live_one_is_refused(tmp_
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_run_killed_with_its_lock_held_frees_it_and_a_live_one_is_refused(tmp_path):
+    out = tmp_path / "run"
+    _second_run_is_refused_while(subprocess.Popen([sys.executable, "-c", HOLDER, str(out)], stdout=subprocess.PIPE,
+                                                  text=True), out)
     assert (out / LOCK_FILE).exists() and not is_locked(out / LOCK_FILE)  # left by the killed run, but free
     with locked_run_dir(out) as taken:
         assert taken == out
@@ -55,13 +61,5 @@ def test_a_holder_in_another_pid_namespace_is_seen(tmp_path):
         pytest.skip("cannot create a PID namespace here (unshare --pid)")
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    holder = subprocess.Popen(["unshare", "--pid", "--fork", "--kill-child", sys.executable, "-c", HOLDER, str(out)],
-                              stdout=subprocess.PIPE, text=True, env=env)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(FileExistsError, match="another run is writing to"):
-            with locked_run_dir(out):
-                pass
-    finally:
-        holder.kill()
-        holder.wait()
+    _second_run_is_refused_while(subprocess.Popen(["unshare", "--pid", "--fork", "--kill-child", sys.executable, "-c",
+                                                   HOLDER, str(out)], stdout=subprocess.PIPE, text=True, env=env), out)

@@ -56,22 +56,22 @@ def ratio_iqr(numerator: Sequence[float], denominator: Sequence[float]) -> Sprea
     return Spread(n2 / d2, n1 / d3, n3 / d1)
 
 
-def format_ratio(spread: Spread | None) -> str:
-    """``2.94x (IQR 2.10-3.80x)``, or ``2.94x`` without a spread, ``-`` for none."""
+def _format(spread: Spread | None, digits: int, unit: str) -> str:
     if spread is None:
         return "-"
     if spread.width is None:
-        return f"{spread.value:.2f}x"
-    return f"{spread.value:.2f}x (IQR {spread.low:.2f}-{spread.high:.2f}x)"
+        return f"{spread.value:.{digits}f}{unit}"
+    return f"{spread.value:.{digits}f}{unit} (IQR {spread.low:.{digits}f}-{spread.high:.{digits}f}{unit})"
+
+
+def format_ratio(spread: Spread | None) -> str:
+    """``2.94x (IQR 2.10-3.80x)``, or ``2.94x`` without a spread, ``-`` for none."""
+    return _format(spread, 2, "x")
 
 
 def format_percent(spread: Spread | None) -> str:
     """``6.5% (IQR 2.0-9.1%)`` for a spread of percentages."""
-    if spread is None:
-        return "-"
-    if spread.width is None:
-        return f"{spread.value:.1f}%"
-    return f"{spread.value:.1f}% (IQR {spread.low:.1f}-{spread.high:.1f}%)"
+    return _format(spread, 1, "%")
 
 
 def spread_exceeds_effect(spread: Spread, no_effect: float) -> bool:
