@@ -13,7 +13,7 @@ import logging
 import sys
 
 from panda_env.commands import bench, classifier, evaluate, experiments, train, tune
-from panda_env.commands.common import HelpFormatter, StdoutHandler, UserError
+from panda_env.commands.common import HelpFormatter, StdoutHandler, UserError, split_int8
 
 GROUPS = (evaluate, classifier, bench, train, experiments, tune)  # the order of `--help`'s list
 
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    split_int8(args)  # --backend openvino-int8 is --backend openvino --int8
     # Show our own log lines (per-epoch training progress, ...), not those of every library we use.
     package_logger = logging.getLogger("panda_env")
     if not any(isinstance(h, StdoutHandler) for h in package_logger.handlers):

@@ -180,3 +180,20 @@ def test_until_solved_report_fields(tmp_path, monkeypatch):
     assert saved["solved"] is True and saved["steps_to_solve"] == 150 and report.steps == 150
     assert saved["train_s_to_solve"] == pytest.approx(report.total_s)
     assert {"target", "every", "episodes", "checks", "check_s"} <= set(saved)
+
+
+def test_the_registry_name_openvino_int8_is_the_int8_flag(tmp_path, capsys):
+    """``--backend openvino-int8`` (the plugin's name) trains on the INT8 model, as the older ``--int8`` does."""
+    from panda_env.cli import build_parser, main
+    from panda_env.commands.common import split_int8
+
+    args = build_parser().parse_args(["train", "--backend", "openvino-int8"])
+    split_int8(args)
+    assert (args.backend, args.int8) == ("openvino", True)
+    args = build_parser().parse_args(["bench-env", "--backend", "openvino", "--int8"])
+    split_int8(args)
+    assert (args.backend, args.int8) == ("openvino", True)
+    out = tmp_path / "run"
+    assert main(["train", "--backend", "openvino-int8", "--steps", "60", "--eval-episodes", "0", "--out", str(out)]) == 0
+    assert "with the openvino INT8 reward" in capsys.readouterr().out
+    assert json.loads((out / "report.json").read_text())["int8"] is True

@@ -13,6 +13,7 @@ from panda_env.commands.common import (
     add_command,
     positive_int,
     positive_int_list,
+    reward_choices,
     start_benchmark,
 )
 from panda_env.envs.task import IMAGE_SIZE, REWARD_BACKENDS
@@ -100,7 +101,7 @@ COMMANDS = {"bench-env": cmd_bench_env, "bench-backends": cmd_bench_backends, "b
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register this module's commands."""
     p = add_command(subparsers, "bench-env", "env steps per second, fast against full render quality", run)
-    p.add_argument("--backend", choices=REWARD_BACKENDS, default="oracle", help=BACKEND_HELP)
+    p.add_argument("--backend", choices=reward_choices(REWARD_BACKENDS), default="oracle", help=BACKEND_HELP)
     p.add_argument("--image-size", type=positive_int, default=IMAGE_SIZE, help="camera image size in pixels")
     p.add_argument("--steps", type=positive_int, default=300, help="timed env steps per round")
     p.add_argument("--rounds", type=positive_int, default=3, help="rounds per render quality, interleaved")

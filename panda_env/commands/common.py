@@ -124,9 +124,21 @@ def add_command(subparsers: argparse._SubParsersAction, name: str, help_text: st
     return parser
 
 
-BACKEND_HELP = "what decides the reward: the simulator's truth (oracle) or the classifier on an engine"
-INT8_HELP = ("the same as --backend openvino-int8: the classifier's shipped INT8 OpenVINO model (openvino backend, "
-             "fast profile only)")
+BACKEND_HELP = ("what decides the reward: the simulator's truth (oracle) or the classifier on an engine "
+                "(openvino-int8: the classifier's INT8 model on OpenVINO, the plugin's name for it)")
+INT8_HELP = "the old spelling of --backend openvino-int8 (the classifier's shipped INT8 OpenVINO model, fast profile only)"
+INT8_BACKEND = "openvino-int8"  # the registry's name; runs are told backend="openvino", int8=True
+
+
+def reward_choices(backends: Sequence[str]) -> tuple[str, ...]:
+    """The ``--backend`` choices: the env's reward backends and the registry's ``openvino-int8``."""
+    return (*backends, INT8_BACKEND)
+
+
+def split_int8(args: argparse.Namespace) -> None:
+    """``--backend openvino-int8`` is ``--backend openvino --int8``: what the training and benchmark code take."""
+    if getattr(args, "backend", None) == INT8_BACKEND:
+        args.backend, args.int8 = "openvino", True
 MODEL_HELP = "classifier directory; None: the one shipped in panda_env"
 REPLACE_OUTPUT = "replace an existing output directory"
 MARKDOWN_HELP = "print the table as Markdown (for the README)"

@@ -15,6 +15,7 @@ from panda_env.commands.common import (
     non_negative_int,
     plural,
     positive_int,
+    reward_choices,
     seed_int,
 )
 from panda_env.envs.task import REWARD_BACKENDS
@@ -72,7 +73,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register this module's commands."""
     p = add_command(subparsers, "train", "train SAC with a reward backend; print and save the timing split, the learning "
                                "curve and an evaluation GIF", run, "replace an earlier run in --out")
-    p.add_argument("--backend", choices=REWARD_BACKENDS, default="openvino", help=BACKEND_HELP)
+    p.add_argument("--backend", choices=reward_choices(REWARD_BACKENDS), default="openvino", help=BACKEND_HELP)
     p.add_argument("--steps", type=positive_int, default=8000, help="SAC training steps")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of SAC and of the episodes")
     p.add_argument("--out", type=Path, default=Path("runs/sac"), help="run directory: agent.zip, report.json, "
