@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from panda_env.commands.common import (
@@ -13,11 +12,12 @@ from panda_env.commands.common import (
     add_command,
     positive_int,
     positive_int_list,
+    print_table,
     reward_choices,
+    save_json,
     start_benchmark,
 )
 from panda_env.envs.task import IMAGE_SIZE, REWARD_BACKENDS
-from pytest_drlreward.atomic import write_text_atomic
 
 
 def cmd_bench_env(args) -> int:
@@ -40,7 +40,7 @@ def cmd_bench_env(args) -> int:
 def cmd_bench_backends(args) -> int:
     from panda_env.bench.backends import backend_latency_table
     from panda_env.bench.spread import format_ratio, keyed_spread, noise_warnings
-    from panda_env.bench.tables import ms, ratio, render
+    from panda_env.bench.tables import ms, ratio
 
     start_benchmark()
     rows = backend_latency_table(args.model, batch_sizes=(1, 8), rounds=args.rounds, threads=args.threads,
@@ -53,7 +53,7 @@ def cmd_bench_backends(args) -> int:
         table.append([row["backend"], row["batch"], format_ratio(keyed_spread(row, "speedup_vs_torch")), ratio(gain),
                       ms(row["median_ms"]), f"{row['ms_per_image']:.3f}"])
     headers = ["backend", "batch", "speed-up vs torch", "batching gain per image", "median ms", "ms per image"]
-    print("\n".join(render(headers, table, args.markdown)))
+    print_table(headers, table, args.markdown)
     figures = {f"{row['backend']} at batch {row['batch']}": (keyed_spread(row, "speedup_vs_torch"), 1.0)
                for row in rows if row["backend"] != "torch" and keyed_spread(row, "speedup_vs_torch")}
     for warning in noise_warnings(figures):
@@ -64,7 +64,7 @@ def cmd_bench_backends(args) -> int:
 def cmd_bench(args) -> int:
     from panda_env.bench.spread import format_ratio, keyed_spread
     from panda_env.bench.step_profile import bench_warnings, profile_steps
-    from panda_env.bench.tables import ms, percent, render
+    from panda_env.bench.tables import ms, percent
 
     start_benchmark(args.json)
     result = profile_steps(image_sizes=args.image_sizes, rounds=args.rounds, progress_bar=True)
@@ -79,7 +79,7 @@ def cmd_bench(args) -> int:
               ms(row.get("reward_torch_ms")), ms(row.get("reward_onnxruntime_ms")), ms(row.get("reward_openvino_ms")),
               ms(row.get("reward_openvino-int8_ms")), ms(row["sac_learning_ms"]), ms(row.get("step_torch_ms")),
               ms(row.get("step_openvino_ms"))] for row in result["rows"]]
-    print("\n".join(render(headers, table, args.markdown)))
+    print_table(headers, table, args.markdown)
     for warning in bench_warnings(result["rows"]):
         print(warning)
     default = next((r for r in result["rows"] if r["profile"] == "fast" and r["render_quality"] == "fast"
@@ -89,9 +89,7 @@ def cmd_bench(args) -> int:
         print(f"training step, fast profile with OpenVINO against the original profile with Torch: "
               f"{seed['step_torch_ms'] / default['step_openvino_ms']:.1f}x cheaper "
               f"({default['step_openvino_ms']:.1f} ms against {seed['step_torch_ms']:.1f} ms)")
-    if args.json is not None:
-        write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.json}")
+    save_json(args.json, result)
     return 0
 
 

@@ -159,12 +159,15 @@ def add_executor(parser: argparse.ArgumentParser, local_help: str) -> None:
     parser.add_argument("--cpus-per-task", type=float, default=1.0, help="CPUs each Ray task reserves")
 
 
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], markdown: bool,
-                json_path: Path | None = None, result: Any = None) -> None:
-    """Print the table (plain or Markdown) and, with ``json_path``, write ``result`` there as JSON."""
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], markdown: bool) -> None:
+    """Print a command's table, plain or Markdown (``--markdown``)."""
     from panda_env.bench.tables import render
 
     print("\n".join(render(list(headers), [list(row) for row in rows], markdown)))
-    if json_path is not None:
-        write_text_atomic(json_path, json.dumps(result, indent=2) + "\n")
-        print(f"wrote {json_path}")
+
+
+def save_json(path: Path | None, result: Any) -> None:
+    """With ``--json PATH``: write ``result`` there (atomically) and say so."""
+    if path is not None:
+        write_text_atomic(path, json.dumps(result, indent=2) + "\n")
+        print(f"wrote {path}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from panda_env.commands.common import (
@@ -15,19 +14,19 @@ from panda_env.commands.common import (
     non_negative_int,
     plural,
     positive_int,
+    print_table,
+    save_json,
     seed_int,
     seed_list,
     start_benchmark,
 )
 from panda_env.envs.task import REWARD_BACKENDS
 from panda_env.training.profiles import PROFILE_CHOICES
-from pytest_drlreward.atomic import write_text_atomic
 
 
 def cmd_compare(args) -> int:
     from panda_env.bench.compare import compare_backends, compare_warnings
     from panda_env.bench.spread import format_percent, format_ratio, keyed_spread
-    from panda_env.bench.tables import render
 
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = [b for b in backends if b not in REWARD_BACKENDS]
@@ -52,12 +51,10 @@ def cmd_compare(args) -> int:
               format_ratio(keyed_spread(row, "speedup_vs_first")), f"{row['success_rate']:.0%}",
               f"{row['mean_total_s']:.1f}", f"{row['mean_step_ms']:.1f}", f"{row['mean_reward_s']:.1f}"]
              for row in result["rows"]]
-    print("\n".join(render(headers, table, args.markdown)))
+    print_table(headers, table, args.markdown)
     for warning in compare_warnings(result["rows"]):
         print(warning)
-    if args.json is not None:
-        write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.json}")
+    save_json(args.json, result)
     if args.chart is not None:
         from panda_env.bench.compare import chart_rows
         from panda_env.training.plots import time_split_png
@@ -70,7 +67,7 @@ def cmd_compare(args) -> int:
 
 def cmd_solve_time(args) -> int:
     from panda_env.bench.solve_time import solve_time
-    from panda_env.bench.tables import ratio, render
+    from panda_env.bench.tables import ratio
     from panda_env.training.solved import SolvedRule
 
     start_benchmark(args.json)
@@ -87,10 +84,8 @@ def cmd_solve_time(args) -> int:
               "not solved" if row["train_s_to_solve"] is None else f"{row['train_s_to_solve']:.1f}",
               row["steps_to_solve"] or "-", f"{row['confirmed_success']:.0%}", f"{row['check_s']:.1f}"]
              for row in result["rows"]]
-    print("\n".join(render(headers, table, args.markdown)))
-    if args.json is not None:
-        write_text_atomic(args.json, json.dumps(result, indent=2) + "\n")
-        print(f"wrote {args.json}")
+    print_table(headers, table, args.markdown)
+    save_json(args.json, result)
     return 0
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from pytest_drlreward.atomic import atomic_directory
 from pytest_drlreward.checks._format import backend_name
 from pytest_drlreward.checks.goalscore import goal_scores
-from pytest_drlreward.checks.search import DEFAULT_HORIZON, DEFAULT_SEARCH_STEPS, FALSE_GOALS, GOALS, SearchRollout, search_states
+from pytest_drlreward.checks.search import FALSE_GOALS, GOALS, SearchRollout, search_states
 from pytest_drlreward.checks.stats import Proportion
 
 FALSE_GOALS_FILE = "false_goals.json"
@@ -77,40 +77,17 @@ def false_goals_in(states: SearchRollout, backend: Any = None, batch_size: int |
     return FalseGoalSearch(states, decider, tuple(found), Proportion(len(wrong), int(np.sum(~states.truth))))
 
 
-def find_false_goals(
-    env: Any,
-    backend: Any,
-    *,
-    budget: int = DEFAULT_SEARCH_STEPS // 2,
-    seed: int = 0,
-    truth_key: str = "true_goal",
-    method: str = "auto",
-    horizon: int = DEFAULT_HORIZON,
-    use_hook: bool = True,
-) -> FalseGoalSearch:
-    """Search ``env`` for ``budget`` env steps for states ``backend`` calls goal while ``info[truth_key]`` is
-    false (see :mod:`~pytest_drlreward.checks.search`); no assertion: the report lists what it found."""
-    states = search_states(env, backend, budget=budget, purpose=FALSE_GOALS, seed=seed, truth_key=truth_key,
-                           method=method, horizon=horizon, use_hook=use_hook)
-    return false_goals_in(states)
+def find_false_goals(env: Any, backend: Any, **search: Any) -> FalseGoalSearch:
+    """Search ``env`` for states ``backend`` calls goal while ``info[truth_key]`` is false; ``search`` are the
+    keywords of :func:`~pytest_drlreward.checks.search.search_states` (``budget`` in env steps, ``seed``,
+    ``truth_key``, ``method``, ``horizon``, ``use_hook``, ...). No assertion: the report lists what it found."""
+    return false_goals_in(search_states(env, backend, **search, purpose=FALSE_GOALS))
 
 
-def seek_goals(
-    env: Any,
-    backend: Any,
-    *,
-    budget: int = DEFAULT_SEARCH_STEPS // 2,
-    seed: int = 0,
-    truth_key: str = "true_goal",
-    method: str = "auto",
-    horizon: int = DEFAULT_HORIZON,
-    distance_key: str | None = None,
-    use_hook: bool = True,
-) -> SearchRollout:
-    """Goal-seeking probes for ``budget`` env steps (toward ``info[truth_key]``, closing ``info[distance_key]``
-    when given, else toward states ``backend`` calls goal): the states to judge recall on."""
-    return search_states(env, backend, budget=budget, purpose=GOALS, seed=seed, truth_key=truth_key, method=method,
-                         horizon=horizon, distance_key=distance_key, use_hook=use_hook)
+def seek_goals(env: Any, backend: Any, **search: Any) -> SearchRollout:
+    """Goal-seeking probes (toward ``info[truth_key]``, closing ``info[distance_key]`` when given, else toward
+    states ``backend`` calls goal): the states to judge recall on. ``search``: as :func:`find_false_goals`."""
+    return search_states(env, backend, **search, purpose=GOALS)
 
 
 def _png(path: Path, image: np.ndarray) -> bool:

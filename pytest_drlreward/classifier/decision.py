@@ -118,7 +118,9 @@ class DecisionRule:
     def goal_probability(self, outputs: Any) -> np.ndarray:
         """Float64 (N,): the rule's goal probability (sigmoid, softmax of the goal column); for ``score``
         the score itself."""
-        out = self.rows(outputs)
+        return self._probability(self.rows(outputs))
+
+    def _probability(self, out: np.ndarray) -> np.ndarray:
         if self.kind in (ARGMAX, SOFTMAX):
             return _softmax_column(out, int(self.goal_index))
         if self.kind == SIGMOID:
@@ -136,10 +138,11 @@ class DecisionRule:
         return self.goal_probability(outputs) > float(self.threshold)
 
     def decide(self, outputs: Any) -> tuple[np.ndarray, np.ndarray]:
-        """(goal bool (N,), goal probability float64 (N,)) in one pass."""
-        probability = self.goal_probability(outputs)
+        """(goal bool (N,), goal probability float64 (N,)) in one pass (the env's judge calls it every step)."""
+        out = self.rows(outputs)
+        probability = self._probability(out)
         if self.kind == ARGMAX:
-            return self.rows(outputs).argmax(axis=1) == self.goal_index, probability
+            return out.argmax(axis=1) == self.goal_index, probability
         if not self.decides:
             return np.zeros(len(probability), dtype=bool), probability
         return probability > float(self.threshold), probability

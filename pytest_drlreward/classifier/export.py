@@ -17,15 +17,12 @@ import numpy as np
 
 from pytest_drlreward.atomic import atomic_directory
 from pytest_drlreward.classifier.directory import ONNX_FILE, TORCH_FILE, ModelDir, import_factory, open_model_dir, sha256_of
-from pytest_drlreward.classifier.metadata import OutputSpec
 from pytest_drlreward.classifier.quiet import quiet_onnx_export
 from pytest_drlreward.classifier.writer import (
     SINGLE_INPUT_NAME,
-    default_classes,
-    input_spec,
+    input_specs,
     metadata_for,
-    per_input,
-    resolve_decision,
+    output_and_rule,
     write_metadata,
 )
 from pytest_drlreward.extras import require
@@ -138,10 +135,8 @@ def export_classifier(
     examples = _check_examples(example_inputs, input_name)
     names = list(examples) if single else _forward_order(model, list(examples))
     examples = {name: examples[name] for name in names}
-    layouts, env_keys, ranges = (per_input(v, names, what) for v, what in
-                                 ((layouts, "layouts"), (env_keys, "env_keys"), (input_ranges, "input_ranges")))
-    specs = [input_spec(name, a.shape[1:], str(a.dtype), layout=layouts.get(name), env_key=env_keys.get(name),
-                        value_range=ranges.get(name)) for name, a in examples.items()]
+    specs = input_specs([(name, a.shape[1:], str(a.dtype)) for name, a in examples.items()], layouts, env_keys,
+                        input_ranges)
     if torch_factory is not None:
         from pytest_drlreward.classifier.trust import locate_factory
 
@@ -153,9 +148,7 @@ def export_classifier(
     shape = tuple(out.shape)
     if len(shape) not in (1, 2) or shape[0] != 1:
         raise ValueError(f"the model returned an output of shape {shape} for 1 example; expected (1,) or (1, K)")
-    output = OutputSpec(OUTPUT_NAME, (None, *shape[1:]))
-    rule = resolve_decision(output.n_values, decision, threshold, goal_index)
-    classes = default_classes(rule, classes)
+    output, rule, classes = output_and_rule(OUTPUT_NAME, shape, decision, threshold, goal_index, classes)
     with atomic_directory(Path(out_dir), overwrite=overwrite) as tmp:
         try:
             _export_onnx(model, examples, single, tmp / ONNX_FILE)

@@ -123,6 +123,25 @@ def metadata_for(inputs: Sequence[InputSpec], output: OutputSpec, rule: Any, cla
     return metadata
 
 
+def input_specs(arrays: Sequence[tuple[str, Sequence[int], str]], layouts: Any = None, env_keys: Any = None,
+                input_ranges: Any = None) -> list[InputSpec]:
+    """The ``inputs`` of a directory from (name, item shape, dtype) per input and the per-input options
+    (one value, or a mapping name -> value; see :func:`per_input`)."""
+    names = [name for name, _, _ in arrays]
+    layouts, env_keys, ranges = (per_input(v, names, what) for v, what in
+                                 ((layouts, "layouts"), (env_keys, "env_keys"), (input_ranges, "input_ranges")))
+    return [input_spec(name, shape, dtype, layout=layouts.get(name), env_key=env_keys.get(name),
+                       value_range=ranges.get(name)) for name, shape, dtype in arrays]
+
+
+def output_and_rule(name: str, shape: Sequence[int | None], decision: Any, threshold: float | None,
+                    goal_index: int | None, classes: Sequence[str] | None) -> tuple[OutputSpec, Any, list[str]]:
+    """The ``output`` (batch axis first), its decision rule (:func:`resolve_decision`) and the class names."""
+    output = OutputSpec(name, (None, *shape[1:]))
+    rule = resolve_decision(output.n_values, decision, threshold, goal_index)
+    return output, rule, default_classes(rule, classes)
+
+
 def write_metadata(directory: Path, metadata: dict[str, Any]) -> None:
     (directory / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
 
@@ -155,24 +174,17 @@ def write_classifier_dir(
     if not source.is_file():
         raise FileNotFoundError(f"ONNX file {source} does not exist")
     graph_inputs, graph_outputs = graph_signature(source)
-    names = [port.name for port in graph_inputs]
-    layouts, env_keys, ranges = (per_input(v, names, what) for v, what in
-                                 ((layouts, "layouts"), (env_keys, "env_keys"), (input_ranges, "input_ranges")))
-    specs = []
     for port in graph_inputs:
         if port.dtype not in ("uint8", "float32"):
             raise ValueError(f"{source}: input {port.name!r} is {port.dtype}; a classifier input must be uint8 or float32")
         if len(port.shape) < 2 or any(d is None for d in port.shape[1:]):
             raise ValueError(f"{source}: input {port.name!r} has shape {port.shape}; every axis but the first "
                              f"(the batch) must be fixed")
-        specs.append(input_spec(port.name, port.shape[1:], port.dtype, layout=layouts.get(port.name),
-                                env_key=env_keys.get(port.name), value_range=ranges.get(port.name)))
+    specs = input_specs([(port.name, port.shape[1:], port.dtype) for port in graph_inputs], layouts, env_keys, input_ranges)
     out = graph_outputs[0]
     if len(out.shape) not in (1, 2) or any(d is None for d in out.shape[1:]):
         raise ValueError(f"{source}: output {out.name!r} has shape {out.shape}; expected (N,) or (N, K)")
-    output = OutputSpec(out.name, (None, *out.shape[1:]))
-    rule = resolve_decision(output.n_values, decision, threshold, goal_index)
-    classes = default_classes(rule, classes)
+    output, rule, classes = output_and_rule(out.name, out.shape, decision, threshold, goal_index, classes)
     with atomic_directory(Path(out_dir), overwrite=overwrite) as tmp:
         shutil.copyfile(source, tmp / ONNX_FILE)
         write_metadata(tmp, metadata_for(specs, output, rule, classes, {ONNX_FILE: sha256_of(tmp / ONNX_FILE)}, info=info))
