@@ -37,36 +37,47 @@ def read_stable(target: str) -> str:
     return stable(target, lambda: read_whole(target)) if stable else read_whole(target)
 
 
-def writer_loop(target: str, writer: int, seconds: float, results) -> None:
-    """Write ``target`` again and again; count successes, clear refusals and raw OSErrors."""
+def _count_writes(write, seconds: float, pause_after_refusal: float = 0.0) -> dict:
+    """Call ``write(generation)`` for ``seconds``; count successes, clear refusals and raw OSErrors."""
     counts = {"written": 0, "refused": 0, "raw": 0, "raw_examples": []}
-    refused = getattr(atomic, "ConcurrentWriteError", ())
+    refused = getattr(atomic, "ConcurrentWriteError", ())  # absent before issue 20
     end, generation = time.monotonic() + seconds, 0
     while time.monotonic() < end:
         generation += 1
         try:
-            write_generation(target, writer, generation)
+            write(generation)
             counts["written"] += 1
         except refused:
             counts["refused"] += 1
+            time.sleep(pause_after_refusal)
         except OSError as error:
             counts["raw"] += 1
             counts["raw_examples"] = (counts["raw_examples"] + [repr(error)])[:3]
-    results.put(("writer", writer, counts))
+    return counts
 
 
-def reader_loop(target: str, seconds: float, results) -> None:
-    """Read ``target`` again and again; count whole reads and failed (missing, partial, mixed) ones."""
+def _count_reads(read, seconds: float) -> dict:
+    """Call ``read()`` for ``seconds``; count whole reads and failed (missing, partial, mixed) ones."""
     counts = {"read": 0, "failed": 0, "examples": []}
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         try:
-            read_stable(target)
+            read()
             counts["read"] += 1
         except (OSError, ValueError) as error:
             counts["failed"] += 1
             counts["examples"] = (counts["examples"] + [repr(error)])[:3]
-    results.put(("reader", 0, counts))
+    return counts
+
+
+def writer_loop(target: str, writer: int, seconds: float, results) -> None:
+    """Write ``target`` again and again; put the counts of :func:`_count_writes` on ``results``."""
+    results.put(("writer", writer, _count_writes(lambda generation: write_generation(target, writer, generation), seconds)))
+
+
+def reader_loop(target: str, seconds: float, results) -> None:
+    """Read ``target`` again and again; put the counts of :func:`_count_reads` on ``results``."""
+    results.put(("reader", 0, _count_reads(lambda: read_stable(target), seconds)))
 
 
 def export_tiny(target: str, seed: int) -> None:
@@ -85,45 +96,27 @@ def export_tiny(target: str, seed: int) -> None:
 
 
 def export_loop(target: str, writer: int, seconds: float, results) -> None:
-    """``export_classifier`` into ``target`` again and again; count successes, clear refusals and raw OSErrors."""
+    """``export_classifier`` into ``target`` again and again (new weights each time); put the counts on ``results``."""
     import numpy as np
     import torch
     from tiny_model import TinyCNN
 
     from pytest_drlreward import export_classifier
 
-    counts = {"written": 0, "refused": 0, "raw": 0, "raw_examples": []}
-    end, generation = time.monotonic() + seconds, 0
     images = np.zeros((2, 16, 16, 3), np.uint8)
-    while time.monotonic() < end:
-        generation += 1
+
+    def export(generation: int) -> None:
         torch.manual_seed(1000 * writer + generation)
-        try:
-            export_classifier(TinyCNN(), images, target, torch_factory="tiny_model:build", overwrite=True)
-            counts["written"] += 1
-        except atomic.ConcurrentWriteError:
-            counts["refused"] += 1
-            time.sleep(0.05)
-        except OSError as error:
-            counts["raw"] += 1
-            counts["raw_examples"] = (counts["raw_examples"] + [repr(error)])[:3]
-    results.put(("writer", writer, counts))
+        export_classifier(TinyCNN(), images, target, torch_factory="tiny_model:build", overwrite=True)
+
+    results.put(("writer", writer, _count_writes(export, seconds, pause_after_refusal=0.05)))
 
 
 def open_loop(target: str, seconds: float, results) -> None:
-    """``open_model_dir(target)`` again and again; count whole reads and failed ones (missing, partial, mixed)."""
+    """``open_model_dir(target)`` again and again; put the counts of :func:`_count_reads` on ``results``."""
     from pytest_drlreward.classifier import open_model_dir
 
-    counts = {"read": 0, "failed": 0, "examples": []}
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        try:
-            open_model_dir(target)
-            counts["read"] += 1
-        except (OSError, ValueError) as error:
-            counts["failed"] += 1
-            counts["examples"] = (counts["examples"] + [repr(error)])[:3]
-    results.put(("reader", 0, counts))
+    results.put(("reader", 0, _count_reads(lambda: open_model_dir(target), seconds)))
 
 
 def write_when_told(target: str, writer: int, generation: int, started) -> None:

@@ -122,6 +122,19 @@ def test_write_classifier_dir_refuses_a_threshold_outside_the_sigmoid_range(two_
     assert not (tmp_path / "bad").exists()
 
 
+@pytest.mark.parametrize("writer", ["export_classifier", "write_classifier_dir"])
+def test_both_writers_refuse_a_misspelt_description_keyword_naming_it_and_the_known_ones(two_view_dir, tmp_path,
+                                                                                          writer):
+    out = tmp_path / "misspelt"
+    with pytest.raises(TypeError, match=rf"{writer}\(\) got unexpected keyword argument\(s\) \['treshold'\]; "
+                                        r"its description keywords are \['decision', 'threshold'"):
+        if writer == "export_classifier":
+            export_classifier(reward_models.TwoView(seed=0), reward_models.view_batch(2), out, treshold=THRESHOLD)
+        else:
+            write_classifier_dir(two_view_dir / ONNX_FILE, out, treshold=THRESHOLD)
+    assert not out.exists()
+
+
 # -- the contract suite on these models, as a user runs it (a subprocess) ----------------------------------
 NO_TORCH = textwrap.dedent("""\
     import importlib.abc, sys

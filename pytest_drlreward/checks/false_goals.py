@@ -44,12 +44,16 @@ class FalseGoal:
 
 @dataclass(frozen=True)
 class FalseGoalSearch:
-    """What a false-goal search found for ``decider``: ``rate`` = false goals / non-goal states visited."""
+    """What a false-goal search found for ``decider``, most confident first."""
 
     states: SearchRollout
     decider: str
     false_goals: tuple[FalseGoal, ...]
-    rate: Proportion
+
+    @property
+    def rate(self) -> Proportion:
+        """False goals among the non-goal states visited."""
+        return Proportion(len(self.false_goals), int(np.sum(~self.states.truth)))
 
     def __str__(self) -> str:
         top = f"; most confident: {self.false_goals[0]}" if self.false_goals else ""
@@ -74,7 +78,7 @@ def false_goals_in(states: SearchRollout, backend: Any = None, batch_size: int |
         seed, actions, state = states.replay(int(index))
         found.append(FalseGoal(seed, actions, state, float(probability[index]), bool(states.truth[index]),
                                states.images[index], states.where(int(index))))
-    return FalseGoalSearch(states, decider, tuple(found), Proportion(len(wrong), int(np.sum(~states.truth))))
+    return FalseGoalSearch(states, decider, tuple(found))
 
 
 def find_false_goals(env: Any, backend: Any, **search: Any) -> FalseGoalSearch:

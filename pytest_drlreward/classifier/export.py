@@ -9,7 +9,7 @@ import errno
 import inspect
 import shutil
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +18,7 @@ import numpy as np
 from pytest_drlreward.atomic import atomic_directory
 from pytest_drlreward.classifier.directory import ONNX_FILE, TORCH_FILE, ModelDir, import_factory, open_model_dir, sha256_of
 from pytest_drlreward.classifier.quiet import quiet_onnx_export
-from pytest_drlreward.classifier.writer import (
-    SINGLE_INPUT_NAME,
-    input_specs,
-    metadata_for,
-    output_and_rule,
-    write_metadata,
-)
+from pytest_drlreward.classifier.writer import SINGLE_INPUT_NAME, Description, metadata_for, write_metadata
 from pytest_drlreward.extras import require
 
 INPUT_NAME = SINGLE_INPUT_NAME
@@ -98,16 +92,8 @@ def export_classifier(
     *,
     torch_factory: str | None = None,
     torch_factory_kwargs: dict[str, Any] | None = None,
-    decision: Any = None,
-    threshold: float | None = None,
-    classes: Sequence[str] | None = None,
-    goal_index: int | None = None,
     input_name: str = INPUT_NAME,
-    layouts: Any = None,
-    env_keys: Any = None,
-    input_ranges: Any = None,
-    info: dict[str, Any] | None = None,
-    overwrite: bool = True,
+    **description: Any,
 ) -> ModelDir:
     """Write ``model`` (an ``nn.Module``) as a format-2 classifier directory; return it opened.
 
@@ -117,26 +103,20 @@ def export_classifier(
     - ``torch_factory``: ``"package.module:function"``; ``function(**torch_factory_kwargs)`` must return
       an untrained module of the same architecture; then ``classifier.pt`` (the state dict) is written
       too and Torch can be the reference. Without it the directory is ONNX-only.
-    - ``decision``: ``"argmax"``, ``"sigmoid"``, ``"softmax"``, ``"score"`` (or a mapping / DecisionRule);
-      unset, it follows from the output and ``threshold``: one value + threshold = sigmoid, K >= 2 =
-      argmax (+ threshold = softmax). ``threshold``: sigmoid/softmax probability bar in (0, 1), or a
-      score's goal bar. ``goal_index``: the goal column (argmax/softmax; default 1). ``classes``: names
-      of the output columns (required for K > 2).
-    - ``layouts``, ``env_keys``, ``input_ranges``: per input (a value, or a mapping name -> value): the
-      axes (default guessed: NHWC, NCHW, NTHWC), where the env supplies it (default the name), the
-      value range random parity inputs are drawn from (default uint8 [0, 255], float32 [0, 1]).
-    - ``info``: free JSON for the metadata. ``overwrite``: replace an existing directory.
+    - ``description``: the keywords shared with ``write_classifier_dir`` (``decision``, ``threshold``,
+      ``goal_index``, ``classes``, ``layouts``, ``env_keys``, ``input_ranges``, ``info``, ``overwrite``),
+      documented on :class:`~pytest_drlreward.classifier.writer.Description`.
 
     Exports ONNX with ``torch.onnx`` (dynamic batch axis, checked with ``onnx.checker``), hashes every
     file into ``metadata.json`` and renames the finished directory into place.
     """
+    described = Description.of("export_classifier", description)
     torch = require("torch", "export_classifier", extra="torch")
     single = not isinstance(example_inputs, Mapping)
     examples = _check_examples(example_inputs, input_name)
     names = list(examples) if single else _forward_order(model, list(examples))
     examples = {name: examples[name] for name in names}
-    specs = input_specs([(name, a.shape[1:], str(a.dtype)) for name, a in examples.items()], layouts, env_keys,
-                        input_ranges)
+    specs = described.inputs([(name, a.shape[1:], str(a.dtype)) for name, a in examples.items()])
     if torch_factory is not None:
         from pytest_drlreward.classifier.trust import locate_factory
 
@@ -148,8 +128,8 @@ def export_classifier(
     shape = tuple(out.shape)
     if len(shape) not in (1, 2) or shape[0] != 1:
         raise ValueError(f"the model returned an output of shape {shape} for 1 example; expected (1,) or (1, K)")
-    output, rule, classes = output_and_rule(OUTPUT_NAME, shape, decision, threshold, goal_index, classes)
-    with atomic_directory(Path(out_dir), overwrite=overwrite) as tmp:
+    output, rule, classes = described.output_and_rule(OUTPUT_NAME, shape)
+    with atomic_directory(Path(out_dir), overwrite=described.overwrite) as tmp:
         try:
             _export_onnx(model, examples, single, tmp / ONNX_FILE)
         except RuntimeError as error:  # torch.onnx's C++ writer: "basic_ios::clear: iostream error" on a full disk
@@ -163,5 +143,5 @@ def export_classifier(
             files.append(TORCH_FILE)
         write_metadata(tmp, metadata_for(specs, output, rule, classes, {name: sha256_of(tmp / name) for name in files},
                                          torch_factory=torch_factory, torch_factory_kwargs=torch_factory_kwargs,
-                                         info=info))
+                                         info=described.info))
     return open_model_dir(out_dir)

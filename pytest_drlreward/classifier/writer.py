@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -134,42 +135,68 @@ def input_specs(arrays: Sequence[tuple[str, Sequence[int], str]], layouts: Any =
                        value_range=ranges.get(name)) for name, shape, dtype in arrays]
 
 
-def output_and_rule(name: str, shape: Sequence[int | None], decision: Any, threshold: float | None,
-                    goal_index: int | None, classes: Sequence[str] | None) -> tuple[OutputSpec, Any, list[str]]:
-    """The ``output`` (batch axis first), its decision rule (:func:`resolve_decision`) and the class names."""
-    output = OutputSpec(name, (None, *shape[1:]))
-    rule = resolve_decision(output.n_values, decision, threshold, goal_index)
-    return output, rule, default_classes(rule, classes)
+@dataclass(frozen=True)
+class Description:
+    """The keywords ``export_classifier`` and ``write_classifier_dir`` share: what the directory says of the
+    model beyond its graph, and whether it may replace an existing directory.
+
+    - ``decision``: ``"argmax"``, ``"sigmoid"``, ``"softmax"``, ``"score"`` (or a mapping / DecisionRule);
+      unset, it follows from the output and ``threshold``: one value + threshold = sigmoid, K >= 2 =
+      argmax (+ threshold = softmax). ``threshold``: sigmoid/softmax probability bar in (0, 1), or a
+      score's goal bar. ``goal_index``: the goal column (argmax/softmax; default 1). ``classes``: names
+      of the output columns (required for K > 2).
+    - ``layouts``, ``env_keys``, ``input_ranges``: per input (a value, or a mapping name -> value): the
+      axes (default guessed: NHWC, NCHW, NTHWC), where the env supplies it (default the name), the
+      value range random parity inputs are drawn from (default uint8 [0, 255], float32 [0, 1]).
+    - ``info``: free JSON for the metadata. ``overwrite``: replace an existing directory.
+    """
+
+    decision: Any = None
+    threshold: float | None = None
+    goal_index: int | None = None
+    classes: Sequence[str] | None = None
+    layouts: Any = None
+    env_keys: Any = None
+    input_ranges: Any = None
+    info: dict[str, Any] | None = None
+    overwrite: bool = True
+
+    @classmethod
+    def of(cls, caller: str, keywords: Mapping[str, Any]) -> Description:
+        """The description from ``caller``'s keywords; TypeError naming any keyword it does not take."""
+        known = [field.name for field in fields(cls)]
+        unknown = [name for name in keywords if name not in known]
+        if unknown:
+            raise TypeError(f"{caller}() got unexpected keyword argument(s) {unknown}; its description keywords "
+                            f"are {known}")
+        return cls(**keywords)
+
+    def inputs(self, arrays: Sequence[tuple[str, Sequence[int], str]]) -> list[InputSpec]:
+        """The ``inputs`` from (name, item shape, dtype) per input (see :func:`input_specs`)."""
+        return input_specs(arrays, self.layouts, self.env_keys, self.input_ranges)
+
+    def output_and_rule(self, name: str, shape: Sequence[int | None]) -> tuple[OutputSpec, Any, list[str]]:
+        """The ``output`` (batch axis first), its decision rule (:func:`resolve_decision`) and the class names."""
+        output = OutputSpec(name, (None, *shape[1:]))
+        rule = resolve_decision(output.n_values, self.decision, self.threshold, self.goal_index)
+        return output, rule, default_classes(rule, self.classes)
 
 
 def write_metadata(directory: Path, metadata: dict[str, Any]) -> None:
     (directory / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
 
 
-def write_classifier_dir(
-    onnx_path: str | Path,
-    out_dir: str | Path,
-    *,
-    decision: Any = None,
-    threshold: float | None = None,
-    goal_index: int | None = None,
-    classes: Sequence[str] | None = None,
-    layouts: Any = None,
-    env_keys: Any = None,
-    input_ranges: Any = None,
-    info: dict[str, Any] | None = None,
-    overwrite: bool = True,
-) -> ModelDir:
+def write_classifier_dir(onnx_path: str | Path, out_dir: str | Path, **description: Any) -> ModelDir:
     """Write an ONNX-only classifier directory around ``onnx_path``; no torch needed.
 
     Input names, dtypes (uint8 or float32) and shapes are read from the graph; its first axis is the
-    batch (every other axis must be fixed). ``layouts`` / ``env_keys`` / ``input_ranges``: one value
-    (one-input model) or a mapping input name -> value (defaults: guessed layout, the input's name,
-    uint8 [0, 255] / float32 [0, 1]). ``decision`` / ``threshold`` / ``goal_index``: see
-    :func:`resolve_decision`. Returns the opened, checked directory.
+    batch (every other axis must be fixed). ``description``: the keywords of :class:`Description`
+    (``decision``, ``threshold``, ``goal_index``, ``classes``, ``layouts``, ``env_keys``, ``input_ranges``,
+    ``info``, ``overwrite``), as for ``export_classifier``. Returns the opened, checked directory.
     """
     from pytest_drlreward.classifier.graph import graph_signature
 
+    described = Description.of("write_classifier_dir", description)
     source = Path(onnx_path)
     if not source.is_file():
         raise FileNotFoundError(f"ONNX file {source} does not exist")
@@ -180,12 +207,13 @@ def write_classifier_dir(
         if len(port.shape) < 2 or any(d is None for d in port.shape[1:]):
             raise ValueError(f"{source}: input {port.name!r} has shape {port.shape}; every axis but the first "
                              f"(the batch) must be fixed")
-    specs = input_specs([(port.name, port.shape[1:], port.dtype) for port in graph_inputs], layouts, env_keys, input_ranges)
+    specs = described.inputs([(port.name, port.shape[1:], port.dtype) for port in graph_inputs])
     out = graph_outputs[0]
     if len(out.shape) not in (1, 2) or any(d is None for d in out.shape[1:]):
         raise ValueError(f"{source}: output {out.name!r} has shape {out.shape}; expected (N,) or (N, K)")
-    output, rule, classes = output_and_rule(out.name, out.shape, decision, threshold, goal_index, classes)
-    with atomic_directory(Path(out_dir), overwrite=overwrite) as tmp:
+    output, rule, classes = described.output_and_rule(out.name, out.shape)
+    with atomic_directory(Path(out_dir), overwrite=described.overwrite) as tmp:
         shutil.copyfile(source, tmp / ONNX_FILE)
-        write_metadata(tmp, metadata_for(specs, output, rule, classes, {ONNX_FILE: sha256_of(tmp / ONNX_FILE)}, info=info))
+        write_metadata(tmp, metadata_for(specs, output, rule, classes, {ONNX_FILE: sha256_of(tmp / ONNX_FILE)},
+                                         info=described.info))
     return open_model_dir(out_dir)
