@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -108,28 +107,6 @@ def reference_backend(drl_config: DrlConfig, _drl_backend_cache: BackendCache) -
     return _load(_drl_backend_cache, drl_config, drl_config.reference)
 
 
-def load_labelled_images(path: Path) -> tuple[Any, Any]:
-    """Read ``images`` (uint8 (N, H, W, 3)) and ``labels`` (bool or int (N,)) from an ``.npz`` file, read-only."""
-    import numpy as np
-
-    from pytest_drlreward.checks.accuracy import check_labels
-
-    with np.load(path, allow_pickle=False) as data:
-        missing = {"images", "labels"} - set(data.files)
-        if missing:
-            raise ValueError(f"{path} lacks {sorted(missing)}; it has {sorted(data.files)}")
-        images, labels = data["images"], data["labels"]
-    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
-        raise ValueError(f"{path}: images must be uint8 (N, H, W, 3), got {images.dtype} {images.shape}")
-    try:
-        check_labels(labels, len(images))
-    except ValueError as error:
-        raise ValueError(f"{path}: {error}") from None
-    images.setflags(write=False)
-    labels.setflags(write=False)
-    return images, labels
-
-
 @pytest.fixture(scope="session")
 def labelled_images(drl_config: DrlConfig) -> tuple[Any, Any]:
     """``(images, labels)`` from ``drl_labelled_images`` (default: ``labelled_images.npz`` in the model directory)."""
@@ -137,6 +114,8 @@ def labelled_images(drl_config: DrlConfig) -> tuple[Any, Any]:
     if path is None or not path.is_file():
         where = f"{path} does not exist" if path else "no drl_model or drl_labelled_images configured"
         pytest.skip(f"no labelled images: {where}")
+    from pytest_drlreward.labelled import load_labelled_images
+
     return load_labelled_images(path)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -66,38 +65,6 @@ def check_variants(directory: ModelDir, backends: Iterable[str]) -> None:
         from pytest_drlreward.classifier.int8 import open_int8_model
 
         open_int8_model(True, directory)
-
-
-def _npy_header(archive: zipfile.ZipFile, member: str) -> tuple[tuple[int, ...], Any]:
-    import numpy as np
-
-    with archive.open(member) as handle:
-        version = np.lib.format.read_magic(handle)
-        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, _, dtype = read(handle)  # the header only: no data is read
-    return shape, dtype
-
-
-def check_labelled_file(path: Path, image_shape: tuple[int, ...] | None = None) -> None:
-    """Check an ``.npz`` of labelled images from its headers (keys, dtypes, shapes; each image ``image_shape``, the
-    classifier's, when given) without loading the arrays."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = {name[:-4]: name for name in archive.namelist() if name.endswith(".npy")}
-            missing = {"images", "labels"} - set(members)
-            if missing:
-                raise ValueError(f"{path} lacks {sorted(missing)}; it has {sorted(members)}")
-            (images_shape, images_dtype), (labels_shape, labels_dtype) = (
-                _npy_header(archive, members[key]) for key in ("images", "labels"))
-    except (zipfile.BadZipFile, OSError) as error:
-        raise ValueError(f"{path} is not a readable .npz file: {error}") from None
-    if images_dtype.str.lstrip("|") != "u1" or len(images_shape) != 4 or images_shape[-1] != 3:
-        raise ValueError(f"{path}: images must be uint8 (N, H, W, 3), got {images_dtype} {images_shape}")
-    if image_shape is not None and tuple(images_shape[1:]) != tuple(image_shape):
-        raise ValueError(f"{path}: images are {tuple(images_shape[1:])} but the classifier takes {tuple(image_shape)}")
-    if len(labels_shape) != 1 or labels_shape[0] != images_shape[0] or labels_dtype.kind not in "biu":
-        raise ValueError(f"{path}: labels must be bool or integers of shape ({images_shape[0]},), got "
-                         f"{labels_dtype} {labels_shape}")
 
 
 def _backend_class(name: str) -> Any:

@@ -141,7 +141,7 @@ def _labelled_images(reading: _Reading, row: Setting) -> Path | None:
         path = relative_to(value.base, value.text)
         if not path.is_file():
             raise reading.error(row.name, f"file {path} does not exist", value)
-    from pytest_drlreward.preflight import check_labelled_file
+    from pytest_drlreward.labelled import check_labelled_file
 
     try:
         check_labelled_file(path, directory.image_shape if directory is not None and len(directory.inputs) == 1 else None)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_drlreward.backends import REFERENCE_BACKEND as REFERENCE
+from pytest_drlreward.validation import check_int
 
 BASELINE_FORMAT = 1
 DEFAULT_MARGIN = 0.5  # a ratio may grow by 50% before it counts as a regression
@@ -36,8 +37,8 @@ class TimingSample:
 
 def measure(call: Callable[[], Any], rounds: int = 50, warmup: int = 5) -> TimingSample:
     """Wall time of ``call()`` over ``rounds`` calls after ``warmup`` calls: median, min, max, quartiles (ms)."""
-    if rounds < 1 or warmup < 0:
-        raise ValueError(f"rounds must be >= 1 and warmup >= 0, got rounds={rounds}, warmup={warmup}")
+    check_int(rounds, "rounds")
+    check_int(warmup, "warmup", low=0)
     for _ in range(warmup):
         call()
     times = []

@@ -136,7 +136,7 @@ def test_openvino_bf16_fails_the_default_tolerance_on_the_shipped_classifier(pre
 def labelled_images_of_repo():
     from pathlib import Path
 
-    from pytest_drlreward.fixtures import load_labelled_images
+    from pytest_drlreward.labelled import load_labelled_images
 
     return load_labelled_images(Path(__file__).resolve().parent.parent / "fixtures" / "labelled_images.npz")
 

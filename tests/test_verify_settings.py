@@ -15,7 +15,8 @@ import pytest
 from pytest_drlreward import load_backend
 from pytest_drlreward.backends import CANDIDATE_NAMES, base_backend, is_quantized, missing_package
 from pytest_drlreward.classifier import ModelDirError
-from pytest_drlreward.preflight import check_backend_options, check_labelled_file, check_model_dir, check_variants
+from pytest_drlreward.labelled import check_labelled_file
+from pytest_drlreward.preflight import check_backend_options, check_model_dir, check_variants
 from pytest_drlreward.settings import options_for, parse_backend_options, parse_tolerances
 from pytest_drlreward.sourcecheck import lookup
 

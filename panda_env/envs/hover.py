@@ -39,10 +39,6 @@ class PendingStep(NamedTuple):
     action_taken: bool
 
 
-def _check_positive_int(name: str, value: Any, upper: int | None = None, allow_none: bool = False) -> None:
-    check_int(value, name, high=upper, allow_none=allow_none)
-
-
 class PandaHoverEnv(gym.Env):
     """The Panda hover task with a pluggable reward (see the module docstring)."""
 
@@ -64,8 +60,8 @@ class PandaHoverEnv(gym.Env):
     ) -> None:
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"unknown render_mode {render_mode!r}; allowed values: None, 'rgb_array'")
-        _check_positive_int("max_episode_steps", max_episode_steps, allow_none=True)
-        _check_positive_int("image_size", image_size, upper=task.MAX_IMAGE_SIZE)
+        check_int(max_episode_steps, "max_episode_steps", allow_none=True)
+        check_int(image_size, "image_size", high=task.MAX_IMAGE_SIZE)
         if (isinstance(goal_radius, bool) or not isinstance(goal_radius, (int, float, np.integer, np.floating))
                 or not 0 < goal_radius <= task.MAX_GOAL_RADIUS):
             raise ValueError(f"goal_radius must be a number in (0, {task.MAX_GOAL_RADIUS}] metres (episodes start "

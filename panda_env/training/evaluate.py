@@ -11,6 +11,7 @@ import numpy as np
 from panda_env.reward import load_backend
 from panda_env.training.runs import make_env
 from pytest_drlreward.backends.base import goal_probabilities
+from pytest_drlreward.validation import check_int
 
 
 @dataclass
@@ -52,8 +53,7 @@ def evaluate_policy_success(agent, episodes: int = 50, seed: int = 10_000, profi
     """
     from panda_env.training.episode_gif import capture_frame, write_episode_gif
 
-    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+    check_int(episodes, "episodes")
     env = make_env("oracle", profile)
     classifier = None if gif_path is None or gif_backend == "oracle" else load_backend(gif_backend)
     successes, lengths, frames = 0, [], []

@@ -16,6 +16,7 @@ from panda_env.training.progress import EpisodeLog
 from panda_env.training.runs import backend_options_for, make_batched_env, make_env
 from panda_env.training.solved import SolvedRule, UntilSolved
 from pytest_drlreward.atomic import atomic_file, write_text_atomic
+from pytest_drlreward.validation import check_int
 
 logger = logging.getLogger(__name__)
 
@@ -150,12 +151,6 @@ def _write_pictures(report: TrainingReport, out: Path) -> list[str]:
     return [str(path) for path in written]
 
 
-def _check_count(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
 def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | None = None,
           profile: str = "fast", model_dir=None, eval_episodes: int = 50, progress_bar: bool | str = False,
           verbose: int = 0, torch_threads: int | None = None, n_envs: int = 1, int8: bool = False,
@@ -190,9 +185,9 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
     from panda_env.training.profiles import check_profile, profile_torch_threads
     from panda_env.training.run_dir import locked_run_dir
 
-    _check_count("steps", steps, 1)
-    _check_count("n_envs", n_envs, 1)
-    _check_count("eval_episodes", eval_episodes, 0)
+    check_int(steps, "steps")
+    check_int(n_envs, "n_envs")
+    check_int(eval_episodes, "eval_episodes", low=0)
     profile = check_profile(profile)  # "seed" names "original"
     backend_options_for(backend, profile, int8)  # refuses --int8 off openvino or the fast profile
     run_dir = locked_run_dir(out_dir, overwrite) if out_dir is not None else contextlib.nullcontext()

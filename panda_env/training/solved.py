@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from stable_baselines3.common.callbacks import BaseCallback
 
 from panda_env.training.evaluate import evaluate_policy_success
+from pytest_drlreward.validation import check_int
 
 CHECK_SEED = 50_000  # check episodes use seeds CHECK_SEED.. (the final evaluation uses others)
 
@@ -30,9 +31,7 @@ class SolvedRule:
         if not 0 < self.target <= 1:
             raise ValueError(f"target success must be in (0, 1], got {self.target!r}")
         for name in ("every", "episodes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_int(getattr(self, name), name)
 
 
 @dataclass

@@ -14,6 +14,7 @@ import numpy as np
 
 from pytest_drlreward.checks._format import CheckError
 from pytest_drlreward.policies import Policy, describe, random_policy
+from pytest_drlreward.validation import check_int
 
 
 class RolloutError(CheckError):
@@ -158,8 +159,7 @@ def collect_rollout(
 
         def grab(obs: Any) -> Any:
             return env_image(env)
-    if n_steps < 1:
-        raise ValueError(f"n_steps must be >= 1, got {n_steps}")
+    check_int(n_steps, "n_steps")
     policy = policy or random_policy(env.action_space, seed)
     if images and inputs is None and not has_image_source(env):
         env_image(env)  # raises NoImageSourceError with the explanation

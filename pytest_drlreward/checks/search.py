@@ -30,6 +30,7 @@ from pytest_drlreward.checks.goalscore import goal_scores
 from pytest_drlreward.checks.rollout import Rollout, RolloutError, env_image, truth_value
 from pytest_drlreward.checks.search_methods import RESTARTS, run_method
 from pytest_drlreward.defaults import DEFAULT_SEARCH_STEPS
+from pytest_drlreward.validation import check_int
 
 DEFAULT_HORIZON = 10  # actions a probe takes at most
 DEFAULT_KNOTS = 1  # a probe holds this many actions, each for an equal share of the horizon (1: a straight line)
@@ -199,8 +200,7 @@ def search_states(
     states; with ``distance_key``, an info key holding a distance to the goal, the search closes it).
     Probe ``k`` of restart ``r`` resets with ``seed + r``; ``method``: ``auto``, ``cma`` or ``hypothesis``.
     """
-    if budget < 1:
-        raise ValueError(f"the search budget must be >= 1 env step, got {budget}")
+    check_int(budget, "budget (env steps)")
     if purpose not in (FALSE_GOALS, GOALS):
         raise ValueError(f"purpose must be {FALSE_GOALS!r} or {GOALS!r}, got {purpose!r}")
     prober = _Prober(env, guide, truth_key, int(budget), int(seed), horizon, knots, purpose, distance_key, use_hook, batch_size)
