@@ -197,3 +197,20 @@ def test_the_registry_name_openvino_int8_is_the_int8_flag(tmp_path, capsys):
     assert main(["train", "--backend", "openvino-int8", "--steps", "60", "--eval-episodes", "0", "--out", str(out)]) == 0
     assert "with the openvino INT8 reward" in capsys.readouterr().out
     assert json.loads((out / "report.json").read_text())["int8"] is True
+
+
+def test_compare_runs_openvino_and_openvino_int8_side_by_side(tmp_path, capsys):
+    """``compare --backends openvino,openvino-int8``: one row each, the INT8 runs on the INT8 model; ``--int8``
+    (the older spelling) makes the openvino entry openvino-int8, and naming a backend twice is refused."""
+    from panda_env.cli import main
+
+    out = tmp_path / "compare.json"
+    assert main(["compare", "--backends", "openvino,openvino-int8", "--runs", "1", "--steps", "40",
+                 "--eval-episodes", "0", "--json", str(out), "--chart", str(tmp_path / "c.png")]) == 0
+    result = json.loads(out.read_text())
+    assert [row["backend"] for row in result["rows"]] == ["openvino", "openvino-int8"]
+    assert [run["int8"] for run in result["runs"]["openvino"]] == [False]
+    assert [(run["backend"], run["int8"]) for run in result["runs"]["openvino-int8"]] == [("openvino", True)]
+    assert "run: openvino-int8 seed 0" in capsys.readouterr().out
+    assert main(["compare", "--backends", "openvino,openvino-int8", "--int8"]) == 2
+    assert "--backends names a backend twice: ['openvino-int8', 'openvino-int8']" in capsys.readouterr().err

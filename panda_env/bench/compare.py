@@ -12,17 +12,28 @@ from dataclasses import asdict
 from panda_env.bench.executors import run_all
 from panda_env.bench.spread import quartiles, ratio_iqr
 from panda_env.bench.step_profile import predicted_saving
+from panda_env.envs.task import run_backend_name, split_run_backend
 from panda_env.training.sac import TrainingReport, train
 
 
+def report_name(report: TrainingReport) -> str:
+    """The backend name a comparison files ``report`` under (``openvino-int8`` for an INT8 run)."""
+    return run_backend_name(report.backend, report.int8)
+
+
 def seed_runs(backends: Sequence[str], run: int, seed: int, steps: int, profile: str, eval_episodes: int,
-              model_dir, int8: bool, progress_bar: bool = False) -> list[TrainingReport]:
+              model_dir, progress_bar: bool = False) -> list[TrainingReport]:
     """Run ``run`` of a comparison: every backend once with ``seed``, in alternating order (run 0 in the
-    given order, run 1 reversed, ...); one host runs them all, so their savings are ratios of one machine."""
+    given order, run 1 reversed, ...); one host runs them all, so their savings are ratios of one machine.
+    ``backends``: run backend names (``openvino-int8`` included)."""
     order = list(backends) if run % 2 == 0 else list(reversed(backends))
-    return [train(backend, steps=steps, seed=seed, profile=profile, model_dir=model_dir, eval_episodes=eval_episodes,
-                  int8=int8 and backend == "openvino", table_rows=0,
-                  progress_bar=progress_bar and f"run {run + 1}, seed {seed}, {backend} reward") for backend in order]
+    reports = []
+    for name in order:
+        backend, int8 = split_run_backend(name)
+        reports.append(train(backend, steps=steps, seed=seed, profile=profile, model_dir=model_dir, int8=int8,
+                             eval_episodes=eval_episodes, table_rows=0,
+                             progress_bar=progress_bar and f"run {run + 1}, seed {seed}, {name} reward"))
+    return reports
 
 
 def _runs(arguments: list[tuple], executor: str, address: str | None, cpus_per_task: float):
@@ -40,27 +51,31 @@ def compare_backends(backends: list[str], runs: int = 3, steps: int = 8000, seed
                      address: str | None = None, cpus_per_task: float = 1.0, progress_bar: bool = False) -> dict:
     """Run ``runs`` trainings per backend (run i uses seed + i for every backend, backends alternate).
 
-    ``int8``: the openvino runs use the classifier's shipped INT8 model. ``executor="ray"`` runs each
+    ``backends``: reward backends or ``openvino-int8`` (OpenVINO on the classifier's shipped INT8 model);
+    ``int8`` is its older spelling, making every ``openvino`` entry ``openvino-int8``. ``executor="ray"`` runs each
     run (all backends of one seed) as a Ray task reserving ``cpus_per_task`` CPUs, at ``address`` (None:
     a local Ray instance); results aggregate as for local runs, and each run records its host.
     ``progress_bar``: local runs show their progress on stderr.
     """
     if runs < 1 or steps < 1:
         raise ValueError(f"runs and steps must be positive, got runs={runs}, steps={steps}")
+    backends = [run_backend_name(*split_run_backend(name, int8)) for name in backends]
+    if not backends or len(set(backends)) != len(backends):
+        raise ValueError(f"compare needs distinct backends, got {backends}")
     shown = progress_bar and executor == "local" and address is None  # not from Ray workers
-    arguments = [(backends, run, seed + run, steps, profile, eval_episodes, model_dir, int8, shown) for run in range(runs)]
+    arguments = [(backends, run, seed + run, steps, profile, eval_episodes, model_dir, shown) for run in range(runs)]
     reports: dict[str, list[TrainingReport]] = {b: [] for b in backends}
     hosts: dict[str, list[str]] = {b: [] for b in backends}
     for host, run_reports in _runs(arguments, executor, address, cpus_per_task):
         for report in run_reports:
-            reports[report.backend].append(report)
-            hosts[report.backend].append(host)
+            reports[report_name(report)].append(report)
+            hosts[report_name(report)].append(host)
             if on_run is not None:
                 on_run(report)
     rows = []
     reference = statistics.mean(r.total_s for r in reports[backends[0]])
     share = statistics.mean(r.reward_s for r in reports[backends[0]]) / reference
-    samples = reward_call_samples(backends, profile, model_dir, int8)
+    samples = reward_call_samples(backends, profile, model_dir)
     speedups = {b: ratio_iqr(samples[backends[0]], ms) for b, ms in samples.items()} if samples else {}
     by_seed = {r.seed: r.total_s for r in reports[backends[0]]}
     for backend, items in reports.items():
@@ -96,19 +111,12 @@ def chart_rows(rows: list[dict]) -> list[tuple[str, dict]]:
             for row in rows]
 
 
-def reward_speedups(backends: list[str], profile: str, model_dir=None, int8: bool = False, steps: int = 150,
-                    rounds: int = 3) -> dict[str, float]:
-    """Each backend's reward-call speed-up over the first one's (medians of ``reward_call_samples``)."""
-    samples = reward_call_samples(backends, profile, model_dir, int8, steps, rounds)
-    return {b: ratio_iqr(samples[backends[0]], ms).value for b, ms in samples.items()}
-
-
-def reward_call_samples(backends: list[str], profile: str, model_dir=None, int8: bool = False, steps: int = 150,
+def reward_call_samples(backends: list[str], profile: str, model_dir=None, steps: int = 150,
                         rounds: int = 3) -> dict[str, list[float]]:
     """Each backend's mean reward-call seconds per round, timed inside an env step loop (the same seeded
     actions for all, backends interleaved round by round): a call between physics and rendering costs
     more than one alone, so isolated calls would overstate the speed-up. The oracle has no call: empty
-    when the first backend is the oracle."""
+    when the first backend is the oracle. ``backends``: run backend names (``openvino-int8`` included)."""
     import numpy as np
 
     from panda_env.training.runs import make_env
@@ -116,7 +124,10 @@ def reward_call_samples(backends: list[str], profile: str, model_dir=None, int8:
     timed = [b for b in backends if b != "oracle"]
     if backends[0] not in timed:
         return {}
-    envs = {b: make_env(b, profile, model_dir=model_dir, int8=int8 and b == "openvino") for b in timed}
+    envs = {}
+    for name in timed:
+        backend, int8 = split_run_backend(name)
+        envs[name] = make_env(backend, profile, model_dir=model_dir, int8=int8)
     try:
         actions = np.random.default_rng(0).uniform(-0.1, 0.1, size=(steps, 2)).astype(np.float32)
         per_call: dict[str, list[float]] = {b: [] for b in envs}

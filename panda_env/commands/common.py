@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from panda_env.envs.task import INT8_BACKEND
 from pytest_drlreward.atomic import write_text_atomic
 
 log = logging.getLogger("panda_env.cli")
@@ -127,7 +128,6 @@ def add_command(subparsers: argparse._SubParsersAction, name: str, help_text: st
 BACKEND_HELP = ("what decides the reward: the simulator's truth (oracle) or the classifier on an engine "
                 "(openvino-int8: the classifier's INT8 model on OpenVINO, the plugin's name for it)")
 INT8_HELP = "the old spelling of --backend openvino-int8 (the classifier's shipped INT8 OpenVINO model, fast profile only)"
-INT8_BACKEND = "openvino-int8"  # the registry's name; runs are told backend="openvino", int8=True
 
 
 def reward_choices(backends: Sequence[str]) -> tuple[str, ...]:

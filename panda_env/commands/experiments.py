@@ -7,7 +7,6 @@ from pathlib import Path
 
 from panda_env.commands.common import (
     BACKEND_HELP,
-    INT8_HELP,
     UserError,
     add_command,
     fraction,
@@ -20,26 +19,30 @@ from panda_env.commands.common import (
     seed_list,
     start_benchmark,
 )
-from panda_env.envs.task import REWARD_BACKENDS
+from panda_env.envs.task import INT8_BACKEND, REWARD_BACKENDS, RUN_BACKENDS
 from panda_env.training.profiles import PROFILE_CHOICES
 
 
 def cmd_compare(args) -> int:
-    from panda_env.bench.compare import compare_backends, compare_warnings
+    from panda_env.bench.compare import compare_backends, compare_warnings, report_name
     from panda_env.bench.spread import format_percent, format_ratio, keyed_spread
 
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    unknown = [b for b in backends if b not in REWARD_BACKENDS]
+    unknown = [b for b in backends if b not in RUN_BACKENDS]
     if unknown or not backends:
-        raise UserError(f"unknown backend(s) {unknown or args.backends!r}; allowed: {', '.join(REWARD_BACKENDS)}")
+        raise UserError(f"unknown backend(s) {unknown or args.backends!r}; allowed: {', '.join(RUN_BACKENDS)}")
+    if args.int8:  # the older spelling: every openvino entry is openvino-int8
+        backends = [INT8_BACKEND if b == "openvino" else b for b in backends]
+    if len(set(backends)) != len(backends):
+        raise UserError(f"--backends names a backend twice: {backends}")
     steps = args.steps or (300 if args.profile in ("original", "seed") else 8000)
     start_benchmark(args.json, args.chart)
     if args.address is not None and args.executor != "ray":
         raise UserError("--address needs --executor ray")
     result = compare_backends(backends, runs=args.runs, steps=steps, seed=args.seed, profile=args.profile,
-                              eval_episodes=args.eval_episodes, int8=args.int8, executor=args.executor,
+                              eval_episodes=args.eval_episodes, executor=args.executor,
                               address=args.address, cpus_per_task=args.cpus_per_task, progress_bar=True,
-                              on_run=lambda r: print(f"  run: {r.backend} seed {r.seed}: {r.total_s:.1f} s "
+                              on_run=lambda r: print(f"  run: {report_name(r)} seed {r.seed}: {r.total_s:.1f} s "
                                                      f"(reward {r.reward_s:.1f} s)", flush=True))
     runs = plural(args.runs, "run")
     print(f"profile {args.profile}, {steps} steps a run, {runs} per backend (means); predicted saving = the "
@@ -95,8 +98,9 @@ COMMANDS = {"compare": cmd_compare, "solve-time": cmd_solve_time}
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register this module's commands."""
     p = add_command(subparsers, "compare", "the original demo's experiment: training time per reward backend", run)
-    p.add_argument("--backends", default="torch,openvino", help="comma-separated reward backends; the first is "
-                                                                "the baseline of the saving")
+    p.add_argument("--backends", default="torch,openvino", help="comma-separated reward backends (openvino-int8: "
+                                                                "the classifier's INT8 model on OpenVINO); the first "
+                                                                "is the baseline of the saving")
     p.add_argument("--runs", type=positive_int, default=3, help="trainings per backend (backends alternate)")
     p.add_argument("--steps", type=positive_int, default=None, help="steps a run; None: 8000 in the fast "
                                                                     "profile, 300 in the original profile")
@@ -105,7 +109,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="fast: our settings; original (or seed, its old name): the original demo's scene, camera, "
                         "reward path and SAC settings")
     p.add_argument("--eval-episodes", type=non_negative_int, default=50, help="evaluation episodes after each run")
-    p.add_argument("--int8", action="store_true", help=INT8_HELP)
+    p.add_argument("--int8", action="store_true", help="the old spelling of openvino-int8 in --backends: every "
+                                                       "openvino entry runs the classifier's shipped INT8 model")
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON to this file")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the README)")
     p.add_argument("--executor", choices=("local", "ray"), default="local",

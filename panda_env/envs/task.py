@@ -27,6 +27,24 @@ ORACLE = "oracle"
 REWARD_BACKENDS = (ORACLE, *BACKEND_NAMES)
 
 
+INT8_BACKEND = "openvino-int8"  # the plugin registry's name: OpenVINO on the classifier's shipped INT8 model
+RUN_BACKENDS = (*REWARD_BACKENDS, INT8_BACKEND)  # what a training run or benchmark may name
+
+
+def split_run_backend(name: str, int8: bool = False) -> tuple[str, bool]:
+    """A run's backend name as (reward backend, INT8 model): ``openvino-int8`` is ``openvino`` with ``int8``."""
+    if name == INT8_BACKEND:
+        return "openvino", True
+    if name not in REWARD_BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; allowed values: {', '.join(RUN_BACKENDS)}")
+    return name, int8
+
+
+def run_backend_name(backend: str, int8: bool) -> str:
+    """The name :func:`split_run_backend` splits: ``openvino-int8`` for an INT8 OpenVINO run, else ``backend``."""
+    return INT8_BACKEND if int8 and backend == "openvino" else backend
+
+
 def check_reward_backend(name: str) -> str:
     """Return ``name`` if it is a reward backend, else raise ValueError naming the allowed values."""
     if name not in REWARD_BACKENDS:
