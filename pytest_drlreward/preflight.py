@@ -8,7 +8,6 @@ code from the directory: see ``classifier/trust.py``).
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 from pytest_drlreward.backends.registry import CANDIDATE_NAMES, REFERENCE_BACKEND, REGISTRY, VARIANTS, base_backend
 from pytest_drlreward.classifier.directory import METADATA_FILE, ModelDir, ModelDirError, open_model_dir
 from pytest_drlreward.classifier.trust import locate_factory
+from pytest_drlreward.resolve import resolve
 from pytest_drlreward.settings import ALL_BACKENDS, options_for
 
 
@@ -68,8 +68,7 @@ def check_variants(directory: ModelDir, backends: Iterable[str]) -> None:
 
 
 def _backend_class(name: str) -> Any:
-    module_name, _, class_name = REGISTRY[base_backend(name)].target.partition(":")
-    return getattr(importlib.import_module(module_name), class_name)  # imports numpy, not the engine
+    return resolve(REGISTRY[base_backend(name)].target, f"the {name} backend class")  # numpy, not the engine
 
 
 def check_backend_options(table: dict[str, dict[str, Any]], backends: Iterable[str]) -> None:

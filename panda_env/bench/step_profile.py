@@ -107,8 +107,8 @@ def profile_steps(image_sizes=(64, 96), qualities=("fast", "full"), backends=("t
     from panda_env.training.bar import progress
     from panda_env.training.profiles import scene_config
 
-    bar = progress(1 + len(image_sizes) * len(qualities) + 2 * include_seed, "bench", unit="part") \
-        if progress_bar else None
+    parts = 1 + len(image_sizes) * len(qualities) + 2 * include_seed
+    bar = progress(parts, "bench", unit="part") if progress_bar else None
     tick = bar.update if bar is not None else (lambda n=1: None)
     try:
         return _profile_rows(image_sizes, qualities, backends, rounds, include_seed, seed, tick, scene_config)

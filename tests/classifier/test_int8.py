@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 import pytest
+from model_edits import scale_largest_onnx_weight
+from repo_paths import LABELLED_IMAGES, TINY_MODEL
 
-from conftest import scale_largest_onnx_weight
 from panda_env.bench.backends import INT8_ROW, backend_latency_table
 from panda_env.cli import main
 from panda_env.reward import (
@@ -31,7 +32,7 @@ from pytest_drlreward.labelled import load_labelled_images
 
 nncf = pytest.importorskip("nncf")  # the optional extra: pip install "pytest-drlreward[int8]"
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "labelled_images.npz"
+FIXTURE = LABELLED_IMAGES
 
 
 @pytest.fixture(scope="module")
@@ -251,7 +252,7 @@ def test_the_core_writer_quantises_a_foreign_directory_into_its_int8(tmp_path):
     import pytest_drlreward
     from pytest_drlreward.backends import load_backend as core_load_backend
 
-    source = Path(__file__).resolve().parent / "downstream" / "models" / "tiny"
+    source = TINY_MODEL
     model = tmp_path / "tiny"
     shutil.copytree(source, model)
     with np.load(model / "labelled_images.npz") as data:

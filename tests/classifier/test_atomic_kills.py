@@ -15,9 +15,10 @@ import time
 from pathlib import Path
 
 import pytest
+from repo_paths import DOWNSTREAM, TESTS
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent / "downstream"))
+sys.path.insert(0, str(TESTS))
+sys.path.insert(0, str(DOWNSTREAM))
 import atomic_workers  # noqa: E402
 
 KILLS = 150

@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import reward_models
+from model_edits import rehash
+from repo_paths import TESTS
 
-from conftest import rehash
 from pytest_drlreward import export_classifier, load_backend, write_classifier_dir
 from pytest_drlreward.checks import ParityError, assert_backends_agree, assert_decisions_agree
 from pytest_drlreward.classifier import ONNX_FILE
 
 pytest.importorskip("torch")
-TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 THRESHOLD = 0.85
 BACKENDS = ("torch", "onnxruntime", "openvino")
@@ -40,7 +40,7 @@ def two_view_dir(tmp_path_factory) -> Path:
         model.head.bias += float(math.log(THRESHOLD / (1 - THRESHOLD)) - np.median(logits))
     out = tmp_path_factory.mktemp("two_view") / "classifier"
     export_classifier(model, reward_models.view_batch(2, seed=1), out, torch_factory="reward_models:TwoView",
-                      threshold=THRESHOLD, info={"made_by": "tests/test_reward_shapes.py"})
+                      threshold=THRESHOLD, info={"made_by": "tests/classifier/test_reward_shapes.py"})
     return out
 
 

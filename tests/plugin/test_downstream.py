@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from model_edits import rehash
+from repo_paths import DOWNSTREAM
 
 import pytest_drlreward
-from conftest import rehash
 
-DOWNSTREAM = Path(__file__).resolve().parent / "downstream"
 PACKAGE = Path(pytest_drlreward.__file__).resolve().parent
 SUITE_ARGS = ["--pyargs", "pytest_drlreward.suite", "-p", "no:cacheprovider"]
 # Modules of pytest_drlreward that belong to the pytest side and may import pytest (paths relative to PACKAGE).

@@ -6,11 +6,10 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from repo_paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "reward-models.md"
 BLOCK = re.compile(r"```python\n# (\w+\.py)\n(.*?)```", re.S)
 

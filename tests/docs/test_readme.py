@@ -8,11 +8,10 @@ import shlex
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from repo_paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 CHEAP = ("demo", "--help")  # commands of a few seconds; the rest are run by their own tests
@@ -47,8 +46,8 @@ def test_every_link_of_the_readme_exists_and_is_tracked():
 
 
 def test_the_link_check_catches_a_missing_picture():
-    assert _local_links("![a](docs/none.gif) [b](https://x.org/a.png) [c](#toc) [d](docs/x.md#part)") == \
-        ["docs/none.gif", "docs/x.md"]
+    links = _local_links("![a](docs/none.gif) [b](https://x.org/a.png) [c](#toc) [d](docs/x.md#part)")
+    assert links == ["docs/none.gif", "docs/x.md"]
 
 
 @pytest.mark.parametrize("command", [c for c in _readme_commands() if any(word in c.split() for word in CHEAP)])

@@ -10,7 +10,7 @@ machine: ``train --steps 200`` logs a table header when training starts and a ro
 - ``startup``: a random delay within the first second (interpreter start, imports, the run's lock).
 After every attempt the earlier run's ``agent.zip`` must be whole and loadable.
 
-Slow (21 short trainings in subprocesses, 2-4 minutes): ``pytest -m slow tests/test_fault_injection.py``.
+Slow (21 short trainings in subprocesses, 2-4 minutes): ``pytest -m slow tests/training/test_fault_injection.py``.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from fakes import FixedLogitsBackend
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from repo_paths import LABELLED_IMAGES
 
 from pytest_drlreward.checks import ParityError, assert_backends_agree
 from pytest_drlreward.checks.parity import smallest_passing_tolerances
@@ -116,7 +117,8 @@ def test_openvino_bf16_fails_the_default_tolerance_on_the_shipped_classifier(pre
     reports BF16 in OPTIMIZATION_CAPABILITIES (skipped elsewhere, naming what the CPU reports)."""
     pytest.importorskip("openvino")
     pytest.importorskip("torch")
-    from conftest import SHIPPED_MODEL
+    from repo_paths import SHIPPED_MODEL
+
     from pytest_drlreward import load_backend
     from pytest_drlreward.backends.openvino_backend import optimization_capabilities
 
@@ -134,11 +136,10 @@ def test_openvino_bf16_fails_the_default_tolerance_on_the_shipped_classifier(pre
 
 @pytest.fixture
 def labelled_images_of_repo():
-    from pathlib import Path
 
     from pytest_drlreward.labelled import load_labelled_images
 
-    return load_labelled_images(Path(__file__).resolve().parent.parent / "fixtures" / "labelled_images.npz")
+    return load_labelled_images(LABELLED_IMAGES)
 
 
 # --------------------------------------------------------------------------- through the plugin

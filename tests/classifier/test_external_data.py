@@ -8,13 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from repo_paths import TINY_MODEL
 
 from pytest_drlreward.backends import load_backend
 from pytest_drlreward.classifier import METADATA_FILE, ONNX_FILE, ModelDirError, open_model_dir, sha256_of
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
-TINY = Path(__file__).resolve().parent / "downstream" / "models" / "tiny"
+TINY = TINY_MODEL
 
 
 def _external(tmp_path: Path, location: str = "weights.bin", listed: bool = True) -> Path:

@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 import pytest
+from fakes import FixedLogitsBackend
+from repo_paths import DOWNSTREAM
 
 from pytest_drlreward import timing
 from pytest_drlreward.checks import (
@@ -19,7 +21,6 @@ from pytest_drlreward.checks import (
 from pytest_drlreward.checks.finite import NonFiniteError, require_finite
 from pytest_drlreward.checks.parity import ParityError
 from pytest_drlreward.checks.rollout import Rollout
-from tests.fakes import FixedLogitsBackend
 
 pytest_plugins = ["pytester"]
 IMAGES = np.zeros((6, 4, 4, 3), np.uint8)
@@ -130,9 +131,9 @@ def test_a_model_giving_nan_fails_the_suite_naming_the_backend(tmp_path):
     from pathlib import Path
 
     pytest.importorskip("onnxruntime")
-    from tests.conftest import scale_largest_onnx_weight
+    from model_edits import scale_largest_onnx_weight
 
-    downstream = Path(__file__).resolve().parent / "downstream"
+    downstream = DOWNSTREAM
     project = Path(shutil.copytree(downstream, tmp_path / "project", ignore=shutil.ignore_patterns("__pycache__")))
     scale_largest_onnx_weight(project / "models" / "tiny", float("nan"))
     result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--pyargs", "pytest_drlreward.suite",

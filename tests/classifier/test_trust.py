@@ -14,11 +14,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from repo_paths import DOWNSTREAM
 
 from pytest_drlreward.backends import load_backend
 from pytest_drlreward.classifier import METADATA_FILE, ModelDirError, open_model_dir, sha256_of
 
-DOWNSTREAM = Path(__file__).resolve().parent / "downstream"
 TINY = DOWNSTREAM / "models" / "tiny"
 
 pytest.importorskip("torch")

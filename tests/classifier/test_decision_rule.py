@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from repo_paths import SHIPPED_MODEL, TINY_MODEL
 
-from conftest import SHIPPED_MODEL
 from pytest_drlreward.classifier import METADATA_FILE, ModelDirError, open_model_dir
 from pytest_drlreward.classifier.decision import DecisionError, DecisionRule, rule_of
 
-DOWNSTREAM_TINY = Path(__file__).resolve().parent / "downstream" / "models" / "tiny"  # a format-1 directory
+DOWNSTREAM_TINY = TINY_MODEL  # a format-1 directory
 
 
 def _sigmoid(x):

@@ -1,7 +1,7 @@
 """compare through Ray: the same table as sequential runs, with every run's fields and host.
 
 Ray starts a local instance limited to 2 CPUs (several seconds); the test is marked ``slow`` so the
-default suite stays fast: ``pytest -m slow tests/test_ray_executor.py``.
+default suite stays fast: ``pytest -m slow tests/training/test_ray_executor.py``.
 """
 
 from __future__ import annotations

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from repo_paths import DOWNSTREAM
 
 from pytest_drlreward.classifier import METADATA_FILE, ModelDirError, open_model_dir
 
 pytest_plugins = ["pytester"]
-DOWNSTREAM = Path(__file__).resolve().parent / "downstream"
 TINY = DOWNSTREAM / "models" / "tiny"
 
 

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from repo_paths import DOWNSTREAM
 from test_downstream import _clean_env
 
-DOWNSTREAM = Path(__file__).resolve().parent / "downstream"
 ARGS = ["-m", "pytest", "--pyargs", "pytest_drlreward.suite", "-p", "no:cacheprovider", "-k", "fidelity", "-rs"]
 
 

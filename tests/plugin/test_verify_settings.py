@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from repo_paths import DOWNSTREAM, ROOT
 
 from pytest_drlreward import load_backend
 from pytest_drlreward.backends import CANDIDATE_NAMES, base_backend, is_quantized, missing_package
@@ -19,8 +19,6 @@ from pytest_drlreward.labelled import check_labelled_file
 from pytest_drlreward.preflight import check_backend_options, check_model_dir, check_variants
 from pytest_drlreward.settings import options_for, parse_backend_options, parse_tolerances
 from pytest_drlreward.sourcecheck import lookup
-
-DOWNSTREAM = Path(__file__).resolve().parent / "downstream"
 
 
 @pytest.mark.parametrize("value", [
@@ -127,10 +125,10 @@ def test_labelled_file_headers_are_checked_without_loading(tmp_path):
 def test_configuring_the_plugin_imports_no_engine():
     """The start-up checks of this repository's own settings (model directory, int8, env) stay light."""
     code = ("import sys, pytest\n"
-            "rc = pytest.main(['--collect-only', '-q', '-p', 'no:cacheprovider', 'tests/test_verify_timing.py'])\n"
+            "rc = pytest.main(['--collect-only', '-q', '-p', 'no:cacheprovider', 'tests/checks/test_verify_timing.py'])\n"
             "bad = [m for m in ('torch', 'openvino', 'onnxruntime', 'pybullet') if m in sys.modules]\n"
             "print('HEAVY:', bad)\nsys.exit(int(rc) or (3 if bad else 0))\n")
-    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "HEAVY: []" in result.stdout, result.stdout + result.stderr
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
+from repo_paths import DOWNSTREAM
 
 pytest_plugins = ["pytester"]
-DOWNSTREAM = Path(__file__).resolve().parent / "downstream"
 
 SHOW = """
 def test_show(drl_config):

@@ -11,10 +11,10 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from repo_paths import DOWNSTREAM
 
 from pytest_drlreward.envspec import EnvSpecError, check_env_spec, parse_env_spec
 
@@ -420,9 +420,8 @@ def test_drl_rollout_skips_for_an_env_without_images(pytester):
 
 
 # --------------------------------------------------------------------------- a downstream project
-# (tests/test_downstream.py runs the suite on tests/downstream; here: the same project under xdist)
+# (tests/plugin/test_downstream.py runs the suite on tests/downstream; here: the same project under xdist)
 
-DOWNSTREAM = Path(__file__).resolve().parent / "downstream"
 SUITE = ("--pyargs", "pytest_drlreward.suite", "-p", "no:cacheprovider")
 
 

@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 from hypothesis import given
+from model_edits import rehash
 
-from conftest import rehash
 from panda_env.reward import BACKEND_NAMES, BackendUnavailableError, ModelDirError, load_backend, open_model_dir
 from pytest_drlreward import export_classifier
 from pytest_drlreward.checks import ParityError, assert_backends_agree

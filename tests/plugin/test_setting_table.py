@@ -4,14 +4,14 @@ DrlConfig fields and docs/settings.md all come from that table."""
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
+
+from repo_paths import ROOT
 
 from pytest_drlreward.config import DERIVED, DrlConfig
 from pytest_drlreward.setting_table import SETTINGS, markdown_table
 
 pytest_plugins = ["pytester"]
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_drl_config_has_one_field_per_setting_and_the_derived_ones():

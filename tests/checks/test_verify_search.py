@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from repo_paths import DOWNSTREAM
 
 from pytest_drlreward.checks import FidelityError, assert_reward_fidelity, collect_rollout
 from pytest_drlreward.checks.false_goals import find_false_goals, save_false_goals, seek_goals
@@ -20,7 +20,6 @@ from pytest_drlreward.checks.rollout import TruthValueError
 from pytest_drlreward.checks.search_methods import available_method
 from pytest_drlreward.checks.sweep import sweep_thresholds
 
-DOWNSTREAM = Path(__file__).resolve().parent / "downstream"
 sys.path.insert(0, str(DOWNSTREAM))
 import point_env  # noqa: E402
 

@@ -192,7 +192,8 @@ def _panda_rollout(goal_radius: float, steps: int, policy=None):
 @pytest.fixture(scope="module")
 def shipped_torch():
     pytest.importorskip("torch")
-    from conftest import SHIPPED_MODEL
+    from repo_paths import SHIPPED_MODEL
+
     from pytest_drlreward import load_backend
 
     return load_backend("torch", SHIPPED_MODEL, threads=1)
