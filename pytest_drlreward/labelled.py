@@ -12,6 +12,14 @@ import numpy as np
 KEYS = ("images", "labels")
 
 
+def check_image_batch(what: str, shape: tuple[int, ...], dtype: Any, *, nonempty: bool = False) -> None:
+    """The one rule for a batch of camera images: uint8 (N, H, W, 3), N >= 1 when ``nonempty``; ValueError
+    naming ``what`` (a file, or a file and its member) and what it holds."""
+    if np.dtype(dtype) != np.uint8 or len(shape) != 4 or shape[-1] != 3 or (nonempty and shape[0] == 0):
+        raise ValueError(f"{what} must be uint8 (N, H, W, 3){' with N >= 1' if nonempty else ''}, got {dtype} "
+                         f"{tuple(shape)}")
+
+
 def check_labelled(path: Path, members: Any, images: tuple[tuple[int, ...], Any], labels: tuple[tuple[int, ...], Any],
                    image_shape: tuple[int, ...] | None = None) -> None:
     """The rules on the file's member names and the (shape, dtype) of its images and labels (each image
@@ -20,8 +28,7 @@ def check_labelled(path: Path, members: Any, images: tuple[tuple[int, ...], Any]
     if missing:
         raise ValueError(f"{path} lacks {sorted(missing)}; it has {sorted(members)}")
     (images_shape, images_dtype), (labels_shape, labels_dtype) = images, labels
-    if np.dtype(images_dtype) != np.uint8 or len(images_shape) != 4 or images_shape[-1] != 3:
-        raise ValueError(f"{path}: images must be uint8 (N, H, W, 3), got {images_dtype} {images_shape}")
+    check_image_batch(f"{path}: images", images_shape, images_dtype)
     if image_shape is not None and tuple(images_shape[1:]) != tuple(image_shape):
         raise ValueError(f"{path}: images are {tuple(images_shape[1:])} but the classifier takes {tuple(image_shape)}")
     if len(labels_shape) != 1 or labels_shape[0] != images_shape[0] or np.dtype(labels_dtype).kind not in "biu":

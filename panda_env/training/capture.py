@@ -29,6 +29,7 @@ import numpy as np
 from panda_env.envs import task
 from panda_env.sim import PandaScene, SceneConfig
 from pytest_drlreward.atomic import atomic_directory
+from pytest_drlreward.labelled import check_image_batch
 
 logger = logging.getLogger(__name__)
 LABEL_COLUMNS = ("index", "label", "x", "y", "distance")
@@ -128,8 +129,7 @@ def _read_images(path: Path) -> np.ndarray:
         images = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
         raise ValueError(f"{path} cannot be read as a .npy array (truncated or not written by numpy): {error}") from error
-    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3 or len(images) == 0:
-        raise ValueError(f"{path} must hold uint8 images (N, H, W, 3) with N >= 1, got {images.dtype} {images.shape}")
+    check_image_batch(f"{path} (the images)", images.shape, images.dtype, nonempty=True)
     return images
 
 

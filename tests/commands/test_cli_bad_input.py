@@ -47,7 +47,7 @@ def _broken_capture(source: Path, target: Path, fault: str) -> Path:
 
 
 @pytest.mark.parametrize(("fault", "named"), [
-    ("empty-images", "images.npy must hold uint8 images (N, H, W, 3) with N >= 1"),
+    ("empty-images", "images.npy (the images) must be uint8 (N, H, W, 3) with N >= 1"),
     ("truncated-images", "images.npy cannot be read"),
     ("labels-without-header", "labels.csv must start with the header"),
     ("label-7", "labels.csv: labels must be 0 (not goal) or 1 (goal); row 0 has 7"),
