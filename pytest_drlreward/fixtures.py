@@ -192,9 +192,9 @@ def search_guide(config: DrlConfig) -> str:
 @pytest.fixture(scope="session")
 def drl_search(drl_config: DrlConfig, drl_rollout: Any, _drl_backend_cache: BackendCache) -> tuple[Any, ...]:
     """The false-goal search and the goal search on ``drl_env`` (``drl_search_steps`` env steps, 1/4 and 3/4,
-    seeded with ``drl_fidelity_seed``), steered by :func:`search_guide`'s backend; ``()`` when the budget is
-    0, no classifier or truth key is configured, the classifier takes several inputs (the search keeps one
-    image a state), or the env's images do not fit the classifier."""
+    seeded with ``drl_fidelity_seed``, optimised by ``drl_search_method``), steered by :func:`search_guide`'s
+    backend; ``()`` when the budget is 0, no classifier or truth key is configured, the classifier takes
+    several inputs (the search keeps one image a state), or the env's images do not fit the classifier."""
     import warnings
 
     from pytest_drlreward.checks.fidelity import collect_searches
@@ -211,7 +211,7 @@ def drl_search(drl_config: DrlConfig, drl_rollout: Any, _drl_backend_cache: Back
     env = _rollout_env(drl_config.env)
     try:
         return collect_searches(env, guide, drl_config.search_steps, seed=drl_config.fidelity_seed,
-                                truth_key=drl_config.truth_key)
+                                truth_key=drl_config.truth_key, method=drl_config.search_method)
     except SearchSpaceError as error:  # e.g. a Discrete action space: fidelity is judged on the rollout alone
         warnings.warn(f"pytest-drlreward: no false-goal search: {error}", UserWarning, stacklevel=1)
         return ()

@@ -66,6 +66,18 @@ def flag(text: str) -> bool:
     return lowered in ("true", "1", "yes")
 
 
+def search_method(text: str) -> str:
+    """auto, cma or hypothesis; cma only where the cmaes package is installed."""
+    from pytest_drlreward.checks.search_methods import available_method
+
+    name = text.strip()
+    try:
+        available_method(name)
+    except ImportError as error:
+        raise ValueError(str(error)) from None
+    return name
+
+
 def key(text: str) -> str | None:
     """A non-empty name (stripped)."""
     return text.strip() or None
@@ -175,6 +187,9 @@ SETTINGS: tuple[Setting, ...] = (
             reader="policy", shown_default="random actions"),
     Setting("search_steps", "reward fidelity: env steps of the search for false goals (a quarter) and for goal states "
             "(0: no search)", "int", DEFAULT_SEARCH_STEPS, parse=count, metavar="N"),
+    Setting("search_method", "reward fidelity: the searches' optimiser: auto (CMA-ES where the cmaes package, the "
+            "search extra, is installed; else Hypothesis), cma or hypothesis", "str", "auto", parse=search_method,
+            metavar="METHOD"),
     # -- labelled accuracy and quantized backends
     Setting("min_accuracy", "least accuracy on the labelled images", "float", DEFAULT_MIN_ACCURACY, parse=fraction,
             metavar="FRACTION"),

@@ -13,7 +13,6 @@ from pytest_drlreward.setting_table import SETTINGS, markdown_table
 pytest_plugins = ["pytester"]
 
 
-
 def test_drl_config_has_one_field_per_setting_and_the_derived_ones():
     fields = {field.name: field for field in dataclasses.fields(DrlConfig)}
     assert set(fields) == {row.attr for row in SETTINGS} | {name for name, _, _ in DERIVED}

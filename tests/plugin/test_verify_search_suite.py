@@ -52,6 +52,17 @@ def test_the_band_classifier_fails_by_the_searchs_false_goals_and_the_right_one_
     assert (tmp_path / "threshold_sweep_torch.png").is_file() or "matplotlib is not installed" in out, out
 
 
+def test_drl_search_method_chooses_the_searches_optimiser_and_names_a_bad_one(project):
+    """The band classifier's failure names the optimiser that ``drl_search_method`` chose; an unknown one is one
+    usage error naming it and the allowed ones."""
+    code, out = _suite(project, "band", "drl_search_method = hypothesis")
+    assert code == 1, out
+    assert "of a hypothesis search for" in out and "of a cma search for" not in out, out
+    code, out = _suite(project, "band", args=("--drl-search-method=annealing",))
+    assert code == 4, out
+    assert "'annealing'" in out and "allowed: auto, cma, hypothesis" in out, out
+
+
 def test_a_truth_key_the_env_never_reports_is_one_usage_error(project):
     code, out = _suite(project, "right", truth_key="reached")
     assert code == 4, out
