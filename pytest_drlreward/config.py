@@ -17,6 +17,7 @@ from pytest_drlreward.settings import options_for
 
 # What reading the settings produced besides their values: (field, annotation, default).
 DERIVED: tuple[tuple[str, str, Any], ...] = (
+    ("env_spec", "Any", None),  # the parsed, checked EnvSpec of ``env`` (None when not configured)
     ("model", "Any", None),  # the opened, hash-checked ModelDir of ``model_dir`` (None when not configured)
     ("reference_reason", "str", "the default"),
     ("decision", "str | None", None),  # the classifier directory's rule, e.g. "sigmoid > 0.85"

@@ -20,6 +20,7 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_drlreward.resolve import attribute
 from pytest_drlreward.sourcecheck import lookup
 
 
@@ -113,38 +114,42 @@ def check_env_spec(text: str) -> EnvSpec:
     return spec
 
 
-def accepts_keyword(text: str, keyword: str) -> bool:
-    """Whether building from ``text`` can take ``keyword`` (e.g. ``render_mode``): always for a Gymnasium id
+def _parsed(spec: EnvSpec | str) -> EnvSpec:
+    return spec if isinstance(spec, EnvSpec) else parse_env_spec(spec)
+
+
+def _factory(spec: EnvSpec) -> Any:
+    """What a ``module:function`` spec names (its module imported), or None when the module defines no such
+    name: then the spec is an id the module registers."""
+    try:
+        return attribute(importlib.import_module(spec.module), spec.name)
+    except AttributeError:
+        return None
+
+
+def accepts_keyword(spec: EnvSpec | str, keyword: str) -> bool:
+    """Whether building from ``spec`` can take ``keyword`` (e.g. ``render_mode``): always for a Gymnasium id
     (``gymnasium.make`` takes it); for a factory, when its signature names it or takes ``**kwargs``."""
     import inspect
 
-    spec = parse_env_spec(text)
-    if not spec.is_factory:
+    spec = _parsed(spec)
+    factory = _factory(spec) if spec.is_factory else None
+    if factory is None:
         return True
-    factory: Any = importlib.import_module(spec.module)
     try:
-        for part in spec.name.split("."):
-            factory = getattr(factory, part)
         parameters = inspect.signature(factory).parameters.values()
-    except (AttributeError, TypeError, ValueError):
-        return True  # an id registered by the module, or a callable without a signature: let it decide
+    except (TypeError, ValueError):
+        return True  # a callable without a signature: let it decide
     return any(p.name == keyword or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
-def make_env(text: str, **kwargs: Any) -> Any:
-    """Build one env from the spec ``text``, passing ``kwargs`` to ``gymnasium.make`` or the factory."""
-    spec = parse_env_spec(text)
-    if spec.is_factory:
-        module = importlib.import_module(spec.module)
-        factory = module
-        try:
-            for part in spec.name.split("."):
-                factory = getattr(factory, part)
-        except AttributeError:
-            factory = None
-        if callable(factory):
-            return factory(**kwargs)
-        # No such function: let Gymnasium try it as "module:Id" (an id without a version).
-    import gymnasium
+def make_env(spec: EnvSpec | str, **kwargs: Any) -> Any:
+    """Build one env from ``spec`` (an :class:`EnvSpec`, or its text), passing ``kwargs`` to
+    ``gymnasium.make`` or the factory."""
+    spec = _parsed(spec)
+    factory = _factory(spec) if spec.is_factory else None
+    if callable(factory):
+        return factory(**kwargs)
+    import gymnasium  # a plain id, or no such function: Gymnasium tries it as "module:Id"
 
     return gymnasium.make(spec.text, **kwargs)

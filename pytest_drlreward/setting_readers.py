@@ -26,13 +26,17 @@ _Reading = Any  # options._Reading (not imported: options imports this module wh
 
 
 def _env(reading: _Reading, row: Setting) -> str | None:
+    """The env spec's text; the checked :class:`EnvSpec` goes to the derived ``env_spec`` field."""
+    reading.values.update(env_spec=None)
     value = reading.raw(row.name)
     if value.text is None:
         return None
     try:
-        return check_env_spec(value.text).text
+        spec = check_env_spec(value.text)
     except EnvSpecError as error:
         raise pytest.UsageError(f"{error} ({value.origin})") from None
+    reading.values.update(env_spec=spec)
+    return spec.text
 
 
 def _configured_backends(reading: _Reading) -> tuple[str, ...] | None:

@@ -47,3 +47,17 @@ def test_a_plain_setting_is_parsed_by_its_row_and_named_when_bad(pytester):
     result = pytester.runpytest()
     assert result.ret == 4
     result.stderr.fnmatch_lines(["*drl_min_recall '1.5' (in *tox.ini*): the value '1.5' must be a finite number from 0 to 1*"])
+
+
+def test_drl_config_keeps_the_checked_env_spec_that_the_fixtures_build_from(pytester):
+    """The env spec is parsed once, when the settings are read: the fixtures build from ``drl_config.env_spec``."""
+    pytester.makeini("[pytest]\ndrl_env = CartPole-v1\n")
+    pytester.makepyfile("""
+        from pytest_drlreward import envspec
+
+        def test_spec(drl_config, drl_env_factory, monkeypatch):
+            assert isinstance(drl_config.env_spec, envspec.EnvSpec) and drl_config.env_spec.text == "CartPole-v1"
+            monkeypatch.setattr(envspec, "parse_env_spec", None)  # parsing again would fail
+            assert drl_env_factory().spec.id == "CartPole-v1"
+    """)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
