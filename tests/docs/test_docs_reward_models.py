@@ -43,3 +43,23 @@ def test_the_jax_style_example_passes_the_suite_with_its_callable_reference(tmp_
                              "-p", "no:cacheprovider"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "reference jax_reward:forward" in result.stdout and "2 passed" in result.stdout
+
+
+def test_the_argument_table_names_every_keyword_export_classifier_takes():
+    """The table lists the signature's own parameters and the shared description keywords, and nothing else;
+    the line on ``write_classifier_dir`` names every description keyword."""
+    import dataclasses
+    import inspect
+
+    from pytest_drlreward.classifier.export import export_classifier
+    from pytest_drlreward.classifier.writer import Description
+
+    text = DOC.read_text()
+    table = text[text.index("| argument | meaning |"):]
+    table = table[:table.index("\n\n")]
+    documented = re.findall(r"^\| `(\w+)` \|", table, re.M)
+    own = [name for name in inspect.signature(export_classifier).parameters if name != "description"]
+    described = [field.name for field in dataclasses.fields(Description)]
+    assert sorted(documented) == sorted(own + described)
+    line = text[text.index("`write_classifier_dir(onnx_path, out_dir, *,"):].split("`")[1]
+    assert re.findall(r"(\w+)(?=[,)])", line.split("*,")[1]) == described
