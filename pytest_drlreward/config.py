@@ -36,6 +36,12 @@ class _Methods:
         """Constructor options of ``backend`` from ``drl_backend_options``."""
         return options_for(self.backend_options, backend)  # type: ignore[attr-defined]
 
+    def env_to_make(self) -> Any:
+        """What envs are built from: the checked ``env_spec`` read with ``env``, or ``env``'s own text when
+        the config was made or changed by hand (``env_spec`` unset, or left from another ``env``)."""
+        spec = self.env_spec  # type: ignore[attr-defined]
+        return spec if spec is not None and spec.text == self.env else self.env  # type: ignore[attr-defined]
+
     @staticmethod
     def quantized(backend: str) -> bool:
         """Whether ``backend`` is judged by decisions (argmax agreement, accuracy budget), not tolerance."""

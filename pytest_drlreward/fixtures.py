@@ -47,7 +47,7 @@ def drl_env_factory(drl_config: DrlConfig) -> Iterator[Callable[..., Any]]:
     made: list[Any] = []
 
     def make(**kwargs: Any) -> Any:
-        env = make_env(drl_config.env_spec, **kwargs)
+        env = make_env(drl_config.env_to_make(), **kwargs)
         made.append(env)
         return env
 
@@ -159,13 +159,13 @@ def drl_rollout(drl_config: DrlConfig, _drl_backend_cache: BackendCache) -> Any:
     if drl_config.env is None:
         pytest.skip(NO_ENV_REASON)
     inputs = _drl_backend_cache.model_dir(drl_config.model_dir).inputs if drl_config.model_dir is not None else None
-    env = _rollout_env(drl_config.env_spec)
+    env = _rollout_env(drl_config.env_to_make())
     try:
         dict_obs = type(getattr(env, "observation_space", None)).__name__ == "Dict"
         if (inputs is None or len(inputs) == 1) and not dict_obs and not has_image_source(env):
             from pytest_drlreward.envspec import accepts_keyword
 
-            hint = ("" if accepts_keyword(drl_config.env_spec, "render_mode") else
+            hint = ("" if accepts_keyword(drl_config.env_to_make(), "render_mode") else
                     f"; its factory {drl_config.env} takes no render_mode argument, so render() cannot be asked for")
             pytest.skip(f"{type(env.unwrapped).__name__} shows no image to classify: give it a camera_image() method "
                         f"or render_mode='rgb_array'{hint}")
@@ -208,7 +208,7 @@ def drl_search(drl_config: DrlConfig, drl_rollout: Any, _drl_backend_cache: Back
         return ()
     if tuple(drl_rollout.images.shape[1:]) != tuple(guide.image_shape):
         return ()  # the fidelity tests fail with the shapes
-    env = _rollout_env(drl_config.env_spec)
+    env = _rollout_env(drl_config.env_to_make())
     try:
         return collect_searches(env, guide, drl_config.search_steps, seed=drl_config.fidelity_seed,
                                 truth_key=drl_config.truth_key, method=drl_config.search_method)

@@ -13,6 +13,7 @@ from panda_env.bench.executors import run_all
 from panda_env.bench.spread import quartiles, ratio_iqr
 from panda_env.bench.step_profile import predicted_saving
 from panda_env.envs.task import run_backend_name, split_run_backend
+from panda_env.training.runs import backend_options_for
 from panda_env.training.sac import TrainingReport, train
 
 
@@ -62,6 +63,9 @@ def compare_backends(backends: list[str], runs: int = 3, steps: int = 8000, seed
     backends = [run_backend_name(*split_run_backend(name, int8)) for name in backends]
     if not backends or len(set(backends)) != len(backends):
         raise ValueError(f"compare needs distinct backends, got {backends}")
+    for name in backends:  # before the first run, not after the baseline's: INT8 runs in the fast profile only
+        backend, int8_model = split_run_backend(name)
+        backend_options_for(backend, profile, int8_model)
     shown = progress_bar and executor == "local" and address is None  # not from Ray workers
     arguments = [(backends, run, seed + run, steps, profile, eval_episodes, model_dir, shown) for run in range(runs)]
     reports: dict[str, list[TrainingReport]] = {b: [] for b in backends}

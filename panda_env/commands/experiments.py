@@ -110,7 +110,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "reward path and SAC settings")
     p.add_argument("--eval-episodes", type=non_negative_int, default=50, help="evaluation episodes after each run")
     p.add_argument("--int8", action="store_true", help="the old spelling of openvino-int8 in --backends: every "
-                                                       "openvino entry runs the classifier's shipped INT8 model")
+                                                       "openvino entry runs the classifier's shipped INT8 model "
+                                                       "(its rows and runs are filed as openvino-int8)")
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON to this file")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the README)")
     p.add_argument("--executor", choices=("local", "ray"), default="local",

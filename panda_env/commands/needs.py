@@ -11,12 +11,21 @@ from __future__ import annotations
 import argparse
 import importlib.util
 
+from panda_env.envs.task import INT8_BACKEND
 from pytest_drlreward.backends.registry import install_hint
 
 # (import name, extra that installs it)
 ENGINES = {"torch": ("torch", "torch"), "onnxruntime": ("onnxruntime", "onnxruntime"),
            "openvino": ("openvino", "openvino")}
 ALL_ENGINES = tuple(ENGINES.values())
+
+
+def _engine(backend: str) -> tuple[str, str] | None:
+    """The engine a run backend needs (``openvino-int8`` runs on OpenVINO); None for the oracle or an unknown name."""
+    name = backend.strip()
+    return ENGINES.get("openvino" if name == INT8_BACKEND else name)
+
+
 # what each command needs beyond the panda extra; a callable reads it from the parsed arguments
 NEEDS = {
     "demo": lambda a: [ENGINES.get(a.backend)],
@@ -28,7 +37,7 @@ NEEDS = {
     "train": lambda a: [ENGINES.get(a.backend)],
     "evaluate": lambda a: [ENGINES.get(a.backend)] if a.gif is not None else [],
     "solve-time": lambda a: [ENGINES.get(a.backend), ENGINES["torch"]],  # the seed profile runs Torch
-    "compare": lambda a: [ENGINES.get(b.strip()) for b in a.backends.split(",")]
+    "compare": lambda a: [_engine(b) for b in a.backends.split(",")]
     + ([("ray", "ray")] if a.executor == "ray" else []),
     "tune": lambda a: [("optuna", "tune"), ENGINES.get(a.backend) if a.confirm else None]
     + ([("ray", "ray")] if a.executor == "ray" else []),

@@ -75,7 +75,7 @@ def test_vector_env_matches_single_envs(drl_config):
 
     if drl_config.env is None:
         pytest.skip("no env configured: set the drl_env ini key or --drl-env=ID_OR_SPEC")
-    env_fns = [lambda: make_env(drl_config.env_spec)] * VECTOR_ENVS
+    env_fns = [lambda: make_env(drl_config.env_to_make())] * VECTOR_ENVS
     vector = SyncVectorEnv(env_fns)
     try:
         assert_vecenv_matches(vector, env_fns, seeds=(0, 100), n_steps=VECTOR_STEPS)

@@ -23,6 +23,7 @@ def without(monkeypatch):
     (["bench-backends"], "openvino", "openvino"),
     (["train", "--backend", "onnxruntime"], "onnxruntime", "onnxruntime"),
     (["compare", "--backends", "torch,openvino"], "openvino", "openvino"),
+    (["compare", "--backends", "torch,openvino-int8"], "openvino", "openvino"),
     (["compare", "--executor", "ray"], "ray", "ray"),
     (["quantize", "--data", "nowhere"], "nncf", "int8"),
 ])

@@ -61,3 +61,14 @@ def test_drl_config_keeps_the_checked_env_spec_that_the_fixtures_build_from(pyte
             assert drl_env_factory().spec.id == "CartPole-v1"
     """)
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_a_config_changed_by_hand_builds_its_own_env_not_the_spec_read_before():
+    import dataclasses
+
+    from pytest_drlreward.envspec import parse_env_spec
+
+    read = DrlConfig(env="CartPole-v1", env_spec=parse_env_spec("CartPole-v1"))
+    assert read.env_to_make() is read.env_spec
+    assert dataclasses.replace(read, env="Pendulum-v1").env_to_make() == "Pendulum-v1"
+    assert DrlConfig(env="Pendulum-v1").env_to_make() == "Pendulum-v1"

@@ -6,6 +6,7 @@ rollout fixture steps the configured ``drl_policy``."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -45,6 +46,8 @@ def test_the_band_classifier_fails_by_the_searchs_false_goals_and_the_right_one_
     code, out = _suite(project, "band", *extra)
     assert code == 1, out
     assert "found false goals at a rate" in out and "false goal at search probe" in out, out
+    default = "cma" if importlib.util.find_spec("cmaes") is not None else "hypothesis"  # drl_search_method = auto
+    assert f"of a {default} search for" in out, out
     assert "false goals saved (images, seeds, actions) in" in out, out
     code, out = _suite(project, "right", *extra, args=(f"--drl-plots={tmp_path}",))
     assert code == 0, out

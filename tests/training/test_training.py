@@ -214,3 +214,11 @@ def test_compare_runs_openvino_and_openvino_int8_side_by_side(tmp_path, capsys):
     assert "run: openvino-int8 seed 0" in capsys.readouterr().out
     assert main(["compare", "--backends", "openvino,openvino-int8", "--int8"]) == 2
     assert "--backends names a backend twice: ['openvino-int8', 'openvino-int8']" in capsys.readouterr().err
+
+
+def test_compare_refuses_an_int8_run_outside_the_fast_profile_before_any_training(monkeypatch, capsys):
+    import panda_env.bench.compare as compare
+
+    monkeypatch.setattr(compare, "train", lambda *a, **k: pytest.fail("compare trained before checking its backends"))
+    assert main(["compare", "--backends", "torch,openvino-int8", "--profile", "original", "--chart", "none.png"]) == 2
+    assert "the INT8 model runs on the openvino backend in the fast profile" in capsys.readouterr().err
