@@ -9,11 +9,10 @@ no traceback.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from panda_env.commands import bench, classifier, evaluate, experiments, train, tune
-from panda_env.commands.common import HelpFormatter, StdoutHandler, UserError, split_int8
+from panda_env.commands.common import HelpFormatter, Interrupted, UserError, show_output, split_int8
 
 GROUPS = (evaluate, classifier, bench, train, experiments, tune)  # the order of `--help`'s list
 
@@ -33,13 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     split_int8(args)  # --backend openvino-int8 is --backend openvino --int8
-    # Show our own log lines (per-epoch training progress, ...), not those of every library we use.
-    package_logger = logging.getLogger("panda_env")
-    if not any(isinstance(h, StdoutHandler) for h in package_logger.handlers):
-        handler = StdoutHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        package_logger.addHandler(handler)
-    package_logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    show_output(args.verbose)
     from panda_env.commands.needs import missing
     from panda_env.reward import BackendUnavailableError, ModelDirError
 
@@ -51,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UserError, ModelDirError, BackendUnavailableError, OSError, ValueError) as error:
         print(f"panda_env {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except Interrupted as stop:
+        print(f"panda_env {args.command}: {stop}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print(f"panda_env {args.command}: interrupted; every file it writes is written whole or not at all, "
               f"so nothing half-written was left", file=sys.stderr)

@@ -285,12 +285,13 @@ def seed_cells(row: TrialRow) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m panda_env.bench.tune``: the ``tune`` command (``panda_env.commands.tune``)."""
+    from panda_env.commands.common import show_output
     from panda_env.commands.tune import add_arguments, run
 
     parser = argparse.ArgumentParser(prog="python -m panda_env.bench.tune", description=__doc__.split("\n\n")[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    show_output()
     args.command_line = "python -m panda_env.bench.tune " + " ".join(sys.argv[1:] if argv is None else argv)
     return run(args)
 

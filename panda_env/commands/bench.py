@@ -10,6 +10,7 @@ from panda_env.commands.common import (
     INT8_HELP,
     MODEL_HELP,
     add_command,
+    log,
     positive_int,
     positive_int_list,
     print_table,
@@ -29,11 +30,11 @@ def cmd_bench_env(args) -> int:
     result = render_quality_ratio(args.steps, args.rounds, reward_backend=args.backend, image_size=args.image_size,
                                   backend_options=options, progress_bar=True)
     reward = f"{args.backend} INT8" if args.int8 else args.backend
-    print(f"env steps/s, reward={reward}, image {args.image_size}px, {args.steps} steps x {args.rounds} rounds "
+    log.info(f"env steps/s, reward={reward}, image {args.image_size}px, {args.steps} steps x {args.rounds} rounds "
           f"(median), rendering every step:")
-    print(f"  fast / full ratio:   {result['ratio']:8.2f}x")
-    print(f"  fast render quality: {result['fast']:8.1f} steps/s")
-    print(f"  full render quality: {result['full']:8.1f} steps/s")
+    log.info(f"  fast / full ratio:   {result['ratio']:8.2f}x")
+    log.info(f"  fast render quality: {result['fast']:8.1f} steps/s")
+    log.info(f"  full render quality: {result['full']:8.1f} steps/s")
     return 0
 
 
@@ -57,7 +58,7 @@ def cmd_bench_backends(args) -> int:
     figures = {f"{row['backend']} at batch {row['batch']}": (keyed_spread(row, "speedup_vs_torch"), 1.0)
                for row in rows if row["backend"] != "torch" and keyed_spread(row, "speedup_vs_torch")}
     for warning in noise_warnings(figures):
-        print(warning)
+        log.info(warning)
     return 0
 
 
@@ -68,7 +69,7 @@ def cmd_bench(args) -> int:
 
     start_benchmark(args.json)
     result = profile_steps(image_sizes=args.image_sizes, rounds=args.rounds, progress_bar=True)
-    print("one run; median ms per part; step = arm move + render + reward + one SAC gradient step; predicted "
+    log.info("one run; median ms per part; step = arm move + render + reward + one SAC gradient step; predicted "
           "saving = reward share of the Torch step x (1 - 1/speed-up) (Amdahl's law)")
     headers = ["profile", "quality", "image", "OV speed-up vs torch", "OV predicted saving", "INT8 predicted saving",
                "reward share (torch)", "move", "render", "torch", "onnxruntime", "openvino", "openvino INT8", "SAC",
@@ -81,12 +82,12 @@ def cmd_bench(args) -> int:
               ms(row.get("step_openvino_ms"))] for row in result["rows"]]
     print_table(headers, table, args.markdown)
     for warning in bench_warnings(result["rows"]):
-        print(warning)
+        log.info(warning)
     default = next((r for r in result["rows"] if r["profile"] == "fast" and r["render_quality"] == "fast"
                     and r["image_size"] == IMAGE_SIZE), None)
     seed = next((r for r in result["rows"] if r["profile"] == "original"), None)
     if default and seed:
-        print(f"training step, fast profile with OpenVINO against the original profile with Torch: "
+        log.info(f"training step, fast profile with OpenVINO against the original profile with Torch: "
               f"{seed['step_torch_ms'] / default['step_openvino_ms']:.1f}x cheaper "
               f"({default['step_openvino_ms']:.1f} ms against {seed['step_torch_ms']:.1f} ms)")
     save_json(args.json, result)

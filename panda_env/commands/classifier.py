@@ -11,6 +11,7 @@ from panda_env.commands.common import (
     REPLACE_OUTPUT,
     UserError,
     add_command,
+    log,
     positive_int,
     seed_int,
 )
@@ -30,7 +31,7 @@ def cmd_capture(args) -> int:
         data = capture(args.n, args.seed, image_size=args.image_size, render_quality=args.render_quality,
                        progress=bar.update)
     save_capture(data, args.out, overwrite=args.overwrite)
-    print(f"wrote {args.n} images to {args.out}: {data.manifest['counts']}")
+    log.info(f"wrote {args.n} images to {args.out}: {data.manifest['counts']}")
     return 0
 
 
@@ -46,9 +47,9 @@ def cmd_train_classifier(args) -> int:
     result = train_classifier(data, epochs=args.epochs, seed=args.seed, architecture=args.architecture)
     model_dir = export_trained(result, data, args.out, seed=args.seed, architecture=args.architecture,
                                overwrite=args.overwrite)
-    print(f"best validation accuracy {result.val_accuracy:.4f}; held-out accuracy {result.test_accuracy:.4f} "
+    log.info(f"best validation accuracy {result.val_accuracy:.4f}; held-out accuracy {result.test_accuracy:.4f} "
           f"({result.split['test']} images never trained on)")
-    print(f"wrote {model_dir.path}")
+    log.info(f"wrote {model_dir.path}")
     return 0
 
 
@@ -60,7 +61,7 @@ def cmd_evaluate_classifier(args) -> int:
     backend = load_backend(args.backend, args.model)
     predicted = backend.predict_goal(data.images).astype(int)
     correct = predicted == data.labels
-    print(f"{backend.name} on {args.data}: accuracy {correct.mean():.4f} ({int(correct.sum())}/{len(correct)}); "
+    log.info(f"{backend.name} on {args.data}: accuracy {correct.mean():.4f} ({int(correct.sum())}/{len(correct)}); "
           f"false goals {int(((predicted == 1) & (data.labels == 0)).sum())}, "
           f"missed goals {int(((predicted == 0) & (data.labels == 1)).sum())}")
     return 0
@@ -84,14 +85,14 @@ def cmd_quantize(args) -> int:
                         f"{directory.image_shape[0]}")
     quantize_classifier(directory, data.images, out, subset_size=args.subset, overwrite=args.overwrite)
     calibrated = json.loads((out / INT8_METADATA).read_text())["calibration_images"]
-    print(f"wrote {out}: INT8 classifier calibrated on {calibrated} of the {len(data.images)} images in {args.data}")
+    log.info(f"wrote {out}: INT8 classifier calibrated on {calibrated} of the {len(data.images)} images in {args.data}")
     result = int8_comparison(directory, data.images, data.labels, int8_model=out, rounds=args.rounds)
-    print(f"INT8 vs f32 argmax agreement {result['agreement']:.4f} ({result['agree']}/{result['n']} images); "
+    log.info(f"INT8 vs f32 argmax agreement {result['agreement']:.4f} ({result['agree']}/{result['n']} images); "
           f"accuracy f32 {result['accuracy']['f32']:.4f}, INT8 {result['accuracy']['int8']:.4f}")
-    print("OpenVINO median ms per call (f32 and INT8 interleaved):")
-    print(f"{'batch':>5} {'f32 ms':>8} {'INT8 ms':>8} {'f32/INT8':>9}")
+    log.info("OpenVINO median ms per call (f32 and INT8 interleaved):")
+    log.info(f"{'batch':>5} {'f32 ms':>8} {'INT8 ms':>8} {'f32/INT8':>9}")
     for batch, ms in result["latency_ms"].items():
-        print(f"{batch:>5} {ms['f32']:>8.3f} {ms['int8']:>8.3f} {ms['f32'] / ms['int8']:>8.2f}x")
+        log.info(f"{batch:>5} {ms['f32']:>8.3f} {ms['int8']:>8.3f} {ms['f32'] / ms['int8']:>8.2f}x")
     return 0
 
 

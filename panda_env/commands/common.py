@@ -19,7 +19,7 @@ from typing import Any
 from panda_env.envs.task import INT8_BACKEND
 from pytest_drlreward.atomic import write_text_atomic
 
-log = logging.getLogger("panda_env.cli")
+log = logging.getLogger("panda_env.cli")  # the commands' output: show_output() puts it on stdout
 
 
 class StdoutHandler(logging.StreamHandler):
@@ -32,6 +32,21 @@ class StdoutHandler(logging.StreamHandler):
     @stream.setter
     def stream(self, value) -> None:
         pass
+
+
+def show_output(verbose: bool = False) -> None:
+    """Show the commands' output and the package's own log lines (per-epoch training progress, ...) on stdout,
+    message only, not those of every library we use; debug lines with ``verbose``. Idempotent."""
+    package_logger = logging.getLogger("panda_env")
+    if not any(isinstance(h, StdoutHandler) for h in package_logger.handlers):
+        handler = StdoutHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        package_logger.addHandler(handler)
+    package_logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+class Interrupted(Exception):
+    """A command stopped by Ctrl-C after keeping what it could; the message says what was kept (exit 130)."""
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -94,7 +109,7 @@ def start_benchmark(*outputs: Path | None) -> None:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             writable_file(path)
-    print(describe_machine())
+    log.info(describe_machine())
 
 
 def writable_file(path: Path) -> Path:
@@ -163,11 +178,11 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], markdown:
     """Print a command's table, plain or Markdown (``--markdown``)."""
     from panda_env.bench.tables import render
 
-    print("\n".join(render(list(headers), [list(row) for row in rows], markdown)))
+    log.info("\n".join(render(list(headers), [list(row) for row in rows], markdown)))
 
 
 def save_json(path: Path | None, result: Any) -> None:
     """With ``--json PATH``: write ``result`` there (atomically) and say so."""
     if path is not None:
         write_text_atomic(path, json.dumps(result, indent=2) + "\n")
-        print(f"wrote {path}")
+        log.info(f"wrote {path}")

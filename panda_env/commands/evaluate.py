@@ -9,6 +9,7 @@ from panda_env.commands.common import (
     BACKEND_HELP,
     UserError,
     add_command,
+    log,
     plural,
     positive_int,
     seed_int,
@@ -25,17 +26,17 @@ def cmd_demo(args) -> int:
     env = gym.make("PandaHover-v0", reward_backend=args.backend, image_size=args.image_size)
     try:
         obs, _ = env.reset(seed=args.seed)
-        print(f"reward backend: {args.backend}; reset: gripper at x={obs[0]:.3f} y={obs[1]:.3f}")
+        log.info(f"reward backend: {args.backend}; reset: gripper at x={obs[0]:.3f} y={obs[1]:.3f}")
         object_xy = env.unwrapped.object_xy
         for step in range(1, 11):
             # Head for the object, at most 0.1 m per axis.
             action = (object_xy - obs).clip(-0.1, 0.1).astype("float32")
             obs, reward, terminated, truncated, info = env.step(action)
-            print(f"step {step}: action=({action[0]:+.3f}, {action[1]:+.3f}) gripper=({obs[0]:.3f}, {obs[1]:.3f}) "
+            log.info(f"step {step}: action=({action[0]:+.3f}, {action[1]:+.3f}) gripper=({obs[0]:.3f}, {obs[1]:.3f}) "
                   f"reward={reward:+.0f} goal_probability={info['goal_probability']:.3f} "
                   f"true_goal={info['true_goal']}")
             if terminated or truncated:
-                print("episode ended:", "goal reached" if terminated else "step limit")
+                log.info(f"episode ended: {'goal reached' if terminated else 'step limit'}")
                 break
     finally:
         env.close()
@@ -52,10 +53,10 @@ def cmd_evaluate(args) -> int:
     agent = load_agent(args.agent)
     result = evaluate_policy_success(agent, args.episodes, seed=args.seed, gif_path=args.gif,
                                      gif_backend=args.backend)
-    print(f"true-goal success {result.success_rate:.0%} over {plural(result.episodes, 'episode')}, "
+    log.info(f"true-goal success {result.success_rate:.0%} over {plural(result.episodes, 'episode')}, "
           f"mean episode length {result.mean_length:.2f} (episodes end on the simulator's truth, the oracle)")
     if args.gif:
-        print(f"wrote {args.gif}: {min(3, args.episodes)} episodes, goal probability from the {args.backend} reward")
+        log.info(f"wrote {args.gif}: {min(3, args.episodes)} episodes, goal probability from the {args.backend} reward")
     return 0
 
 

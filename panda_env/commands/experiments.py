@@ -10,6 +10,7 @@ from panda_env.commands.common import (
     UserError,
     add_command,
     fraction,
+    log,
     non_negative_int,
     plural,
     positive_int,
@@ -42,10 +43,10 @@ def cmd_compare(args) -> int:
     result = compare_backends(backends, runs=args.runs, steps=steps, seed=args.seed, profile=args.profile,
                               eval_episodes=args.eval_episodes, executor=args.executor,
                               address=args.address, cpus_per_task=args.cpus_per_task, progress_bar=True,
-                              on_run=lambda r: print(f"  run: {report_name(r)} seed {r.seed}: {r.total_s:.1f} s "
-                                                     f"(reward {r.reward_s:.1f} s)", flush=True))
+                              on_run=lambda r: log.info(f"  run: {report_name(r)} seed {r.seed}: {r.total_s:.1f} s "
+                                                     f"(reward {r.reward_s:.1f} s)"))
     runs = plural(args.runs, "run")
-    print(f"profile {args.profile}, {steps} steps a run, {runs} per backend (means); predicted saving = the "
+    log.info(f"profile {args.profile}, {steps} steps a run, {runs} per backend (means); predicted saving = the "
           f"{backends[0]} runs' reward share x (1 - 1/speed-up of a reward call inside an env step loop)")
     headers = ["backend", f"saving vs {backends[0]}", "predicted saving", "reward call speed-up",
                "true-goal success", "total s", "ms per step", "reward inference s"]
@@ -56,7 +57,7 @@ def cmd_compare(args) -> int:
              for row in result["rows"]]
     print_table(headers, table, args.markdown)
     for warning in compare_warnings(result["rows"]):
-        print(warning)
+        log.info(warning)
     save_json(args.json, result)
     if args.chart is not None:
         from panda_env.bench.compare import chart_rows
@@ -64,7 +65,7 @@ def cmd_compare(args) -> int:
 
         time_split_png(chart_rows(result["rows"]), args.chart,
                        f"mean training time per reward backend, {steps} steps, {runs}")
-        print(f"wrote {args.chart}")
+        log.info(f"wrote {args.chart}")
     return 0
 
 
@@ -76,10 +77,10 @@ def cmd_solve_time(args) -> int:
     start_benchmark(args.json)
     rule = SolvedRule(target=args.target_success, every=args.check_every, episodes=args.check_episodes)
     result = solve_time(args.seeds, args.backend, args.steps, rule, args.seed_steps, progress_bar=True,
-                        on_run=lambda r: print(f"  run: {r.backend} ({r.profile}) seed {r.seed}: {r.steps} steps, "
-                                               f"{r.total_s:.1f} s", flush=True))
+                        on_run=lambda r: log.info(f"  run: {r.backend} ({r.profile}) seed {r.seed}: {r.steps} steps, "
+                                               f"{r.total_s:.1f} s"))
     demo = result["demo"]
-    print(f"the original demo's training, original profile with Torch: {demo['step_s'] * 1000:.0f} ms a step "
+    log.info(f"the original demo's training, original profile with Torch: {demo['step_s'] * 1000:.0f} ms a step "
           f"(measured on {demo['steps_measured']} steps) x {demo['steps']} steps = {demo['total_s']:.0f} s")
     headers = ["seed", "times less than the demo", "training s to solve", "steps to solve", "confirmed success",
                "check s (not counted)"]

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from panda_env.commands.common import (
     BACKEND_HELP,
     INT8_HELP,
     MODEL_HELP,
+    Interrupted,
     add_command,
     fraction,
+    log,
     non_negative_int,
     plural,
     positive_int,
@@ -35,34 +36,33 @@ def cmd_train(args) -> int:
                    until_solved=rule)
     envs = f", {args.n_envs} envs batched" if args.n_envs > 1 else ""
     reward = f"{report.backend} INT8" if args.int8 else report.backend
-    print(f"trained SAC for {report.steps} steps with the {reward} reward ({report.profile} profile{envs})")
-    print(f"  total {report.total_s:.1f} s ({report.steps_per_s:.1f} steps/s): physics {report.physics_s:.1f} s, "
+    log.info(f"trained SAC for {report.steps} steps with the {reward} reward ({report.profile} profile{envs})")
+    log.info(f"  total {report.total_s:.1f} s ({report.steps_per_s:.1f} steps/s): physics {report.physics_s:.1f} s, "
           f"rendering {report.render_s:.1f} s, reward inference {report.reward_s:.1f} s "
           f"({report.reward_calls} calls), learning {report.learning_s:.1f} s, other {report.other_s:.1f} s")
     solved = report.until_solved
     if solved:
         if solved["solved"]:
-            print(f"  solved after {solved['steps_to_solve']} steps and {solved['train_s_to_solve']:.1f} s of training: "
+            log.info(f"  solved after {solved['steps_to_solve']} steps and {solved['train_s_to_solve']:.1f} s of training: "
                   f"a check reached {solved['checks'][-1]['success_rate']:.0%} true-goal success over "
                   f"{plural(solved['episodes'], 'episode')} (checks every {solved['every']} steps took {solved['check_s']:.1f} s "
                   f"more, not counted)")
         else:
             best = max((c["success_rate"] for c in solved["checks"]), default=0.0)
-            print(f"  not solved within {report.steps} steps: the best check reached {best:.0%} "
+            log.info(f"  not solved within {report.steps} steps: the best check reached {best:.0%} "
                   f"(target {solved['target']:.0%}); raise --steps")
     if report.evaluation:
         ev = report.evaluation
         what = "confirmation" if solved else "evaluation"
-        print(f"  {what}: true-goal success {ev['success_rate']:.0%} over {plural(ev['episodes'], 'fresh episode')}, "
+        log.info(f"  {what}: true-goal success {ev['success_rate']:.0%} over {plural(ev['episodes'], 'fresh episode')}, "
               f"mean length {ev['mean_length']:.2f}")
     if args.out is not None:
         pictures = ", ".join(Path(p).name for p in report.pictures)
-        print(f"  wrote {args.out}/: agent.zip, report.json, {pictures}")
+        log.info(f"  wrote {args.out}/: agent.zip, report.json, {pictures}")
     if report.interrupted:
         kept = (f"kept the agent trained so far in {args.out}/agent.zip; report.json says interrupted"
                 if args.out is not None else "nothing saved (no --out)")
-        print(f"panda_env train: interrupted after {report.steps} steps (no evaluation): {kept}", file=sys.stderr)
-        return 130
+        raise Interrupted(f"interrupted after {report.steps} steps (no evaluation): {kept}")
     return 0
 
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from panda_env.commands.common import UserError, add_command
+from panda_env.commands.common import UserError, add_command, log
 from pytest_drlreward.atomic import write_text_atomic
 
 
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         _write_rows(args.rows, meta, rows, rechecked, confirmation)
     text = tune_report.render_markdown(rows, command, meta, args.top, confirmation, confirm_meta, rechecked)
     write_text_atomic(args.out, text)
-    print(text, end="")
+    log.info(text.rstrip("\n"))
     return 0
 
 

@@ -32,8 +32,8 @@ class LogProgress:
 
     def _line(self, share: str) -> None:
         of = f"{self.total} {self.unit}s cap" if self.cap else f"{self.total} {self.unit}s"
-        print(f"{self.desc}: {self.n}/{of} ({share}) after {time.perf_counter() - self._start:.0f} s",
-              file=self.file, flush=True)
+        self.file.write(f"{self.desc}: {self.n}/{of} ({share}) after {time.perf_counter() - self._start:.0f} s\n")
+        self.file.flush()  # a log line, like tqdm's bar on a terminal: written to the stream it was given
 
     def close(self) -> None:
         if not self._closed and self.n < self.total:  # stopped early (solved, interrupted): say where
