@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from panda_env.envs import task
-from pytest_drlreward.classifier.decision import DecisionRule, loose_argmax, rule_of
+from pytest_drlreward.classifier.decision import loose_argmax, rule_of
 
 
 @dataclass
@@ -65,14 +65,6 @@ class OracleJudge(_OneOfBatch):
     def judge_batch(self, images: np.ndarray | None, true_goals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         truth = np.asarray(true_goals, dtype=bool)
         return truth, truth.astype(np.float64)
-
-
-def goal_decisions(logits: np.ndarray, goal_index: int | DecisionRule) -> list[tuple[bool, float]]:
-    """(is_goal, goal_probability) per row of outputs, by a decision rule (or argmax over ``goal_index``)."""
-    logits = np.asarray(logits)
-    rule = goal_index if isinstance(goal_index, DecisionRule) else DecisionRule.argmax(int(goal_index), logits.shape[1])
-    goals, probabilities = rule.decide(logits)
-    return list(zip(goals.tolist(), probabilities.tolist()))
 
 
 def load_reward_backend(reward_backend: Any, model_dir: Any = None, backend_options: dict | None = None) -> Any:

@@ -10,7 +10,6 @@ import numpy as np
 
 from panda_env.reward import load_backend
 from panda_env.training.runs import make_env
-from pytest_drlreward.backends.base import goal_probabilities
 from pytest_drlreward.validation import check_int
 
 
@@ -69,8 +68,7 @@ def evaluate_policy_success(agent, episodes: int = 50, seed: int = 10_000, profi
                 if record:
                     frame = capture_frame(env, episode + 1, step, float(reward), info)
                     if classifier is not None:
-                        logits = classifier.logits(frame.classifier_view[None])
-                        frame.goal_probability = float(goal_probabilities(logits, classifier.goal_index)[0])
+                        frame.goal_probability = float(classifier.goal_probability(frame.classifier_view[None])[0])
                     frame.last = bool(terminated or truncated)
                     frames.append(frame)
                 if terminated or truncated:
