@@ -22,16 +22,16 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from pytest_drlreward.locking import exclusive_lock, is_locked, lock_fd
+from pytest_drlreward.stable_read import read_directory, read_stable, wait_for_readers  # noqa: F401  (re-exported)
 
 __all__ = ["ConcurrentWriteError", "DiskFullError", "atomic_directory", "atomic_file", "check_target", "check_writable",
-           "exchange", "process_alive", "read_stable", "remove_stale_temporaries", "write_text_atomic"]
+           "exchange", "process_alive", "read_directory", "read_stable", "remove_stale_temporaries", "write_text_atomic"]
 
-T = TypeVar("T")
 RENAME_EXCHANGE = 2
 AT_FDCWD = -100
 FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
@@ -172,6 +172,7 @@ def _swap_in(tmp: Path, target: Path, overwrite: bool) -> None:
         old = Path(tempfile.mkdtemp(prefix=_aside(target), dir=target.parent))
         os.rename(target, old)  # onto the empty directory just made; a kill now leaves it for the next write
         os.rename(tmp, target)
+    wait_for_readers(old)  # a reader holding the old copy finishes first
     shutil.rmtree(old, ignore_errors=True)
 
 
@@ -234,29 +235,6 @@ def atomic_file(target: str | Path) -> Iterator[Path]:
         raise
     finally:
         os.close(fd)
-
-
-def read_stable(path: str | Path, read: Callable[[], T], attempts: int = 5) -> T:
-    """``read()`` of a directory that a writer may swap meanwhile: read again while the directory changed
-    under ``path`` during the read (so a reader never sees a mix of two copies, or a copy being removed)."""
-    def inode() -> tuple[int, int] | None:
-        try:
-            info = os.stat(path)
-        except OSError:
-            return None
-        return info.st_dev, info.st_ino
-
-    for attempt in range(attempts):
-        before = inode()
-        try:
-            result = read()
-        except (OSError, ValueError):
-            if inode() == before or attempt == attempts - 1:
-                raise
-            continue
-        if inode() == before:
-            return result
-    return result
 
 
 def write_text_atomic(target: str | Path, text: str) -> Path:

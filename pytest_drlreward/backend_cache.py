@@ -45,5 +45,7 @@ class BackendCache:
         if key not in self._backends:
             from pytest_drlreward.backends import load_reference
 
-            self._backends[key] = load_reference(name, directory, **({} if callable_reference else options))
+            if callable_reference:  # a callable takes no backend options, only whose code it may be
+                options = {key: value for key, value in options.items() if key == "trusted_modules"}
+            self._backends[key] = load_reference(name, directory, **options)
         return self._backends[key]

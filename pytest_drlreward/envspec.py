@@ -82,12 +82,13 @@ def _check_registered_by(spec: EnvSpec) -> None:
                            f"{spec.name!r}{_close_ids(spec.name)}")
 
 
-def check_env_spec(text: str) -> EnvSpec:
+def check_env_spec(text: str, trust: Any = None) -> EnvSpec:
     """Check that ``text`` names an env; return the spec (:class:`EnvSpecError` saying what is wrong otherwise).
 
     A plain id must be registered with Gymnasium. For ``module:function`` the module must exist and its
     source must define the function (checked without running it; when the source cannot tell, the
-    first build decides). ``module:Id-v0`` imports the module and requires the id to be registered.
+    first build decides); with ``trust`` (``pytest_drlreward.allowlist.Trust``) the function must pass the
+    allowlist rule too. ``module:Id-v0`` imports the module and requires the id to be registered.
     """
     spec = parse_env_spec(text)
     if not spec.module:
@@ -101,6 +102,10 @@ def check_env_spec(text: str) -> EnvSpec:
         raise EnvSpecError(f"drl_env {text!r}: cannot find module {spec.module!r} (is it installed, or on "
                            f"the `pythonpath` ini setting?)")
     if found is not None and found.found is not False:
+        if trust is not None:
+            from pytest_drlreward.allowlist import check_reference
+
+            check_reference(spec.text, "drl_env", trust, EnvSpecError)
         return spec
     if found is not None:  # no such function: it may still be an id registered by the module
         try:

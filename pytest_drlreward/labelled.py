@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 
 KEYS = ("images", "labels")
+MAX_IMAGES = 1_000_000  # labelled images a file may hold
+MAX_BYTES = 8 << 30  # and their bytes (8 GiB): a header claiming more is refused before anything is allocated
 
 
 def check_image_batch(what: str, shape: tuple[int, ...], dtype: Any, *, nonempty: bool = False) -> None:
@@ -29,6 +31,10 @@ def check_labelled(path: Path, members: Any, images: tuple[tuple[int, ...], Any]
         raise ValueError(f"{path} lacks {sorted(missing)}; it has {sorted(members)}")
     (images_shape, images_dtype), (labels_shape, labels_dtype) = images, labels
     check_image_batch(f"{path}: images", images_shape, images_dtype)
+    size = int(np.prod(images_shape, dtype=np.float64)) * np.dtype(images_dtype).itemsize
+    if images_shape[0] > MAX_IMAGES or size > MAX_BYTES:
+        raise ValueError(f"{path}: images claims {images_shape[0]:,} images ({size / 2**30:.1f} GiB); at most "
+                         f"{MAX_IMAGES:,} images and {MAX_BYTES >> 30} GiB are read: use a smaller labelled set")
     if image_shape is not None and tuple(images_shape[1:]) != tuple(image_shape):
         raise ValueError(f"{path}: images are {tuple(images_shape[1:])} but the classifier takes {tuple(image_shape)}")
     if len(labels_shape) != 1 or labels_shape[0] != images_shape[0] or np.dtype(labels_dtype).kind not in "biu":
@@ -44,15 +50,22 @@ def _npy_header(archive: zipfile.ZipFile, member: str) -> tuple[tuple[int, ...],
     return shape, dtype
 
 
-def check_labelled_file(path: Path, image_shape: tuple[int, ...] | None = None) -> None:
-    """Check an ``.npz`` of labelled images from its headers, without loading the arrays."""
+def check_labelled_file(path: Path, image_shape: tuple[int, ...] | None = None) -> int:
+    """Check an ``.npz`` of labelled images from its headers, without loading the arrays; the number of images."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = {name[:-4]: name for name in archive.namelist() if name.endswith(".npy")}
             headers = [_npy_header(archive, members[key]) if key in members else ((), None) for key in KEYS]
+            sizes = {key: archive.getinfo(members[key]).file_size for key in KEYS if key in members}
     except (zipfile.BadZipFile, OSError) as error:
         raise ValueError(f"{path} is not a readable .npz file: {error}") from None
     check_labelled(path, members, *headers, image_shape=image_shape)
+    for key, (shape, dtype) in zip(KEYS, headers):
+        claimed = int(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize
+        if claimed > sizes[key]:
+            raise ValueError(f"{path}: {key} claims {tuple(shape)} ({claimed:,} bytes) but holds {sizes[key]:,} bytes; "
+                             f"the file is truncated or forged: write it again")
+    return int(headers[0][0][0])
 
 
 def load_labelled_images(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -67,3 +80,12 @@ def load_labelled_images(path: Path) -> tuple[np.ndarray, np.ndarray]:
     images.setflags(write=False)
     labels.setflags(write=False)
     return images, labels
+
+
+def empty_labelled_gap(path: Path) -> Any:
+    """The NOT VERIFIED (labelled) of a labelled-images file that holds 0 images."""
+    from pytest_drlreward.errors import NotVerifiedError
+
+    return NotVerifiedError("labelled", f"{path} holds 0 labelled images: parity and accuracy on it would pass on "
+                            f"nothing", "write labelled images into it (uint8 (N, H, W, 3), N >= 1, with their labels) "
+                            "or point drl_labelled_images at a file that has them")

@@ -10,9 +10,11 @@ is code (pickle): see docs/trust.md. No pytest here; stable-baselines3 is import
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+from pytest_drlreward.allowlist import Trust
 
 Policy = Callable[[Any], Any]
 
@@ -33,10 +35,10 @@ def random_policy(action_space: Any, seed: int = 0) -> Policy:
     return policy
 
 
-def _import_callable(spec: str) -> Policy:
-    from pytest_drlreward.resolve import resolve
+def _import_callable(spec: str, trusted_modules: Iterable[str] = ()) -> Policy:
+    from pytest_drlreward.allowlist import resolve_trusted
 
-    return resolve(spec, "policy", PolicyError)
+    return resolve_trusted(spec, "policy", Trust(tuple(trusted_modules)), PolicyError)
 
 
 def sb3_algorithm(path: str | Path) -> Any:
@@ -78,9 +80,10 @@ def sb3_policy(path: str | Path, algorithm: Any = None, spaces: tuple[Any, Any] 
 
 
 def load_policy(spec: str, base: Path | None = None, spaces: tuple[Any, Any] | None = None,
-                trust_code: bool = False) -> Policy:
+                trust_code: bool = False, trusted_modules: Iterable[str] = ()) -> Policy:
     """The policy named by ``spec``: an SB3 ``.zip`` path (relative to ``base``; loaded with ``spaces``, see
-    :func:`sb3_policy`) or ``"module:function"``."""
+    :func:`sb3_policy`) or ``"module:function"`` (allowed by ``pytest_drlreward.allowlist``: your project's code
+    or ``trusted_modules``)."""
     text = str(spec).strip()
     path = Path(text).expanduser()
     if base is not None and not path.is_absolute():
@@ -89,64 +92,49 @@ def load_policy(spec: str, base: Path | None = None, spaces: tuple[Any, Any] | N
         return sb3_policy(path, spaces=spaces, trust_code=trust_code)
     if ":" not in text:
         raise PolicyError(f"policy {text!r} is neither an SB3 agent file (.zip) nor 'module:function'")
-    return _import_callable(text)
+    return _import_callable(text, trusted_modules)
 
 
-def _top_level(tree: Any, name: str) -> Any:
-    """The last top-level statement binding ``name`` (a def, a class or an assignment), or None."""
-    import ast
-
-    found = None
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
-            found = node
-        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
-            found = node
-    return found
-
-
-def check_policy_spec(spec: str, base: Path | None = None) -> None:
+def check_policy_spec(spec: str, base: Path | None = None, trust: Trust | None = None) -> None:
     """Check a ``drl_policy`` without importing or unpickling anything: an SB3 ``.zip`` must be a readable agent,
-    ``module:function`` a function taking the observation. PolicyError naming the problem otherwise."""
-    import ast
-
-    from pytest_drlreward.sourcecheck import find_module_spec
+    ``module:function`` a function (or class) allowed by ``pytest_drlreward.allowlist`` taking the observation.
+    PolicyError naming the problem otherwise."""
+    from pytest_drlreward.allowlist import check_reference
 
     text = str(spec).strip()
     if text.endswith(".zip"):
-        from pytest_drlreward.sb3_agent import AgentFileError, read_agent_data
+        from pytest_drlreward.sb3_agent import AgentFileError, check_agent_data, read_agent_data
 
         path = Path(text).expanduser()
         path = base / path if base is not None and not path.is_absolute() else path
         if not path.is_file():
             raise PolicyError(f"SB3 agent file {path} does not exist")
         try:
-            read_agent_data(path)
+            check_agent_data(read_agent_data(path), path)
         except AgentFileError as error:
             raise PolicyError(str(error)) from None
         return
-    module, _, name = text.partition(":")
-    if not module or not name:
+    if ":" not in text:
         raise PolicyError("give an SB3 agent file (.zip) or 'module:function'")
-    found = find_module_spec(module)
-    origin = Path(found.origin) if found is not None and found.origin not in (None, "built-in", "frozen") else None
-    if found is None:
-        raise PolicyError(f"cannot find module {module!r} (is it installed, or on the `pythonpath` ini setting?)")
-    if origin is None or origin.suffix != ".py":
-        return  # not Python source: the import decides
-    try:
-        node = _top_level(ast.parse(origin.read_text(encoding="utf-8")), name.split(".")[0])
-    except (SyntaxError, UnicodeDecodeError, OSError):
+    location = check_reference(text, "policy", trust or Trust(), PolicyError)
+    if location.origin is None or "." in location.attribute:
         return
-    if node is None or (isinstance(node, ast.Assign) and isinstance(node.value, (ast.Constant, ast.List, ast.Tuple,
-                                                                                  ast.Dict, ast.Set))):
-        raise PolicyError(f"{module} ({origin}) defines no function or class {name!r}: a policy is a callable "
-                          f"taking the observation")
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and "." not in name:
-        arguments = node.args
-        if not (arguments.posonlyargs or arguments.args or arguments.vararg):
-            raise PolicyError(f"{module}:{name} ({origin}, line {node.lineno}) takes no argument; a policy is called "
-                              f"as policy(observation) and returns an action")
+    node = _function(location)
+    if node is not None and not (node.args.posonlyargs or node.args.args or node.args.vararg):
+        raise PolicyError(f"{text} ({location.origin}, line {node.lineno}) takes no argument; a policy is called "
+                          f"as policy(observation) and returns an action")
+
+
+def _function(location: Any) -> Any:
+    """The top-level ``def`` of a checked reference, or None (a class, or defined in a block)."""
+    import ast
+
+    tree = ast.parse(location.origin.read_text(encoding="utf-8"))
+    found = None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == location.attribute:
+            found = node
+    return found
 
 
 def describe(policy: Policy | None) -> str:

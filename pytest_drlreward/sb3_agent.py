@@ -28,6 +28,8 @@ SB3_PACKAGES = ("stable_baselines3", "sb3_contrib")
 NEUTRAL = {"train_freq": (1, "step"), "clip_range": 0.2, "clip_range_vf": None, "lr_schedule": None,
            "exploration_schedule": None, "replay_buffer_class": None, "rollout_buffer_class": None}
 _METHOD = re.compile(r"<function (\w+)\.\w+ at ")
+_CLASS = re.compile(r"^<class '([\w.]+)\.(\w+)'>$")
+REBUILT_CLASSES = {"torch.nn.modules.activation": "torch.nn", "torch.optim": "torch.optim"}  # module -> where looked up
 
 
 class AgentFileError(ValueError):
@@ -73,6 +75,40 @@ def policy_class_of(data: dict[str, Any], path: Path, trust_code: bool = False) 
     return policy
 
 
+def policy_kwargs_from_json(item: Any, path: Path, build: bool = True) -> Any:
+    """``policy_kwargs`` rebuilt from the readable fields SB3 writes beside the pickle: JSON values as they are, a
+    class of ``torch.nn``'s activations or of ``torch.optim`` looked up by name (``build=False``: only checked,
+    importing nothing). AgentFileError naming the key for anything only unpickling could rebuild."""
+    if not _pickled(item):
+        return item
+    rebuilt = {}
+    for key, value in item.items():
+        if key.startswith(":"):
+            continue
+        match = _CLASS.match(value) if isinstance(value, str) else None
+        where = next((REBUILT_CLASSES[m] for m in REBUILT_CLASSES if match and (match[1] == m or
+                                                                              match[1].startswith(m + "."))), None)
+        if match and where:
+            if build:
+                found = getattr(importlib.import_module(where), match[2], None)
+                if not inspect.isclass(found):
+                    raise AgentFileError(f"{path}: policy_kwargs[{key!r}] names {value}, which {where} does not have")
+                rebuilt[key] = found
+            continue
+        if isinstance(value, str) and value.startswith("<"):
+            raise AgentFileError(f"{path}: policy_kwargs[{key!r}] is {value}, which only unpickling (running the "
+                                 f"file's code) could rebuild; this loader rebuilds JSON values, torch.nn activations "
+                                 f"and torch.optim optimisers only")
+        rebuilt[key] = value
+    return rebuilt
+
+
+def check_agent_data(data: dict[str, Any], path: Path) -> None:
+    """What can be checked at start without importing: the policy kwargs can be rebuilt (AgentFileError if not)."""
+    if "policy_kwargs" in data:
+        policy_kwargs_from_json(data["policy_kwargs"], path, build=False)
+
+
 def space_from_json(item: Any, key: str, path: Path) -> Any:
     """A Box or Discrete space rebuilt from the readable fields SB3 writes beside the pickle."""
     from gymnasium import spaces
@@ -102,6 +138,8 @@ def safe_custom_objects(data: dict[str, Any], path: Path, observation_space: Any
             continue
         if key in given:
             objects[key] = given[key] if given[key] is not None else space_from_json(item, key, path)
+        elif key == "policy_kwargs":
+            objects[key] = policy_kwargs_from_json(item, path)
         else:
             objects[key] = NEUTRAL.get(key)
     return objects

@@ -21,6 +21,7 @@ from pytest_drlreward.validation import check_int
 
 BASELINE_FORMAT = 1
 DEFAULT_MARGIN = 0.5  # a ratio may grow by 50% before it counts as a regression
+MAX_RATIO = 1e6  # a baseline ratio beyond it (or below its inverse) is refused: no backend is a million times slower
 
 
 @dataclass(frozen=True)
@@ -55,22 +56,24 @@ def median_ms(call: Callable[[], Any], rounds: int = 50, warmup: int = 5) -> flo
     return measure(call, rounds, warmup).median_ms
 
 
-def summarise(rows: Iterable[dict]) -> list[dict]:
-    """One row per (backend, batch): median of the medians, spread, and speed-up over the reference (Torch).
+def summarise(rows: Iterable[dict], reference: str = REFERENCE) -> list[dict]:
+    """One row per (backend, batch): median of the medians, spread, and speed-up over ``reference`` (the
+    run's parity reference: Torch by default, an engine or a ``module:function`` callable).
 
     A row may carry ``min_ms``/``max_ms``/``q1_ms``/``q3_ms`` (kept: the smallest min, largest max, median
-    quartiles), ``threads`` and ``xdist_workers``. ``speedup_vs_torch`` is the reference's median ms at
-    the same batch divided by the backend's (``None`` when the reference was not measured at that batch).
+    quartiles), ``threads`` and ``xdist_workers``. ``speedup_vs_torch`` (named when Torch was the only
+    reference; kept for timing files) is ``reference``'s median ms at the same batch divided by the
+    backend's (``None`` when the reference was not measured at that batch); ``reference`` names it.
     """
     grouped: dict[tuple[str, int], list[dict]] = {}
     for row in rows:
         grouped.setdefault((row["backend"], int(row["batch"])), []).append(row)
     medians = {key: statistics.median(float(r["median_ms"]) for r in group) for key, group in grouped.items()}
     summary = []
-    for backend, batch in sorted(medians, key=lambda key: (key[1], key[0] != REFERENCE, key[0])):
+    for backend, batch in sorted(medians, key=lambda key: (key[1], key[0] != reference, key[0])):
         group = grouped[(backend, batch)]
         ms = medians[(backend, batch)]
-        torch_ms = medians.get((REFERENCE, batch))
+        torch_ms = medians.get((reference, batch))
 
         def spread(key: str, pick: Callable[..., float], group: list[dict] = group) -> float | None:
             values = [float(r[key]) for r in group if r.get(key) is not None]
@@ -80,7 +83,7 @@ def summarise(rows: Iterable[dict]) -> list[dict]:
             "backend": backend, "batch": batch, "median_ms": ms,
             "min_ms": spread("min_ms", min), "max_ms": spread("max_ms", max),
             "q1_ms": spread("q1_ms", statistics.median), "q3_ms": spread("q3_ms", statistics.median),
-            "speedup_vs_torch": (torch_ms / ms) if torch_ms and ms > 0 else None,
+            "speedup_vs_torch": (torch_ms / ms) if torch_ms and ms > 0 else None, "reference": reference,
             "measurements": len(group),
             "threads": next((r["threads"] for r in group if r.get("threads") is not None), None),
             "xdist_workers": max((int(r.get("xdist_workers") or 0) for r in group), default=0),
@@ -93,15 +96,19 @@ def _ms(value: float | None) -> str:
 
 
 def table_lines(summary: list[dict]) -> list[str]:
-    """The timing table as text lines (header first; a note when measured under xdist)."""
+    """The timing table as text lines (header first; a note when measured under xdist). The speed-up column
+    is named after the rows' reference; a backend whose threads the plugin does not set shows ``-``."""
+    reference = next((row["reference"] for row in summary if row.get("reference")), REFERENCE)
+    width = max(19, len(reference) + 15)
     lines = [f"{'backend':<15}{'batch':>6}{'median ms':>11}{'IQR ms':>19}{'min-max ms':>19}{'threads':>8}"
-             f"{'speed-up vs torch':>19}"]
+             f"{'speed-up vs ' + reference:>{width}}"]
     for row in summary:
         ratio = "-" if row["speedup_vs_torch"] is None else f"{row['speedup_vs_torch']:.2f}x"
         iqr = f"{_ms(row.get('q1_ms'))}-{_ms(row.get('q3_ms'))}" if row.get("q1_ms") is not None else "-"
         span = f"{_ms(row.get('min_ms'))}-{_ms(row.get('max_ms'))}" if row.get("min_ms") is not None else "-"
         threads = "-" if row.get("threads") is None else str(row["threads"])
-        lines.append(f"{row['backend']:<15}{row['batch']:>6}{row['median_ms']:>11.3f}{iqr:>19}{span:>19}{threads:>8}{ratio:>19}")
+        lines.append(f"{row['backend']:<15}{row['batch']:>6}{row['median_ms']:>11.3f}{iqr:>19}{span:>19}{threads:>8}"
+                     f"{ratio:>{width}}")
     workers = max((row.get("xdist_workers") or 0 for row in summary), default=0)
     if workers:
         lines.append(f"measured under pytest-xdist with {workers} workers: other tests ran at the same time, so times "
@@ -120,7 +127,8 @@ def baseline_from(summary: list[dict]) -> dict:
     """A baseline: for each (backend, batch) with a reference time, backend ms / reference ms."""
     ratios = {_key(row["backend"], row["batch"]): 1.0 / row["speedup_vs_torch"]
               for row in summary if row["speedup_vs_torch"]}
-    return {"format": BASELINE_FORMAT, "reference": REFERENCE, "ratios": ratios}
+    reference = next((row["reference"] for row in summary if row.get("reference")), REFERENCE)
+    return {"format": BASELINE_FORMAT, "reference": reference, "ratios": ratios}
 
 
 @dataclass(frozen=True)
@@ -152,6 +160,10 @@ def check_baseline(baseline: Any) -> dict[str, float]:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
             raise ValueError(f"ratio {key!r} is {value!r}: a baseline ratio must be a finite positive number "
                              f"(write the baseline again with --drl-timing-save)")
+        if not 1 / MAX_RATIO <= value <= MAX_RATIO:
+            raise ValueError(f"ratio {key!r} is {value!r}: a latency ratio beyond {MAX_RATIO:g} (or below "
+                             f"{1 / MAX_RATIO:g}) times the reference's is no measurement, and against it nothing "
+                             f"could ever regress (write the baseline again with --drl-timing-save)")
         ratios[str(key)] = float(value)
     if not ratios:
         raise ValueError("the baseline holds no ratios (write one from a run that measured, with --drl-timing-save)")

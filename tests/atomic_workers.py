@@ -33,6 +33,11 @@ def read_whole(target: str) -> str:
 
 
 def read_stable(target: str) -> str:
+    """One whole copy of ``target``: read through the very directory opened (``read_directory``, issue 28), so a
+    writer swapping it meanwhile cannot mix two copies; before issue 28 read by path, again while it changed."""
+    through_fd = getattr(atomic, "read_directory", None)
+    if through_fd is not None:
+        return through_fd(target, lambda fd: read_whole(f"/proc/self/fd/{fd}"))
     stable = getattr(atomic, "read_stable", None)  # absent before issue 20: read once
     return stable(target, lambda: read_whole(target)) if stable else read_whole(target)
 
@@ -123,3 +128,63 @@ def write_when_told(target: str, writer: int, generation: int, started) -> None:
     """``write_generation``, setting the event ``started`` first (so a kill is timed from the write's start)."""
     started.set()
     write_generation(target, writer, generation)
+
+
+def two_constant_classifiers(directory: str) -> dict[str, str]:
+    """Two ONNX graphs taking uint8 (N, 2, 2, 3) that output constant logits: copy "A" says goal ([0, 1]), copy
+    "B" not ([1, 0]); a reader that pairs one copy's metadata with the other's graph sees the wrong answer."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    paths = {}
+    for name, bias in (("A", [0.0, 1.0]), ("B", [1.0, 0.0])):
+        nodes = [helper.make_node("Cast", ["images"], ["f"], to=TensorProto.FLOAT),
+                 helper.make_node("Flatten", ["f"], ["flat"], axis=1),
+                 helper.make_node("MatMul", ["flat", "w"], ["mm"]), helper.make_node("Add", ["mm", "b"], ["logits"])]
+        graph = helper.make_graph(
+            nodes, f"constant_{name}", [helper.make_tensor_value_info("images", TensorProto.UINT8, ["N", 2, 2, 3])],
+            [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 2])],
+            [numpy_helper.from_array(np.zeros((12, 2), np.float32), "w"),
+             numpy_helper.from_array(np.array(bias, np.float32), "b")])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        paths[name] = str(Path(directory) / f"constant_{name}.onnx")
+        onnx.save(model, paths[name])
+    return paths
+
+
+def write_copy(target: str, paths: dict[str, str], name: str) -> None:
+    """``write_classifier_dir`` of copy ``name`` into ``target`` (its metadata's info names the copy)."""
+    from pytest_drlreward.classifier.writer import write_classifier_dir
+
+    write_classifier_dir(paths[name], target, goal_index=1, info={"copy": name}, overwrite=True)
+
+
+def classifier_writer_loop(target: str, paths: dict[str, str], seconds: float, results) -> None:
+    """Write copies A and B in turn into ``target`` for ``seconds``; put the counts on ``results``."""
+    results.put(("writer", 1, _count_writes(lambda generation: write_copy(target, paths, "AB"[generation % 2]), seconds)))
+
+
+def classifier_reader_loop(target: str, seconds: float, results) -> None:
+    """Open ``target`` and load it on ONNX Runtime again and again; a read whose graph answers for the other copy
+    than its metadata names is ``mixed``."""
+    import numpy as np
+
+    from pytest_drlreward.backends import load_backend
+    from pytest_drlreward.classifier import open_model_dir
+
+    counts = {"read": 0, "mixed": 0, "failed": 0, "examples": []}
+    images = np.zeros((1, 2, 2, 3), np.uint8)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            directory = open_model_dir(target)
+            said_goal = bool(load_backend("onnxruntime", directory).predict_goal(images)[0])
+        except (OSError, ValueError) as error:
+            counts["failed"] += 1
+            counts["examples"] = (counts["examples"] + [repr(error)])[:3]
+            continue
+        counts["read"] += 1
+        counts["mixed"] += said_goal != (directory.metadata["info"]["copy"] == "A")
+    results.put(("reader", 0, counts))

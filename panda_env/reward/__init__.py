@@ -18,6 +18,7 @@ from pytest_drlreward.classifier import ModelDir, ModelDirError
 from pytest_drlreward.classifier import open_model_dir as _open_model_dir
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
+TRUSTED_MODULES = ("panda_env.reward.model",)  # our classifier's torch_factory: trusted by configuration, not by default
 
 
 def open_model_dir(model_dir: str | Path | ModelDir | None = None) -> ModelDir:
@@ -33,6 +34,7 @@ def load_backend(name: str, model_dir: str | Path | ModelDir | None = None, **op
         raise ValueError(f"unknown reward backend {name!r}; allowed values: {', '.join(BACKEND_NAMES)} "
                          f"('oracle' is a reward_backend of the env, not a classifier backend)")
     _core_backends.check_backend_name(name)
+    options.setdefault("trusted_modules", TRUSTED_MODULES)
     return _core_backends.load_backend(name, open_model_dir(model_dir), **options)
 
 

@@ -23,8 +23,10 @@ class OnnxRuntimeBackend(RewardBackend):
             options.intra_op_num_threads = threads
         options.log_severity_level = 3
         try:
-            self._session = ort.InferenceSession(str(model_dir.onnx_path), options,
-                                                 providers=["CPUExecutionProvider"])
+            # the verified bytes, not the path: a file swapped after the hash check cannot run
+            self._session = ort.InferenceSession(model_dir.onnx_bytes(), options, providers=["CPUExecutionProvider"])
+        except ModelDirError:
+            raise
         except Exception as error:  # onnxruntime raises its own exception types
             raise ModelDirError(f"ONNX Runtime cannot load {model_dir.onnx_path}: {error}") from error
         graph_inputs = self._session.get_inputs()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -16,11 +17,13 @@ class TorchBackend(RewardBackend):
 
     name = "torch"
 
-    def __init__(self, model_dir: ModelDir, threads: int | None = None, trust_code: bool = False) -> None:
+    def __init__(self, model_dir: ModelDir, threads: int | None = None, trust_code: bool = False,
+                 trusted_modules: Iterable[str] = ()) -> None:
         super().__init__(model_dir)
         self._torch: Any = require("torch", "the 'torch' backend", extra="torch")
         self.threads = check_threads(threads, self.name)
-        self.module = model_dir.build_torch_module(trust_code)  # trust_code: see classifier/trust.py
+        # which factory may run: pytest_drlreward.allowlist (trusted_modules, and trust_code for code in the directory)
+        self.module = model_dir.build_torch_module(trust_code, tuple(trusted_modules))
 
     def _run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         """One input: passed positionally (whatever ``forward`` calls it); several: by name."""

@@ -21,8 +21,10 @@ are imported here; torch when a Torch module is built.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,13 +68,14 @@ def import_factory(spec: str) -> Callable[..., Any]:
     return resolve(spec, "torch_factory", ModelDirError, hint=" (is its module installed, or on the pythonpath?)")
 
 
-def read_metadata(meta_path: Path, format_version: int | tuple[int, ...]) -> dict[str, Any]:
-    """A metadata JSON object, or ModelDirError if it is not one or has another format version."""
+def read_metadata(meta_path: Path, format_version: int | tuple[int, ...], data: bytes | None = None) -> dict[str, Any]:
+    """A metadata JSON object (``data``: its bytes, already read), or ModelDirError if it is not one or has another
+    format version."""
     versions = format_version if isinstance(format_version, tuple) else (format_version,)
     from pytest_drlreward.classifier.bounds import MAX_METADATA_DEPTH, depth_of
 
     try:
-        metadata = json.loads(Path(meta_path).read_text())
+        metadata = json.loads(Path(meta_path).read_bytes() if data is None else data)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ModelDirError(f"{meta_path} is not valid JSON: {error}") from error
     except RecursionError:
@@ -87,8 +90,8 @@ def read_metadata(meta_path: Path, format_version: int | tuple[int, ...]) -> dic
     return metadata
 
 
-def verify_files(directory: Path, files: Any, meta_path: Path, required: tuple[str, ...]) -> None:
-    """Check that ``files`` (name -> sha256) lists ``required`` and that every listed file matches."""
+def verify_files(directory: Path, files: Any, meta_path: Path, required: tuple[str, ...], check: bool = True) -> None:
+    """Check that ``files`` (name -> sha256) lists ``required`` and (``check``) that every listed file matches."""
     if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
         raise ModelDirError(f"{meta_path}: 'files' must map file names to sha256 strings, got {files!r}")
     unlisted = [name for name in required if name not in files]
@@ -99,6 +102,8 @@ def verify_files(directory: Path, files: Any, meta_path: Path, required: tuple[s
         file = directory / name
         if Path(name).is_absolute() or ".." in Path(name).parts:
             raise ModelDirError(f"{meta_path}: file name {name!r} must be relative to the directory")
+        if not check:
+            continue
         if not file.is_file():
             raise ModelDirError(f"{file} is missing (listed in {meta_path})")
         if sha256_of(file) != expected:
@@ -143,6 +148,7 @@ class ModelDir:
 
     path: Path
     metadata: dict[str, Any] = field(repr=False)  # format 2 (format 1 is converted when read)
+    blobs: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)  # listed file -> verified bytes
     _parsed: tuple[tuple[InputSpec, ...], OutputSpec, DecisionRule] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -196,54 +202,91 @@ class ModelDir:
     def classes(self) -> list[str]:
         return list(self.metadata["classes"])
 
-    def check_factory(self, trust_code: bool = False) -> Callable[..., Any]:
-        """Check ``torch_factory`` may run (``trust.py``: no stdlib, no code from inside the directory unless
-        ``trust_code``), then import it; ModelDirError naming it otherwise."""
+    def read_verified(self, name: str) -> bytes:
+        """The bytes of listed file ``name``, as hashed when the directory was opened (else read once now, through
+        no symlink, and checked against its sha256): what an engine or loader is given, never the path."""
+        if name not in self.blobs:
+            from pytest_drlreward.classifier.snapshot import read_listed
+
+            files = self.metadata.get("files", {})
+            if name not in files:
+                raise ModelDirError(f"{self.path / METADATA_FILE} does not list {name}; every loaded file must be listed "
+                                    f"with its sha256")
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                self.blobs.update(read_listed(fd, {name: files[name]}, self.path, self.path / METADATA_FILE))
+            finally:
+                os.close(fd)
+        return self.blobs[name]
+
+    def onnx_bytes(self) -> bytes:
+        """The verified ONNX model an engine loads from memory (external data copied in from the verified files)."""
+        from pytest_drlreward.classifier.listing import inline_external_data
+
+        return inline_external_data(self.read_verified(ONNX_FILE), self.read_verified, self.onnx_path)
+
+    def check_factory(self, trust_code: bool = False, trusted_modules: Iterable[str] = ()) -> Callable[..., Any]:
+        """Check ``torch_factory`` may run (``pytest_drlreward.allowlist``: a function or class of your project or of
+        ``trusted_modules``; code inside the directory only with ``trust_code``), then import it; ModelDirError
+        naming it otherwise."""
         from pytest_drlreward.classifier.trust import load_factory
 
         if not self.has_torch_factory:
             raise ModelDirError(f"{self.path / METADATA_FILE} has no torch_factory: this ONNX-only directory "
                                 f"cannot be run on Torch; use an ONNX engine (or a callable) as the reference")
-        return load_factory(self.metadata["torch_factory"], self.path, trust_code, str(self.path / METADATA_FILE))
+        return load_factory(self.metadata["torch_factory"], self.path, trust_code, str(self.path / METADATA_FILE),
+                            trusted_modules)
 
-    def build_torch_module(self, trust_code: bool = False) -> Any:
+    def build_torch_module(self, trust_code: bool = False, trusted_modules: Iterable[str] = ()) -> Any:
         """Import ``torch_factory`` (see ``check_factory``), build the module and load the state dict (weights only)."""
         import torch
 
         kwargs = self.metadata.get("torch_factory_kwargs", {})
         if not isinstance(kwargs, dict):
             raise ModelDirError(f"{self.path / METADATA_FILE}: torch_factory_kwargs must be an object, got {kwargs!r}")
-        module = self.check_factory(trust_code)(**kwargs)
+        module = self.check_factory(trust_code, trusted_modules)(**kwargs)
         if not isinstance(module, torch.nn.Module):
             raise ModelDirError(f"{self.path / METADATA_FILE}: torch_factory {self.metadata['torch_factory']!r} "
                                 f"returned a {type(module).__name__}, not a torch.nn.Module")
-        state = torch.load(self.torch_path, map_location="cpu", weights_only=True)
+        state = torch.load(io.BytesIO(self.read_verified(TORCH_FILE)), map_location="cpu", weights_only=True)
         module.load_state_dict(state)
         return module.eval()
 
 
 def open_model_dir(model_dir: str | Path) -> ModelDir:
-    """Read and check a classifier directory: metadata fields and the sha256 of every listed file (read again
-    if a writer swapped the directory meanwhile: ``pytest_drlreward.atomic.read_stable``)."""
-    from pytest_drlreward.atomic import read_stable
+    """Read and check a classifier directory: metadata fields, no symlink, no unlisted file, and the sha256 of
+    every listed file, each read ONCE through one open directory (a writer swapping it meanwhile cannot mix two
+    copies: ``pytest_drlreward.stable_read.read_directory``); the ModelDir keeps those bytes for the engines."""
+    from pytest_drlreward.stable_read import read_directory
 
-    return read_stable(model_dir, lambda: _open_model_dir(model_dir))
-
-
-def _open_model_dir(model_dir: str | Path) -> ModelDir:
     path = Path(model_dir)
     if not path.is_dir():
         what = "is a file, not a directory" if path.exists() else "does not exist"
         raise ModelDirError(f"classifier directory {path} {what}; pass a directory written by "
                             f"pytest_drlreward.export_classifier")
+    return read_directory(path, lambda fd: _open_model_dir(path, fd))
+
+
+def _present(files: dict[str, str], names: list[str]) -> dict[str, str]:
+    """The listed files to read: all, but the INT8 model's (``int8/...``) when the copy has no ``int8/`` at all
+    (a directory copied without its optional INT8 model); a partial ``int8/`` is read and fails by name."""
+    has_int8 = any(name.startswith("int8/") for name in names)
+    return {name: digest for name, digest in files.items() if has_int8 or not name.startswith("int8/")}
+
+
+def _open_model_dir(path: Path, dir_fd: int) -> ModelDir:
+    from pytest_drlreward.classifier.listing import check_listing
+    from pytest_drlreward.classifier.snapshot import entries, read_file, read_listed
+
     meta_path = path / METADATA_FILE
-    if not meta_path.is_file():
+    names = entries(dir_fd, path)  # refuses a symlink anywhere
+    if METADATA_FILE not in names:
         raise ModelDirError(f"{meta_path} is missing: {path} is not a classifier directory (write one with "
                             f"pytest_drlreward.export_classifier)")
-    metadata = _check_metadata(read_metadata(meta_path, READABLE_FORMATS), meta_path)
+    raw = read_file(dir_fd, METADATA_FILE, path, meta_path)
+    metadata = _check_metadata(read_metadata(meta_path, READABLE_FORMATS, raw), meta_path)
     required = (ONNX_FILE, TORCH_FILE) if metadata["torch_factory"] is not None else (ONNX_FILE,)
-    verify_files(path, metadata["files"], meta_path, required)
-    from pytest_drlreward.classifier.listing import check_listing
-
-    check_listing(path, metadata["files"], meta_path)  # no unlisted file an engine could open
-    return ModelDir(path, metadata)
+    verify_files(path, metadata["files"], meta_path, required, check=False)
+    blobs = read_listed(dir_fd, _present(metadata["files"], names), path, meta_path)
+    check_listing(path, metadata["files"], meta_path, names, blobs)  # no unlisted file an engine could open
+    return ModelDir(path, metadata, blobs)

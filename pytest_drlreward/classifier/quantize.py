@@ -32,9 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-from pytest_drlreward.atomic import atomic_directory, check_target
-from pytest_drlreward.classifier.directory import ModelDir, open_model_dir, sha256_of
+from pytest_drlreward.atomic import atomic_directory, check_target, write_text_atomic
+from pytest_drlreward.classifier.directory import METADATA_FILE, ONNX_FILE, ModelDir, open_model_dir, sha256_of
 from pytest_drlreward.classifier.int8 import INT8_BIN, INT8_FORMAT_VERSION, INT8_METADATA, INT8_SUBDIR, INT8_XML
+from pytest_drlreward.classifier.snapshot import sha256_bytes
 from pytest_drlreward.extras import require
 from pytest_drlreward.validation import check_int
 
@@ -65,8 +66,8 @@ def quantize_classifier(model_dir: str | Path | ModelDir, calibration_inputs: np
     # Evenly spaced, so class-sorted or sequential captures still give a mixed calibration set.
     indices = np.unique(np.linspace(0, len(images) - 1, min(int(subset_size), len(images))).round().astype(int))
     calibration = [images[i:i + 1] for i in indices]
-    source_sha256 = sha256_of(directory.onnx_path)
-    model = ov.Core().read_model(str(directory.onnx_path))
+    source_sha256 = sha256_bytes(directory.read_verified(ONNX_FILE))
+    model = ov.Core().read_model(directory.onnx_bytes())  # the verified bytes, not the path
     advanced = nncf.quantization.advanced_parameters.AdvancedQuantizationParameters(
         activations_range_estimator_params=nncf.quantization.range_estimator.RangeEstimatorParametersSet.MINMAX)
     logger.info("quantising %s to INT8 with NNCF %s on %d calibration images", directory.onnx_path,
@@ -93,8 +94,22 @@ def quantize_classifier(model_dir: str | Path | ModelDir, calibration_inputs: np
             "files": {name: sha256_of(tmp / name) for name in (INT8_XML, INT8_BIN)},
         }
         (tmp / INT8_METADATA).write_text(json.dumps(metadata, indent=2) + "\n")
+    if out.resolve() == (directory.path / INT8_SUBDIR).resolve():
+        list_int8_files(directory.path)
     logger.debug("wrote INT8 classifier %s", out)
     return out
+
+
+def list_int8_files(model_dir: str | Path) -> dict[str, str]:
+    """List ``<model_dir>/int8``'s three files with their sha256 in ``model_dir``'s ``metadata.json`` (rewritten
+    atomically): every file an engine opens is hash-checked from there. Returns the entries written."""
+    path = Path(model_dir)
+    meta_path = path / METADATA_FILE
+    metadata = json.loads(meta_path.read_text())
+    listed = {f"{INT8_SUBDIR}/{name}": sha256_of(path / INT8_SUBDIR / name) for name in (INT8_METADATA, INT8_XML, INT8_BIN)}
+    metadata["files"] = {**{k: v for k, v in metadata["files"].items() if not k.startswith(f"{INT8_SUBDIR}/")}, **listed}
+    write_text_atomic(meta_path, json.dumps(metadata, indent=2) + "\n")
+    return listed
 
 
 def check_int8_target(out_dir: str | Path, model_dir: ModelDir, overwrite: bool = False) -> Path:
