@@ -42,18 +42,19 @@ def load_agent(path: str | Path, trust_code: bool = False):
 
 def evaluate_policy_success(agent, episodes: int = 50, seed: int = 10_000, profile: str = "fast",
                             gif_path: str | Path | None = None, gif_episodes: int = 3,
-                            gif_backend: str = "openvino") -> EvaluationResult:
+                            gif_backend: str = "openvino", goal_radius: float | None = None) -> EvaluationResult:
     """Run ``episodes`` deterministic episodes; success means the simulator's true goal was reached.
 
     The env uses the oracle reward so episodes end exactly when the gripper truly hovers over the
     object; the learned reward is judged separately (reward fidelity). With ``gif_path`` the first
     ``gif_episodes`` episodes are drawn into a GIF (see ``episode_gif``), showing the goal probability
     that the ``gif_backend`` classifier gives each frame (``"oracle"``: the simulator's 0 or 1).
+    ``goal_radius``: the truth's goal radius (None: the task's).
     """
     from panda_env.training.episode_gif import capture_frame, write_episode_gif
 
     check_int(episodes, "episodes")
-    env = make_env("oracle", profile)
+    env = make_env("oracle", profile, goal_radius=goal_radius)
     classifier = None if gif_path is None or gif_backend == "oracle" else load_backend(gif_backend)
     successes, lengths, frames = 0, [], []
     try:

@@ -33,18 +33,38 @@ def _pyplot():
     return plt
 
 
+def _audit_series(axes, audit: dict) -> None:
+    """Learned beside true success of the training episodes, per audit window; the gap shaded, the onset marked."""
+    windows = [w for w in audit.get("windows", ()) if w.get("true_success") is not None]
+    steps = [w["start"] + w["steps"] - 1 for w in windows]
+    learned = [100 * w["learned_success"] for w in windows]
+    true = [100 * w["true_success"] for w in windows]
+    axes.plot(steps, true, color=COLOURS[0], marker=".", label="training episodes: true success (simulator)")
+    axes.plot(steps, learned, color=COLOURS[1], marker=".", linestyle="--",
+              label="training episodes: learned success (classifier)")
+    axes.fill_between(steps, true, learned, where=[a > b for a, b in zip(learned, true)], color=COLOURS[2], alpha=0.2,
+                      label="gap: false goals")
+    if audit.get("onset_step") is not None:
+        axes.axvline(audit["onset_step"], color=COLOURS[2], linewidth=1.5,
+                     label=f"exploitation from step {audit['onset_step']}")
+
+
 def learning_curve_png(curve: Sequence[dict], path: str | Path, title: str = "", checks: Sequence[dict] = (),
-                       target: float | None = None, check_episodes: int | None = None) -> Path:
+                       target: float | None = None, check_episodes: int | None = None, audit: dict | None = None) -> Path:
     """True-goal success against training steps.
 
     ``checks`` (``{"step", "success_rate"}``, from ``--until-solved``) are the deterministic checks the
     stop rule reads: drawn bold, with the ``target`` line. The training episodes of ``curve`` (the
-    exploring policy, so lower) are the faint second series.
+    exploring policy, so lower) are the faint second series; with a reward ``audit`` (``TrainingReport.audit``)
+    its windows' true success is drawn instead, beside the learned success (their gap is exploitation).
     """
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(6, 3.2))
-    axes.plot([p["step"] for p in curve], [100 * p["success_rate"] for p in curve], color=COLOURS[0], alpha=0.35,
-              marker=".", label="training episodes (exploring policy)")
+    if audit and audit.get("windows"):
+        _audit_series(axes, audit)
+    else:
+        axes.plot([p["step"] for p in curve], [100 * p["success_rate"] for p in curve], color=COLOURS[0], alpha=0.35,
+                  marker=".", label="training episodes (exploring policy)")
     if checks:
         over = f" over {check_episodes} episodes" if check_episodes else ""
         axes.plot([c["step"] for c in checks], [100 * c["success_rate"] for c in checks], color=COLOURS[2],
@@ -52,7 +72,7 @@ def learning_curve_png(curve: Sequence[dict], path: str | Path, title: str = "",
     if target is not None:
         axes.axhline(100 * target, color="#59a14f", linestyle="--", linewidth=1, label=f"target {target:.0%}")
     axes.set_xlabel("training steps")
-    axes.set_ylabel("true-goal success (%)")
+    axes.set_ylabel("success (%)" if audit and audit.get("windows") else "true-goal success (%)")
     axes.set_ylim(-5, 105)
     axes.legend(fontsize=7, loc="upper left", frameon=False)
     axes.set_title(title or "learning curve")

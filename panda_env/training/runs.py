@@ -31,21 +31,26 @@ def run_reward(backend: str, profile: str, model_dir=None) -> Any:
     return seed_backend(backend, model_dir)
 
 
+def _radius(goal_radius: float | None) -> dict:
+    return {} if goal_radius is None else {"goal_radius": goal_radius}
+
+
 def make_env(backend: str, profile: str = "fast", image_size: int = IMAGE_SIZE, model_dir=None,
-             max_episode_steps: int = 10, int8: bool = False) -> PandaHoverEnv:
-    """A PandaHover env for a backend and a run profile."""
+             max_episode_steps: int = 10, int8: bool = False, goal_radius: float | None = None) -> PandaHoverEnv:
+    """A PandaHover env for a backend and a run profile; ``goal_radius``: the truth's (None: the task's)."""
     options = backend_options_for(backend, profile, int8)
     return PandaHoverEnv(reward_backend=run_reward(backend, profile, model_dir), image_size=image_size,
                          model_dir=model_dir, max_episode_steps=max_episode_steps,
-                         scene_config=scene_config(profile, image_size), backend_options=options)
+                         scene_config=scene_config(profile, image_size), backend_options=options,
+                         **_radius(goal_radius))
 
 
 def make_batched_env(backend: str, n_envs: int, profile: str = "fast", image_size: int = IMAGE_SIZE,
-                     model_dir=None, max_episode_steps: int = 10, int8: bool = False):
+                     model_dir=None, max_episode_steps: int = 10, int8: bool = False, goal_radius: float | None = None):
     """``n_envs`` PandaHover envs for a backend and a run profile, one reward-backend call per step."""
     from panda_env.envs.batched import BatchedRewardVecEnv
 
     options = backend_options_for(backend, profile, int8)
     return BatchedRewardVecEnv(n_envs, run_reward(backend, profile, model_dir), max_episode_steps=max_episode_steps,
                                model_dir=model_dir, backend_options=options, image_size=image_size,
-                               scene_config=scene_config(profile, image_size))
+                               scene_config=scene_config(profile, image_size), **_radius(goal_radius))

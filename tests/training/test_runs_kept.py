@@ -20,7 +20,7 @@ from panda_env.training import sac
 from panda_env.training.run_dir import LOCK_FILE
 from pytest_drlreward.atomic import atomic_directory, atomic_file
 
-RUN = ["agent.zip", "learning_curve.png", "report.json", "time_split.png"]  # a run without evaluation
+RUN = ["agent.zip", "audit", "learning_curve.png", "report.json", "time_split.png"]  # a run without evaluation
 
 
 def _digest(path: Path) -> str:
@@ -78,7 +78,7 @@ def test_the_agent_is_saved_before_the_evaluation(tmp_path, monkeypatch):
     monkeypatch.setattr(sac, "evaluate_policy_success", interrupted)
     with pytest.raises(KeyboardInterrupt):
         sac.train("oracle", steps=40, out_dir=tmp_path, eval_episodes=2)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["agent.zip", "learning_curve.png", "time_split.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["agent.zip", "audit", "learning_curve.png", "time_split.png"]
     # the agent and its pictures are kept; no report (written after the evaluation), no lock
     from panda_env.training.evaluate import load_agent
 

@@ -16,7 +16,7 @@ from panda_env.training.solved import SolvedRule
 
 REPORT_FIELDS = {"backend", "profile", "steps", "seed", "total_s", "physics_s", "render_s", "reward_s",
                  "learning_s", "other_s", "steps_per_s", "reward_calls", "int8", "evaluation", "agent_path",
-                 "learning_curve", "pictures", "until_solved", "interrupted"}
+                 "learning_curve", "pictures", "until_solved", "interrupted", "audit", "goal_radius"}
 
 
 @pytest.mark.parametrize(("backend", "int8"), [("oracle", False), ("torch", False), ("onnxruntime", False),
