@@ -79,7 +79,7 @@ def compare_backends(backends: list[str], runs: int = 3, steps: int = 8000, seed
     rows = []
     reference = statistics.mean(r.total_s for r in reports[backends[0]])
     share = statistics.mean(r.reward_s for r in reports[backends[0]]) / reference
-    samples = reward_call_samples(backends, profile, model_dir)
+    samples = reward_call_samples(backends, profile, model_dir, progress_bar=shown)
     speedups = {b: ratio_iqr(samples[backends[0]], ms) for b, ms in samples.items()} if samples else {}
     by_seed = {r.seed: r.total_s for r in reports[backends[0]]}
     for backend, items in reports.items():
@@ -102,7 +102,9 @@ def compare_backends(backends: list[str], runs: int = 3, steps: int = 8000, seed
                                       / statistics.mean(r.reward_s for r in items)
                                       if all(r.reward_s > 0 for r in items) else None),
             "predicted_saving_pct": (100.0 * predicted_saving(share, speedup.value) if speedup else None),
-            "success_rate": statistics.mean(r.evaluation.get("success_rate", float("nan")) for r in items),
+            # None when the runs were not evaluated (eval_episodes 0)
+            "success_rate": statistics.mean(rates) if (rates := [r.evaluation["success_rate"] for r in items
+                                                                 if "success_rate" in r.evaluation]) else None,
         })
     return {"rows": rows, "executor": executor,
             "runs": {b: [{**asdict(r), "host": host} for r, host in zip(items, hosts[b])] for b, items in reports.items()}}
@@ -116,11 +118,12 @@ def chart_rows(rows: list[dict]) -> list[tuple[str, dict]]:
 
 
 def reward_call_samples(backends: list[str], profile: str, model_dir=None, steps: int = 150,
-                        rounds: int = 3) -> dict[str, list[float]]:
+                        rounds: int = 3, progress_bar: bool = False) -> dict[str, list[float]]:
     """Each backend's mean reward-call seconds per round, timed inside an env step loop (the same seeded
     actions for all, backends interleaved round by round): a call between physics and rendering costs
     more than one alone, so isolated calls would overstate the speed-up. The oracle has no call: empty
-    when the first backend is the oracle. ``backends``: run backend names (``openvino-int8`` included)."""
+    when the first backend is the oracle. ``backends``: run backend names (``openvino-int8`` included).
+    ``progress_bar``: show the rounds on stderr (this runs after the trainings, for about a minute)."""
     import numpy as np
 
     from panda_env.training.runs import make_env
@@ -128,6 +131,9 @@ def reward_call_samples(backends: list[str], profile: str, model_dir=None, steps
     timed = [b for b in backends if b != "oracle"]
     if backends[0] not in timed:
         return {}
+    from panda_env.training.bar import progress
+
+    bar = progress(len(timed) * rounds, "timing each reward call in a step loop", unit="round") if progress_bar else None
     envs = {}
     for name in timed:
         backend, int8 = split_run_backend(name)
@@ -144,7 +150,11 @@ def reward_call_samples(backends: list[str], profile: str, model_dir=None, steps
                         env.reset()
                 calls = env.reward_timer.calls - before_calls
                 per_call[backend].append((env.reward_timer.total_s - before_s) / max(calls, 1))
+                if bar is not None:
+                    bar.update(1)
     finally:
+        if bar is not None:
+            bar.close()
         for env in envs.values():
             env.close()
     return per_call

@@ -18,17 +18,20 @@ SEED_DEMO_STEPS = 8000
 
 def solve_time(seeds: Sequence[int] = (0, 1, 2), backend: str = "openvino", cap: int = 8000,
                rule: SolvedRule | None = None, seed_steps: int = 100, eval_episodes: int = 50,
-               on_run: Callable[[TrainingReport], None] | None = None, progress_bar: bool = False) -> dict:
+               on_run: Callable[[TrainingReport], None] | None = None, progress_bar: bool = False,
+               learner: str | None = None) -> dict:
     """Runs per seed and the seed profile's per-step cost; see the module docstring.
 
-    ``progress_bar``: each training shows its progress on stderr (``panda_env.training.bar``)."""
+    ``progress_bar``: each training shows its progress on stderr (``panda_env.training.bar``).
+    ``learner``: who runs the seeds' gradient steps (``profiles.LEARNERS``; None: the fast profile's, ``fast``);
+    the original profile keeps SB3's own, as the demo did."""
     if seed_steps < 1:
         raise ValueError(f"seed_steps must be positive, got {seed_steps}")
     rule = rule or SolvedRule()
     runs = []
     for seed in seeds:
         report = train(backend, steps=cap, seed=seed, eval_episodes=eval_episodes, table_rows=0, until_solved=rule,
-                       progress_bar=progress_bar and f"seed {seed}, {backend} reward, until solved")
+                       learner=learner, progress_bar=progress_bar and f"seed {seed}, {backend} reward, until solved")
         runs.append(report)
         if on_run is not None:
             on_run(report)
@@ -42,7 +45,7 @@ def solve_time(seeds: Sequence[int] = (0, 1, 2), backend: str = "openvino", cap:
     for report in runs:
         solved = report.until_solved
         seconds = solved["train_s_to_solve"]
-        rows.append({"seed": report.seed, "backend": backend, "solved": solved["solved"],
+        rows.append({"seed": report.seed, "backend": backend, "learner": learner or "fast", "solved": solved["solved"],
                      "steps_to_solve": solved["steps_to_solve"], "train_s_to_solve": seconds,
                      "check_s": solved["check_s"], "confirmed_success": report.evaluation.get("success_rate"),
                      "times_less_than_demo": demo_total_s / seconds if seconds else None})

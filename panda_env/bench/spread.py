@@ -2,8 +2,8 @@
 
 A ratio of two medians hides how much each timing moved. ``ratio_iqr`` gives the range a ratio spans
 between the quartiles of its two samples (numerator's Q1 over denominator's Q3 up to Q3 over Q1), so
-``2.9x (IQR 2.1-3.8x)`` says how sure the 2.9 is. ``noise_warnings`` says when a spread is larger than
-the effect it should show, and when the machine's load average is above its cores (then every
+``2.9x (IQR 2.1-3.8x)`` says how sure the 2.9 is. ``noise_warnings`` says when a spread reaches the value
+of no effect (1x, 0%), so the effect may be noise, and when the machine's load average is above its cores (then every
 absolute time, and ratios of runs measured apart, move). Nothing here prints.
 """
 
@@ -74,9 +74,11 @@ def format_percent(spread: Spread | None) -> str:
     return _format(spread, 1, "%")
 
 
-def spread_exceeds_effect(spread: Spread, no_effect: float) -> bool:
-    """True when the IQR is wider than the distance from the figure to ``no_effect`` (1 for a ratio, 0 for a saving)."""
-    return spread.width is not None and spread.width > abs(spread.value - no_effect)
+def spread_reaches_no_effect(spread: Spread, no_effect: float) -> bool:
+    """True when the IQR reaches ``no_effect`` (1 for a ratio, 0 for a saving): the figure may be noise.
+
+    A wide interval far from it (``10.60x (IQR 8.25-20.90x)``) is still a clear effect."""
+    return spread.width is not None and spread.low <= no_effect <= spread.high
 
 
 def load_warning(load: float | None = None, cores: int | None = None) -> str | None:
@@ -95,14 +97,14 @@ def load_warning(load: float | None = None, cores: int | None = None) -> str | N
 
 def noise_warnings(figures: dict[str, tuple[Spread, float]], load: float | None = None,
                    cores: int | None = None) -> list[str]:
-    """Warnings for the ``figures`` (label -> (spread, no-effect value)) whose IQR is wider than their
-    effect, and for a load average above the cores."""
+    """Warnings for the ``figures`` (label -> (spread, no-effect value)) whose IQR reaches their no-effect
+    value, and for a load average above the cores."""
     warnings = []
-    noisy = [label for label, (spread, no_effect) in figures.items() if spread_exceeds_effect(spread, no_effect)]
+    noisy = [label for label, (spread, no_effect) in figures.items() if spread_reaches_no_effect(spread, no_effect)]
     if noisy:
-        warnings.append(f"WARNING: the spread (IQR) is larger than the effect for {', '.join(noisy)}: these "
-                        f"differences are within the noise of the measurement; raise --rounds/--runs or rerun "
-                        f"on a quiet machine")
+        warnings.append(f"WARNING: the spread (IQR) reaches no effect (1x for a speed-up, 0% for a saving) for "
+                        f"{', '.join(noisy)}: these differences are within the noise of the measurement; raise "
+                        f"--rounds/--runs or rerun on a quiet machine")
     busy = load_warning(load, cores)
     if busy:
         warnings.append(busy)

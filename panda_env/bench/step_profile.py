@@ -74,26 +74,19 @@ def _reward_costs(image: np.ndarray, model_dir, backends, rounds: int) -> dict[s
 
 
 def sac_learning_step_ms(rounds: int = 50, seed: int = 0, threads: int | None = None,
-                         profile: str = "fast") -> float:
-    """Median cost of one SAC gradient step (batch 256, the profile's networks and torch threads).
+                         profile: str = "fast", learner: str | None = None) -> float:
+    """Median cost of one SAC gradient step (batch 256, the profile's networks, torch threads and learner:
+    ``FastSAC`` for the fast profile, SB3's own ``SAC.train`` for the original).
 
-    Measured on a replay buffer filled with 1000 random transitions; ``threads`` overrides the profile's.
-    """
-    from stable_baselines3 import SAC
-
+    Measured on a replay buffer filled with 1000 random transitions; ``threads`` overrides the profile's."""
+    from panda_env.bench.learner import filled_agent
     from panda_env.envs.hover import PandaHoverEnv
-    from panda_env.training.profiles import profile_torch_threads, sac_options
+    from panda_env.training.profiles import check_learner, profile_torch_threads
 
     env = PandaHoverEnv()
     try:
         with profile_torch_threads(profile, threads):
-            agent = SAC("MlpPolicy", env, seed=seed, **sac_options(profile))
-            rng = np.random.default_rng(seed)
-            for _ in range(1000):
-                obs = rng.uniform(task.WORKSPACE_LOW, task.WORKSPACE_HIGH, size=(1, 2)).astype(np.float32)
-                action = rng.uniform(-0.1, 0.1, size=(1, 2)).astype(np.float32)
-                agent.replay_buffer.add(obs, obs, action, np.array([-1.0]), np.array([False]), [{}])
-            agent.learn(total_timesteps=1)  # SB3's public set-up (logger, progress); one env step, no update
+            agent = filled_agent(check_learner(learner, profile), env, seed, profile)
             return median_ms(lambda: agent.train(gradient_steps=1, batch_size=agent.batch_size), rounds)
     finally:
         env.close()

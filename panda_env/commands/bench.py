@@ -1,4 +1,5 @@
-"""Benchmarks of one run: ``bench-env`` (env steps/s), ``bench-backends`` (reward-call latency), ``bench`` (the step profiler)."""
+"""Benchmarks of one run: ``bench-env`` (env steps/s), ``bench-backends`` (reward-call latency), ``bench`` (the step
+profiler), ``bench-learner`` (a SAC gradient step, SB3's against FastSAC)."""
 
 from __future__ import annotations
 
@@ -94,7 +95,26 @@ def cmd_bench(args) -> int:
     return 0
 
 
-COMMANDS = {"bench-env": cmd_bench_env, "bench-backends": cmd_bench_backends, "bench": cmd_bench}
+def cmd_bench_learner(args) -> int:
+    from panda_env.bench.learner import learner_step_costs
+
+    start_benchmark(args.json)
+    result = learner_step_costs(blocks=args.blocks, calls=args.calls)
+    log.info(f"one SAC gradient step, fast profile (batch {result['batch_size']}, "
+             f"{result['gradient_steps_per_call']} gradient steps a train call), {args.blocks} alternating blocks "
+             f"of {args.calls} calls; medians, ms per gradient step:")
+    print_table(["learner", "CPU ms", "wall ms"],
+                [["SB3 SAC.train", f"{result['sb3_cpu_ms']:.2f}", f"{result['sb3_wall_ms']:.2f}"],
+                 ["FastSAC.train", f"{result['fast_cpu_ms']:.2f}", f"{result['fast_wall_ms']:.2f}"]], args.markdown)
+    low, high = result["cpu_ratio_iqr"]
+    log.info(f"FastSAC is {result['cpu_ratio']:.2f}x cheaper in CPU time (IQR {low:.2f}-{high:.2f}x), "
+             f"{result['wall_ratio']:.2f}x on the wall clock")
+    save_json(args.json, result)
+    return 0
+
+
+COMMANDS = {"bench-env": cmd_bench_env, "bench-backends": cmd_bench_backends, "bench": cmd_bench,
+            "bench-learner": cmd_bench_learner}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -119,6 +139,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="comma-separated camera image sizes in pixels")
     p.add_argument("--rounds", type=positive_int, default=50, help="timed calls per part")
     p.add_argument("--json", type=Path, default=Path("runs/bench.json"), help="where to write the results")
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the README)")
+
+
+    p = add_command(subparsers, "bench-learner", "one SAC gradient step: SB3's own SAC.train against FastSAC "
+                                                 "(the fast learner) on the same networks and batch", run)
+    p.add_argument("--blocks", type=positive_int, default=7, help="alternating blocks per learner")
+    p.add_argument("--calls", type=positive_int, default=25, help="train calls per block")
+    p.add_argument("--json", type=Path, default=None, help="also write the results as JSON to this file")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the README)")
 
 

@@ -140,8 +140,8 @@ def add_command(subparsers: argparse._SubParsersAction, name: str, help_text: st
     return parser
 
 
-BACKEND_HELP = ("what decides the reward: the simulator's truth (oracle) or the classifier on an engine "
-                "(openvino-int8: the classifier's INT8 model on OpenVINO, the plugin's name for it)")
+ENGINE_HELP = "what decides the reward: the simulator's truth (oracle) or the classifier on an engine"
+BACKEND_HELP = (f"{ENGINE_HELP} (openvino-int8: the classifier's INT8 model on OpenVINO, the plugin's name for it)")
 INT8_HELP = "the old spelling of --backend openvino-int8 (the classifier's shipped INT8 OpenVINO model, fast profile only)"
 
 

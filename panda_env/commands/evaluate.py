@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from panda_env.commands.common import (
-    BACKEND_HELP,
+    ENGINE_HELP,
     UserError,
     add_command,
     log,
@@ -66,7 +66,7 @@ COMMANDS = {"demo": cmd_demo, "evaluate": cmd_evaluate}
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register this module's commands."""
     p = add_command(subparsers, "demo", "run one short episode heading for the object, printing each step", run)
-    p.add_argument("--backend", choices=REWARD_BACKENDS, default="oracle", help=BACKEND_HELP)
+    p.add_argument("--backend", choices=REWARD_BACKENDS, default="oracle", help=ENGINE_HELP)
     p.add_argument("--image-size", type=positive_int, default=IMAGE_SIZE, help="camera image size in pixels")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of the episode's start")
 

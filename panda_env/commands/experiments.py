@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from panda_env.commands.common import (
-    BACKEND_HELP,
+    ENGINE_HELP,
     UserError,
     add_command,
     fraction,
@@ -21,7 +21,7 @@ from panda_env.commands.common import (
     start_benchmark,
 )
 from panda_env.envs.task import INT8_BACKEND, REWARD_BACKENDS, RUN_BACKENDS
-from panda_env.training.profiles import PROFILE_CHOICES
+from panda_env.training.profiles import LEARNERS, PROFILE_CHOICES
 
 
 def cmd_compare(args) -> int:
@@ -52,7 +52,8 @@ def cmd_compare(args) -> int:
                "true-goal success", "total s", "ms per step", "reward inference s"]
     table = [[row["backend"], format_percent(keyed_spread(row, "saving_vs_first_pct")),
               "-" if row["predicted_saving_pct"] is None else f"{row['predicted_saving_pct']:.1f}%",
-              format_ratio(keyed_spread(row, "speedup_vs_first")), f"{row['success_rate']:.0%}",
+              format_ratio(keyed_spread(row, "speedup_vs_first")),
+              "not evaluated" if row["success_rate"] is None else f"{row['success_rate']:.0%}",
               f"{row['mean_total_s']:.1f}", f"{row['mean_step_ms']:.1f}", f"{row['mean_reward_s']:.1f}"]
              for row in result["rows"]]
     print_table(headers, table, args.markdown)
@@ -77,6 +78,7 @@ def cmd_solve_time(args) -> int:
     start_benchmark(args.json)
     rule = SolvedRule(target=args.target_success, every=args.check_every, episodes=args.check_episodes)
     result = solve_time(args.seeds, args.backend, args.steps, rule, args.seed_steps, progress_bar=True,
+                        learner=args.learner,
                         on_run=lambda r: log.info(f"  run: {r.backend} ({r.profile}) seed {r.seed}: {r.steps} steps, "
                                                f"{r.total_s:.1f} s"))
     demo = result["demo"]
@@ -124,12 +126,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     p = add_command(subparsers, "solve-time", "training time to a solved policy per seed, against the original demo's "
                                     "8000 steps (its cost per step measured in the same command)", run)
-    p.add_argument("--backend", choices=REWARD_BACKENDS, default="openvino", help=BACKEND_HELP)
+    p.add_argument("--backend", choices=REWARD_BACKENDS, default="openvino", help=ENGINE_HELP)
     p.add_argument("--seeds", type=seed_list, default=(0, 1, 2), help="comma-separated training seeds")
     p.add_argument("--steps", type=positive_int, default=8000, help="step cap of each run")
     p.add_argument("--target-success", type=fraction, default=0.9, help="the success a check must reach")
     p.add_argument("--check-every", type=positive_int, default=100, help="steps between checks")
     p.add_argument("--check-episodes", type=positive_int, default=20, help="deterministic episodes a check runs")
+    p.add_argument("--learner", choices=LEARNERS, default="fast",
+                   help="who runs SAC's gradient steps: fast (FastSAC, SB3's update with less overhead, the same "
+                        "learning) or sb3 (SB3's own SAC.train)")
     p.add_argument("--seed-steps", type=positive_int, default=100,
                    help="steps the original profile trains to measure its cost per step")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the README)")

@@ -19,11 +19,24 @@ from panda_env.commands.common import (
     reward_choices,
     seed_int,
 )
-from panda_env.envs.task import REWARD_BACKENDS
-from panda_env.training.profiles import PROFILE_CHOICES
+from panda_env.envs.task import GOAL_RADIUS, MAX_GOAL_RADIUS, REWARD_BACKENDS
+from panda_env.training.profiles import LEARNERS, PROFILE_CHOICES
+
+
+def goal_radius(text: str) -> float:
+    """A goal radius in metres, in (0, MAX_GOAL_RADIUS]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of metres") from None
+    if not 0 < value <= MAX_GOAL_RADIUS:
+        raise argparse.ArgumentTypeError(f"{text} is outside (0, {MAX_GOAL_RADIUS}] metres (episodes start "
+                                         f"{MAX_GOAL_RADIUS} m from the object)")
+    return value
 
 
 def cmd_train(args) -> int:
+    from panda_env.training.reward_audit import audit_lines
     from panda_env.training.sac import train
     from panda_env.training.solved import SolvedRule
 
@@ -33,7 +46,7 @@ def cmd_train(args) -> int:
     report = train(args.backend, steps=args.steps, seed=args.seed, out_dir=args.out, profile=args.profile,
                    model_dir=args.model, eval_episodes=args.eval_episodes, progress_bar=True,
                    verbose=1 if args.verbose else 0, n_envs=args.n_envs, int8=args.int8, overwrite=args.overwrite,
-                   until_solved=rule)
+                   until_solved=rule, goal_radius=args.goal_radius, learner=args.learner)
     envs = f", {args.n_envs} envs batched" if args.n_envs > 1 else ""
     reward = f"{report.backend} INT8" if args.int8 else report.backend
     log.info(f"trained SAC for {report.steps} steps with the {reward} reward ({report.profile} profile{envs})")
@@ -58,7 +71,10 @@ def cmd_train(args) -> int:
               f"mean length {ev['mean_length']:.2f}")
     if args.out is not None:
         pictures = ", ".join(Path(p).name for p in report.pictures)
-        log.info(f"  wrote {args.out}/: agent.zip, report.json, {pictures}")
+        audit = ", audit/ (the reward audit: audit.json, audit.png, false goals)" if report.audit.get("saved") else ""
+        log.info(f"  wrote {args.out}/: agent.zip, report.json, {pictures}{audit}")
+    for line in audit_lines(report.audit):  # the last lines: a run that exploits its reward says so
+        log.info(line)
     if report.interrupted:
         kept = (f"kept the agent trained so far in {args.out}/agent.zip; report.json says interrupted"
                 if args.out is not None else "nothing saved (no --out)")
@@ -77,7 +93,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=positive_int, default=8000, help="SAC training steps")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of SAC and of the episodes")
     p.add_argument("--out", type=Path, default=Path("runs/sac"), help="run directory: agent.zip, report.json, "
-                                                                      "learning_curve.png, time_split.png, episode.gif")
+                                                                      "learning_curve.png, time_split.png, episode.gif, "
+                                                                      "audit/")
     p.add_argument("--profile", choices=PROFILE_CHOICES, default="fast",
                    help="fast: our settings; original (or seed, its old name): the original demo's scene, camera, "
                         "reward path and SAC settings")
@@ -94,6 +111,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--check-every", type=positive_int, default=100, help="steps between checks (--until-solved)")
     p.add_argument("--check-episodes", type=positive_int, default=20,
                    help="deterministic episodes a check runs (--until-solved)")
+    p.add_argument("--learner", choices=LEARNERS, default=None,
+                   help="who runs SAC's gradient steps: fast (FastSAC: SB3's update with less overhead, the same learning) "
+                        "or sb3 (SB3's own SAC.train); none: the profile's (fast for the fast profile)")
+    p.add_argument("--goal-radius", type=goal_radius, default=None,
+                   help=f"the simulator's goal radius in metres, which the reward audit and the evaluation judge "
+                        f"against (none: the task's {GOAL_RADIUS}, what the shipped classifier learned; a smaller one shows a "
+                        f"too generous classifier being exploited)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """Progress of long commands: a tqdm bar on a terminal, a few plain lines in a log.
 
 On a terminal (stderr is a TTY) ``progress`` is a tqdm bar. In a log (stderr redirected, CI) a bar's
-``\\r`` updates would flood the file, so it writes one line at each quarter instead. ``cap=True`` says
+``\\r`` updates would flood the file, so it writes one line at each quarter instead (at each unit for a
+total of at most ``SMALL_TOTAL``, such as ``bench``'s parts), saying the share done. ``cap=True`` says
 the total is a cap the work may stop far before (``train --until-solved``): the bar shows ``cap``
 and no ETA. ``ProgressCallback`` is the same as a stable-baselines3 callback over training steps.
 """
@@ -15,10 +16,12 @@ from typing import TextIO
 from stable_baselines3.common.callbacks import BaseCallback
 
 QUARTERS = (0.25, 0.5, 0.75, 1.0)
+SMALL_TOTAL = 10  # up to this many units (the parts of ``bench``), a log gets one line per unit
 
 
 class LogProgress:
-    """tqdm's ``update``/``close`` for a log: one line per quarter of ``total``."""
+    """tqdm's ``update``/``close`` for a log: one line per quarter of ``total`` (per unit for a small total),
+    each giving the share done."""
 
     def __init__(self, total: int, desc: str, unit: str, cap: bool, file: TextIO) -> None:
         self.total, self.desc, self.unit, self.cap, self.file = total, desc, unit, cap, file
@@ -26,9 +29,14 @@ class LogProgress:
 
     def update(self, n: int = 1) -> None:
         self.n += n
+        if self.total <= SMALL_TOTAL:
+            self._line(f"{min(self.n / self.total, 1.0):.0%}")
+            return
+        crossed = False
         while self._next < len(QUARTERS) and self.n >= QUARTERS[self._next] * self.total:
-            self._line(f"{QUARTERS[self._next]:.0%}")
-            self._next += 1
+            self._next, crossed = self._next + 1, True
+        if crossed:  # one line however many quarters one update crossed, with the share really done
+            self._line(f"{min(self.n / self.total, 1.0):.0%}")
 
     def _line(self, share: str) -> None:
         of = f"{self.total} {self.unit}s cap" if self.cap else f"{self.total} {self.unit}s"

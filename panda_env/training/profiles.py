@@ -20,6 +20,9 @@ SEED_RESOLUTION = (960, 720)
 FAST_SAC = {"learning_rate": 0.007179627519054022, "gamma": 0.98, "learning_starts": 50, "train_freq": 4,
             "gradient_steps": 2, "tau": 0.05, "buffer_size": 2000}
 FAST_NET_ARCH = (64, 64)
+# Who runs SAC's gradient steps: "fast" (panda_env.training.fast_sac.FastSAC: SB3's update with less overhead,
+# the same learning) or "sb3" (SB3's own SAC.train). The original profile is the demo's: SB3's own.
+LEARNERS = ("fast", "sb3")
 
 
 def check_profile(profile: str) -> str:
@@ -39,6 +42,26 @@ def sac_options(profile: str) -> dict:
     if check_profile(profile) == "original":
         return {}
     return {**FAST_SAC, "policy_kwargs": {"net_arch": list(FAST_NET_ARCH), "optimizer_kwargs": {"fused": True}}}
+
+
+def check_learner(learner: str | None, profile: str) -> str:
+    """The learner ``learner`` names (None: the profile's own), else raise ValueError naming the allowed values."""
+    if learner is None:
+        return "fast" if check_profile(profile) == "fast" else "sb3"
+    if learner not in LEARNERS:
+        raise ValueError(f"unknown learner {learner!r}; allowed values: {', '.join(LEARNERS)}")
+    return learner
+
+
+def sac_class(learner: str) -> type:
+    """SB3's ``SAC`` class a learner trains with (both save agents that plain ``SAC.load`` reads)."""
+    if learner == "fast":
+        from panda_env.training.fast_sac import FastSAC
+
+        return FastSAC
+    from stable_baselines3 import SAC
+
+    return SAC
 
 
 def torch_threads(profile: str) -> int | None:

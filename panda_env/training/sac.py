@@ -13,6 +13,7 @@ from panda_env.envs.goal import CallTimer
 from panda_env.training.bar import ProgressCallback
 from panda_env.training.evaluate import EvaluationResult, evaluate_policy_success
 from panda_env.training.progress import EpisodeLog
+from panda_env.training.reward_audit import audit_callback, audited
 from panda_env.training.runs import backend_options_for, make_batched_env, make_env
 from panda_env.training.solved import SolvedRule, UntilSolved
 from pytest_drlreward.atomic import atomic_file, write_text_atomic
@@ -50,17 +51,21 @@ class TrainingReport:
     until_solved: dict = field(default_factory=dict)
     # Ctrl-C (SIGINT) stopped the training after ``steps`` steps; the agent trained so far was kept
     interrupted: bool = False
+    # the learned reward against the simulator's truth on the states SAC visited (pytest_drlreward.audit)
+    audit: dict = field(default_factory=dict)
+    goal_radius: float | None = None  # the truth's goal radius when not the task's (the audit judges against it)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
 
 
-def _timed_sac_class():
-    """SB3's SAC whose gradient steps (``train``) add their time to ``learning_timer``, which the saved
-    agent leaves out (SB3's ``_excluded_save_params``); an ``agent.zip`` loads as a plain ``SAC``."""
-    from stable_baselines3 import SAC
+def _timed_sac_class(learner: str = "sb3"):
+    """SB3's SAC (or, for the ``fast`` learner, ``FastSAC``) whose gradient steps (``train``) add their time to
+    ``learning_timer``, which the saved agent leaves out (SB3's ``_excluded_save_params``); an ``agent.zip``
+    loads as a plain ``SAC``."""
+    from panda_env.training.profiles import sac_class
 
-    class TimedSAC(SAC):
+    class TimedSAC(sac_class(learner)):
         learning_timer: CallTimer
 
         def train(self, gradient_steps: int, batch_size: int = 64) -> None:
@@ -77,7 +82,8 @@ def _timed_sac_class():
 
 
 def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progress_bar: bool | str, verbose: int,
-           n_envs: int, int8: bool, table_rows: int, solved_rule: SolvedRule | None, sac_overrides: dict | None):
+           n_envs: int, int8: bool, table_rows: int, solved_rule: SolvedRule | None, sac_overrides: dict | None,
+           out: Path | None = None, goal_radius: float | None = None, learner: str = "sb3"):
     """Train an agent; return it and the report of where the time went (evaluation not yet done)."""
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import VecMonitor
@@ -85,19 +91,20 @@ def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progres
     from panda_env.training.profiles import sac_options
 
     if n_envs == 1:
-        env = make_env(backend, profile, model_dir=model_dir, int8=int8)
-        monitored = Monitor(env)
+        env = make_env(backend, profile, model_dir=model_dir, int8=int8, goal_radius=goal_radius)
+        monitored = Monitor(audited(env))
     else:  # the VecEnv has the same timers and reward_timer as a single env
-        env = make_batched_env(backend, n_envs, profile, model_dir=model_dir, int8=int8)
+        env = make_batched_env(backend, n_envs, profile, model_dir=model_dir, int8=int8, goal_radius=goal_radius)
         monitored = VecMonitor(env)
     try:
-        agent = _timed_sac_class()("MlpPolicy", monitored, seed=seed, verbose=verbose,
-                                   **{**sac_options(profile), **(sac_overrides or {})})
+        agent = _timed_sac_class(learner)("MlpPolicy", monitored, seed=seed, verbose=verbose,
+                                          **{**sac_options(profile), **(sac_overrides or {})})
         learning = agent.learning_timer = CallTimer()
         # a few rows over the run: over the step cap, or every other check when training until solved
         every = 2 * solved_rule.every if solved_rule is not None else steps // max(table_rows, 1)
         episodes = EpisodeLog(every=every if table_rows else 0)
-        callbacks = [episodes]
+        audit = audit_callback(steps, out, solved_rule.every if solved_rule is not None else None)
+        callbacks = [episodes, audit]
         if solved_rule is not None:
             solved = UntilSolved(solved_rule, profile)
             callbacks.append(solved)
@@ -125,7 +132,8 @@ def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progres
             render_s=render, reward_s=reward.total_s, learning_s=learning.total_s,
             other_s=total - physics - render - reward.total_s - learning.total_s,
             steps_per_s=steps / total if total > 0 else 0.0, reward_calls=reward.calls, int8=int8,
-            learning_curve=episodes.curve(), interrupted=interrupted)
+            learning_curve=episodes.curve(), interrupted=interrupted, audit=audit.report().as_dict(),
+            goal_radius=goal_radius)
         if solved_rule is not None:
             record = solved.record
             report.until_solved = {**asdict(record.rule), "checks": record.checks, "solved": record.steps_to_solve is not None,
@@ -145,7 +153,7 @@ def _write_pictures(report: TrainingReport, out: Path) -> list[str]:
     solved = report.until_solved
     written = [learning_curve_png(report.learning_curve, out / "learning_curve.png", title,
                                   checks=solved.get("checks", ()), target=solved.get("target"),
-                                  check_episodes=solved.get("episodes"))]
+                                  check_episodes=solved.get("episodes"), audit=report.audit)]
     written.append(time_split_png([(f"{report.backend} ({report.steps} steps)", asdict(report))],
                                   out / "time_split.png", f"where the {report.total_s:.0f} s of training went"))
     return [str(path) for path in written]
@@ -155,7 +163,8 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
           profile: str = "fast", model_dir=None, eval_episodes: int = 50, progress_bar: bool | str = False,
           verbose: int = 0, torch_threads: int | None = None, n_envs: int = 1, int8: bool = False,
           overwrite: bool = False, table_rows: int = 5, until_solved: SolvedRule | None = None,
-          sac_overrides: dict | None = None) -> TrainingReport:
+          sac_overrides: dict | None = None, goal_radius: float | None = None,
+          learner: str | None = None) -> TrainingReport:
     """Train SAC for ``steps`` env steps; save the agent; evaluate; write a JSON report.
 
     Every argument and ``out_dir`` are checked before training (``out_dir`` must be writable and, unless
@@ -175,25 +184,30 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
     ``until_solved``: stop once a check of the policy reaches the rule's true-goal success (``steps`` is the
     cap; ``panda_env.training.solved``); the final evaluation then confirms it on other episodes.
     ``sac_overrides``: keyword arguments of SB3's ``SAC`` that replace the profile's (e.g. for a search).
+    ``learner``: ``fast`` (``fast_sac.FastSAC``: the same update with less overhead) or ``sb3`` (SB3's own
+    ``SAC.train``); None: the profile's (``profiles.check_learner``: fast for the fast profile).
     With ``out_dir`` the learning curve and the time split are drawn as PNGs beside the agent
-    (``report.pictures`` lists them).
+    (``report.pictures`` lists them). ``report.audit`` is the reward audit (``panda_env.training.reward_audit``),
+    written with its false goals to ``out_dir/audit/``; ``goal_radius`` sets the truth's goal radius (the audit
+    and the evaluation judge against it; the classifier still decides the reward).
 
     Ctrl-C (``KeyboardInterrupt``) during the training keeps the agent trained so far: it is saved as
     above, the evaluation is skipped and the report says ``interrupted`` with its ``steps``; a second
     Ctrl-C while saving leaves the earlier files whole (every write is atomic).
     """
-    from panda_env.training.profiles import check_profile, profile_torch_threads
+    from panda_env.training.profiles import check_learner, check_profile, profile_torch_threads
     from panda_env.training.run_dir import locked_run_dir
 
     check_int(steps, "steps")
     check_int(n_envs, "n_envs")
     check_int(eval_episodes, "eval_episodes", low=0)
     profile = check_profile(profile)  # "seed" names "original"
+    learner = check_learner(learner, profile)
     backend_options_for(backend, profile, int8)  # refuses --int8 off openvino or the fast profile
     run_dir = locked_run_dir(out_dir, overwrite) if out_dir is not None else contextlib.nullcontext()
     with run_dir as out, profile_torch_threads(profile, torch_threads):  # threads given back after training
         agent, report = _learn(backend, steps, seed, profile, model_dir, progress_bar, verbose, n_envs, int8,
-                               table_rows, until_solved, sac_overrides)
+                               table_rows, until_solved, sac_overrides, out, goal_radius, learner)
         if out is not None:
             with atomic_file(out / "agent.zip") as tmp:
                 agent.save(tmp)
@@ -203,7 +217,7 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
             gif = out / "episode.gif" if out is not None else None
             shown = backend if profile == "fast" else "oracle"  # the GIF shows this classifier's P(goal)
             result: EvaluationResult = evaluate_policy_success(agent, eval_episodes, seed=seed + 10_000, profile=profile,
-                                                               gif_path=gif, gif_backend=shown)
+                                                               gif_path=gif, gif_backend=shown, goal_radius=goal_radius)
             report.evaluation = asdict(result)
             if gif is not None:
                 report.pictures.append(str(gif))

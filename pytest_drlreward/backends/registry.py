@@ -55,6 +55,8 @@ class BackendVariant:
 VARIANTS: dict[str, BackendVariant] = {
     "openvino-int8": BackendVariant("openvino", {"int8_model": True}, quantized=True,
                                     needs="an INT8 model in <model_dir>/int8"),
+    # bf16 moves logits by up to ~0.6 on the shipped classifier: judged by decisions, as INT8 is
+    "openvino-bf16": BackendVariant("openvino", {"precision": "bf16"}, quantized=True, needs="a CPU with BF16"),
 }
 CANDIDATE_NAMES: tuple[str, ...] = (*BACKEND_NAMES, *VARIANTS)
 
@@ -122,8 +124,9 @@ def load_backend(name: str, model_dir: str | Path | ModelDir, **options: Any) ->
 
     ``name`` may be a variant (``VARIANTS``, e.g. ``openvino-int8``): its base backend is loaded with the
     variant's options (given options win) and named after the variant.
-    ``trust_code=True`` lets the Torch backend run a ``torch_factory`` that lives inside the directory
-    (see ``classifier/trust.py``); the other backends run no Python from the directory and ignore it.
+    ``trust_code=True`` lets the Torch backend run a ``torch_factory`` that lives inside the directory, and
+    ``trusted_modules`` (e.g. ``("torchvision.models.*",)``) one defined in those installed modules (see
+    ``pytest_drlreward.allowlist``); the other backends run no Python and ignore both.
     Raises ``ValueError`` for an unknown name, ``BackendUnavailableError`` (naming the extra to install)
     when the engine is missing, ``ModelDirError`` when the directory is not a valid classifier directory.
     """
@@ -137,8 +140,11 @@ def load_backend(name: str, model_dir: str | Path | ModelDir, **options: Any) ->
     if reason is not None:
         raise BackendUnavailableError(reason)
     directory = model_dir if isinstance(model_dir, ModelDir) else open_model_dir(model_dir)
+    trusted = tuple(options.pop("trusted_modules", ()) or ())
     if options.pop("trust_code", False) and name == REFERENCE_BACKEND:
         options["trust_code"] = True
+    if trusted and name == REFERENCE_BACKEND:
+        options["trusted_modules"] = trusted
     from pytest_drlreward.resolve import resolve
 
     return resolve(entry.target, f"the {name!r} backend class")(directory, **options)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from panda_env.bench.compare import compare_warnings
-from panda_env.bench.spread import format_ratio, keyed_spread, load_warning, noise_warnings, ratio_iqr, sample_spread
+from panda_env.bench.spread import (
+    Spread,
+    format_ratio,
+    keyed_spread,
+    load_warning,
+    noise_warnings,
+    ratio_iqr,
+    sample_spread,
+)
 from panda_env.bench.step_profile import add_step_totals, bench_warnings
 
 
@@ -34,7 +42,8 @@ def test_bench_warns_when_a_speed_up_is_within_its_spread():
     assert format_ratio(keyed_spread(noisy, "speedup_openvino")) == "1.22x (IQR 0.40-12.00x)"
     warnings = bench_warnings([noisy, steady], load=0.5, cores=2)
     assert len(warnings) == 1
-    assert "spread (IQR) is larger than the effect for the OV speed-up (fast, fast, 48)" in warnings[0]
+    assert "spread (IQR) reaches no effect (1x for a speed-up, 0% for a saving) for the OV speed-up (fast, fast, 48)" \
+        in warnings[0]
     assert bench_warnings([steady], load=0.5, cores=2) == []
 
 
@@ -50,10 +59,19 @@ def test_compare_warns_on_a_saving_within_its_spread_and_on_contradicting_speed_
     # "a reward-call speed-up of 18.44x while OpenVINO's reward time was 7.3 s against Torch's 4.3 s, a saving of -96.3%"
     rows = _compare_rows([-96.3, 2.0, 10.0], 18.44, [3.0, 30.0], 4.3 / 7.3)
     text = "\n".join(compare_warnings(rows, load=0.5, cores=2))
-    assert "larger than the effect for openvino's saving, openvino's reward call speed-up" in text
+    # the saving's spread crosses 0%; the speed-up's (3-30x), wide as it is, stays far above 1x
+    assert "0% for a saving) for openvino's saving:" in text
     assert "18.44x faster in the step loop but 0.59x in the training runs" in text
     quiet = _compare_rows([6.0, 6.5, 7.0], 2.7, [2.6, 2.8], 2.5)
     assert compare_warnings(quiet, load=0.5, cores=2) == []
+
+
+def test_a_wide_spread_far_from_no_effect_is_no_warning():
+    # a newcomer's run: "10.60x (IQR 8.25-20.90x)" was flagged though its whole range is far above 1x
+    clear, unsure = Spread(10.60, 8.25, 20.90), Spread(1.5, 0.9, 3.0)
+    assert noise_warnings({"clear": (clear, 1.0)}, load=0.5, cores=2) == []
+    assert "for unsure:" in noise_warnings({"unsure": (unsure, 1.0), "clear": (clear, 1.0)}, load=0.5, cores=2)[0]
+    assert noise_warnings({"saving": (Spread(-2.0, -5.0, 0.0), 0.0)}, load=0.5, cores=2)  # touching 0% counts
 
 
 def test_a_load_average_above_the_cores_is_a_warning():

@@ -98,3 +98,16 @@ def test_solve_time_sets_each_seed_against_the_demos_8000_steps(monkeypatch):
     assert result["demo"]["total_s"] == pytest.approx(4000.0)
     assert [row["times_less_than_demo"] for row in result["rows"]] == [pytest.approx(1000.0), pytest.approx(1000.0), None]
     assert [row["solved"] for row in result["rows"]] == [True, True, False]
+
+
+def test_bench_learner_times_sb3_and_fast_sac_on_the_same_batch(capsys):
+    from panda_env.cli import main
+
+    assert main(["bench-learner", "--blocks", "1", "--calls", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "SB3 SAC.train" in out and "FastSAC.train" in out and "cheaper in CPU time" in out
+    from panda_env.bench.learner import learner_step_costs
+
+    result = learner_step_costs(blocks=1, calls=1)
+    assert result["batch_size"] == 256 and result["gradient_steps_per_call"] == 2
+    assert result["cpu_ratio"] == result["sb3_cpu_ms"] / result["fast_cpu_ms"] > 0
