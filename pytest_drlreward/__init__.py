@@ -14,6 +14,12 @@ public names are imported on first use, so ``import pytest_drlreward`` stays lig
 - :func:`assert_decisions_agree`: reward flips between two backends on the same (env) images.
 - :func:`assert_labelled_accuracy`: accuracy on labelled images (threshold or accuracy budget).
 - :func:`assert_vecenv_matches`: a VecEnv against its envs stepped one by one.
+- :func:`assert_deployed_reward_matches`: the reward the env computes against the classifier directory's
+  decision on each step's own inputs.
+
+During training: ``pytest_drlreward.audit`` (``RewardAudit``, a Gymnasium wrapper; ``RewardAuditCallback`` for
+stable-baselines3; ``AuditReport`` with ``onset_step``): the learned reward against the env's truth on the
+states the agent visits, and the onset of exploitation.
 """
 
 from __future__ import annotations
@@ -44,6 +50,8 @@ _LAZY = {
     "assert_labelled_accuracy": "pytest_drlreward.checks",
     "AccuracyError": "pytest_drlreward.checks",
     "assert_vecenv_matches": "pytest_drlreward.checks",
+    "assert_deployed_reward_matches": "pytest_drlreward.checks",
+    "DeployedRewardError": "pytest_drlreward.checks",
     "VecEnvMismatchError": "pytest_drlreward.checks",
     "wilson_interval": "pytest_drlreward.checks",
     "export_classifier": "pytest_drlreward.classifier.export",

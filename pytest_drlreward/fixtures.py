@@ -6,10 +6,13 @@
 - ``reward_backend``: each configured backend in turn (tests get ids like ``test_x[openvino]``).
 - ``reference_backend`` (session): the reference (``drl_reference``: Torch by default, an ONNX engine for
   an ONNX-only directory, or a ``module:function`` callable) on the same classifier.
-- ``labelled_images`` (session): ``(images uint8 (N, H, W, 3), labels bool or int (N,))``, or a skip.
-- ``drl_rollout`` (session): one seeded rollout of ``drl_env`` with its images and truth, or a skip;
+- ``labelled_images`` (session): ``(images uint8 (N, H, W, 3), labels bool or int (N,))``; a skip without a
+  file, NOT VERIFIED (labelled) for a file of 0 images.
+- ``drl_rollout`` (session): one seeded rollout of ``drl_env`` with its inputs, their sources and the truth
+  (NOT VERIFIED when the env shows no image);
   a ``drl_truth_key`` the env never reports, or a truth that is not a bool or 0/1, ends the run as a usage error.
-- ``drl_search`` (session): the false-goal search and the goal search (``drl_search_steps``), or ``()``.
+- ``drl_search`` (session): the false-goal search and the goal search (``drl_search_steps``; every named input
+  of each state), ``()`` without a budget, or NOT VERIFIED (search) when the env cannot be searched.
 - ``drl_parity``: parity checks with the configured tolerances, summarised in the terminal summary.
 - ``drl_verdicts``: records fidelity, accuracy and golden lines for the terminal summary.
 - ``drl_timing``: ``measure(backend, images)`` -> median ms, shown in the timing table.
@@ -84,6 +87,8 @@ def _load(cache: BackendCache, config: DrlConfig, name: str) -> Any:
         options["threads"] = threads
     if config.trust_code:
         options["trust_code"] = True
+    if config.trusted_modules:
+        options["trusted_modules"] = config.trusted_modules
     return cache.get(name, config.model_dir, **options)
 
 
@@ -103,7 +108,8 @@ def reward_backend(request: pytest.FixtureRequest, drl_config: DrlConfig, _drl_b
 def reference_backend(drl_config: DrlConfig, _drl_backend_cache: BackendCache) -> Any:
     """The reference for parity checks (``drl_reference``) on the configured classifier."""
     if ":" in drl_config.reference:  # a callable takes no backend options
-        return _drl_backend_cache.get(drl_config.reference, drl_config.model_dir)
+        return _drl_backend_cache.get(drl_config.reference, drl_config.model_dir,
+                                      trusted_modules=drl_config.trusted_modules)
     return _load(_drl_backend_cache, drl_config, drl_config.reference)
 
 
@@ -114,9 +120,12 @@ def labelled_images(drl_config: DrlConfig) -> tuple[Any, Any]:
     if path is None or not path.is_file():
         where = f"{path} does not exist" if path else "no drl_model or drl_labelled_images configured"
         pytest.skip(f"no labelled images: {where}")
-    from pytest_drlreward.labelled import load_labelled_images
+    from pytest_drlreward.labelled import empty_labelled_gap, load_labelled_images
 
-    return load_labelled_images(path)
+    images, labels = load_labelled_images(path)
+    if not len(images):  # a usage error at start unless drl_allow_unverified accepts it
+        raise empty_labelled_gap(path)
+    return images, labels
 
 
 def _rollout_env(spec: Any) -> Any:
@@ -139,7 +148,7 @@ def _policy(config: DrlConfig, env: Any) -> Any:
     from pytest_drlreward.policies import load_policy
 
     return load_policy(config.policy, config.policy_base, (env.observation_space, env.action_space),
-                       trust_code=config.trust_code)
+                       trust_code=config.trust_code, trusted_modules=config.trusted_modules)
 
 
 def _usage_error(message: str) -> None:
@@ -151,24 +160,22 @@ def _usage_error(message: str) -> None:
 def drl_rollout(drl_config: DrlConfig, _drl_backend_cache: BackendCache) -> Any:
     """One rollout of ``drl_env`` (``drl_fidelity_steps`` steps from ``drl_fidelity_seed``, ``drl_policy``):
     every step's classifier inputs (with ``drl_model``: each named input, found as ``drl_input_keys``
-    says; else the camera image) and, when ``drl_truth_key`` is set, the truth. Skips when the env has
-    no image to classify; a truth key the env does not report, or a truth value that is not a bool or
-    0/1, stops the run with a usage error naming the key."""
-    from pytest_drlreward.checks.rollout import TruthValueError, collect_rollout, has_image_source
+    says; else the camera image) and, when ``drl_truth_key`` is set, the truth. NOT VERIFIED (fidelity,
+    decisions) when the env has no image to classify; a truth key the env does not report, or a truth value
+    that is not a bool or 0/1, stops the run with a usage error naming the key."""
+    from pytest_drlreward.checks.rollout import TruthValueError, collect_rollout
 
     if drl_config.env is None:
         pytest.skip(NO_ENV_REASON)
     inputs = _drl_backend_cache.model_dir(drl_config.model_dir).inputs if drl_config.model_dir is not None else None
     env = _rollout_env(drl_config.env_to_make())
     try:
-        dict_obs = type(getattr(env, "observation_space", None)).__name__ == "Dict"
-        if (inputs is None or len(inputs) == 1) and not dict_obs and not has_image_source(env):
-            from pytest_drlreward.envspec import accepts_keyword
+        from pytest_drlreward.preflight import image_checks, image_gap
 
-            hint = ("" if accepts_keyword(drl_config.env_to_make(), "render_mode") else
-                    f"; its factory {drl_config.env} takes no render_mode argument, so render() cannot be asked for")
-            pytest.skip(f"{type(env.unwrapped).__name__} shows no image to classify: give it a camera_image() method "
-                        f"or render_mode='rgb_array'{hint}")
+        checks = image_checks(drl_config.truth_key, drl_config.model_dir) or ("decisions",)
+        gap = image_gap(env, drl_config.env_to_make(), checks, len(inputs) if inputs is not None else 1)
+        if gap is not None:  # known at start for a factory without render_mode; here for the others
+            raise gap
         try:
             dense = drl_config.model_dir is not None and not _drl_backend_cache.model_dir(drl_config.model_dir).decision.decides
             rollout = collect_rollout(env, drl_config.fidelity_steps, seed=drl_config.fidelity_seed,
@@ -193,28 +200,35 @@ def search_guide(config: DrlConfig) -> str:
 def drl_search(drl_config: DrlConfig, drl_rollout: Any, _drl_backend_cache: BackendCache) -> tuple[Any, ...]:
     """The false-goal search and the goal search on ``drl_env`` (``drl_search_steps`` env steps, 1/4 and 3/4,
     seeded with ``drl_fidelity_seed``, optimised by ``drl_search_method``), steered by :func:`search_guide`'s
-    backend; ``()`` when the budget is 0, no classifier or truth key is configured, the classifier takes
-    several inputs (the search keeps one image a state), or the env's images do not fit the classifier."""
-    import warnings
+    backend; every state keeps every named input of its step, found as the rollout finds them (``drl_input_keys``);
+    a dense truth is cut at the rollout's median. ``()`` when the budget is below 4 or no classifier or truth key
+    is configured; NOT VERIFIED (search) when the env cannot be driven (``drl_state_space`` or the action space is
+    not a bounded Box) or does not give the classifier's inputs during the search."""
+    import numpy as np
 
     from pytest_drlreward.checks.fidelity import collect_searches
     from pytest_drlreward.checks.search import SearchSpaceError
+    from pytest_drlreward.env_inputs import EnvInputError
+    from pytest_drlreward.errors import NotVerifiedError
 
-    if drl_config.search_steps < 4 or drl_config.model_dir is None or not drl_config.truth_key or drl_rollout.truth is None:
+    values = drl_rollout.truth_values
+    if drl_config.search_steps < 4 or drl_config.model_dir is None or not drl_config.truth_key or values is None:
         return ()
     name = search_guide(drl_config)
     guide = _drl_backend_cache.get(name, drl_config.model_dir) if ":" in name else _load(_drl_backend_cache, drl_config, name)
-    if isinstance(drl_rollout.images, dict) or len(guide.inputs) != 1:
-        return ()
-    if tuple(drl_rollout.images.shape[1:]) != tuple(guide.image_shape):
-        return ()  # the fidelity tests fail with the shapes
     env = _rollout_env(drl_config.env_to_make())
     try:
         return collect_searches(env, guide, drl_config.search_steps, seed=drl_config.fidelity_seed,
-                                truth_key=drl_config.truth_key, method=drl_config.search_method)
-    except SearchSpaceError as error:  # e.g. a Discrete action space: fidelity is judged on the rollout alone
-        warnings.warn(f"pytest-drlreward: no false-goal search: {error}", UserWarning, stacklevel=1)
-        return ()
+                                truth_key=drl_config.truth_key, method=drl_config.search_method,
+                                inputs=_drl_backend_cache.model_dir(drl_config.model_dir).inputs,
+                                input_keys=drl_config.input_keys or None,
+                                truth_below=None if drl_rollout.truth is not None else float(np.median(values)))
+    except SearchSpaceError as error:  # e.g. a Discrete action space
+        raise NotVerifiedError("search", str(error), "give the env a bounded Box action space, or give env.unwrapped "
+                               "a bounded Box drl_state_space and drl_place(state) -> info") from None
+    except EnvInputError as error:  # e.g. drl_place leaves no observation to read a Dict observation's inputs from
+        raise NotVerifiedError("search", f"the searched states have no classifier inputs: {error}",
+                               "supply every input through camera_images() (or camera_image())") from None
     finally:
         env.close()
 
@@ -245,6 +259,12 @@ class VerdictRecorder:
             raise
         record(self._node, key, str(report))
         return report
+
+    def rests_on(self, text: str) -> None:
+        """Say what the test's verdict rests on (inputs, states, their source): a cell of the coverage table."""
+        from pytest_drlreward.recording import COVERAGE_PROPERTY
+
+        self._node.user_properties.append((COVERAGE_PROPERTY, text))
 
 
 @pytest.fixture

@@ -119,11 +119,24 @@ class _Reading:
 def read_config(config: pytest.Config) -> DrlConfig:
     """Read and check every setting; raise ``pytest.UsageError`` naming the first bad value."""
     reading = _Reading(config)
+    _project_on_path(reading)
     for name in ("backends", "model", "trust_code"):  # the classifier, reference and candidates first, as before
         reading.get(name)
     for row in SETTINGS:
         reading.get(row.name)
     return DrlConfig(**reading.values)
+
+
+def _project_on_path(reading: _Reading) -> None:
+    """The project's modules named by settings are importable under plain ``pytest`` too (``project_path``)."""
+    from pytest_drlreward.project_path import add_project_to_path, factory_module, top_module
+
+    values = [reading.raw(name) for name in ("env", "reference", "policy", "model")]
+    model = values[-1]
+    modules = [top_module(value.text) for value in values[:-1]]
+    modules.append(factory_module(relative_to(model.base, model.text) if model.text else None))
+    roots = [value.base for value in values] + [reading.config.rootpath, reading.config.invocation_params.dir]
+    add_project_to_path(modules, roots)
 
 
 def xdist_workers() -> int:

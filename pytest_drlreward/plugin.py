@@ -17,7 +17,7 @@ from pytest_drlreward import recording, timing
 from pytest_drlreward.atomic import write_text_atomic
 from pytest_drlreward.options import CONFIG_KEY, add_options, read_config
 
-pytest_plugins = ["pytest_drlreward.fixtures"]  # the plugin's fixtures, registered with it
+pytest_plugins = ["pytest_drlreward.fixtures", "pytest_drlreward.verdict_hooks"]  # fixtures; the three verdicts
 
 MARKERS = {
     "parity": "checks that reward backends agree with the reference (drl_reference; pytest-drlreward)",
@@ -26,6 +26,7 @@ MARKERS = {
 }
 SLOW_SKIP_REASON = "slow test: run with -m slow or --drl-run-slow"
 GOLDEN_MODULE = Path(__file__).resolve().parent / "suite" / "test_golden.py"
+AUDIT_MODULE = GOLDEN_MODULE.with_name("test_audit.py")  # slow: collected only when slow tests are selected
 SECTIONS = (  # (user_properties key, terminal summary section title)
     (recording.PARITY_PROPERTY, "drlreward parity"),
     (recording.FIDELITY_PROPERTY, "drlreward reward fidelity"),
@@ -69,7 +70,7 @@ class SessionRecords:
             self.baseline_lines = [f"cannot compare with {drl.timing_compare}: {error}"]
             self.timing_regressed = True
             return
-        self.baseline_lines = [f"compared with {drl.timing_compare} (latency ratios to torch, margin "
+        self.baseline_lines = [f"compared with {drl.timing_compare} (latency ratios to {drl.reference}, margin "
                                f"+{drl.timing_margin:.0%}):"]
         self.baseline_lines += [str(c) for c in comparisons] + notes
         self.timing_regressed = any(c.regressed for c in comparisons)
@@ -79,7 +80,7 @@ class SessionRecords:
         if _is_xdist_worker(self.config):
             return
         drl = self.config.stash[CONFIG_KEY]
-        summary = timing.summarise(self.timing_rows)
+        summary = timing.summarise(self.timing_rows, drl.reference)
         for path, content in ((drl.timing_json, summary), (drl.timing_save, timing.baseline_from(summary))):
             if path is not None:  # its directory was checked at start
                 try:
@@ -97,7 +98,8 @@ class SessionRecords:
             return
         if self.timing_rows:
             terminalreporter.write_sep("-", "drlreward timing")
-            for line in timing.table_lines(timing.summarise(self.timing_rows)):
+            reference = getattr(self.config.stash.get(CONFIG_KEY, None), "reference", timing.REFERENCE)
+            for line in timing.table_lines(timing.summarise(self.timing_rows, reference)):
                 terminalreporter.write_line(line)
         for line in self.write_errors:
             terminalreporter.write_line(f"drlreward: {line}", red=True)
@@ -140,20 +142,32 @@ def pytest_configure(config: pytest.Config) -> None:
     records = SessionRecords(config)
     config.stash[RECORDS_KEY] = records
     config.pluginmanager.register(records, "drlreward-records")
+    config.pluginmanager.register(recording.FailureReports(config), "drlreward-failures")  # short, replayable
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     records = config.stash.get(RECORDS_KEY, None)
     if records is not None and config.pluginmanager.is_registered(records):
         config.pluginmanager.unregister(records)
+    failures = config.pluginmanager.get_plugin("drlreward-failures")
+    if failures is not None:
+        config.pluginmanager.unregister(failures)
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """The suite's golden-output tests are collected only with --drl-golden-save or --drl-golden-compare."""
+    """The suite's golden-output tests are collected only with --drl-golden-save or --drl-golden-compare, its
+    reward audit (a training) only when slow tests are selected; the classifier directory (``drl_model``) never
+    is: a ``conftest.py`` or ``test_*.py`` in it is data, not tests."""
+    drl = config.stash.get(CONFIG_KEY, None)
+    model_dir = getattr(drl, "model_dir", None)
+    if model_dir is not None and (collection_path == model_dir or Path(model_dir) in collection_path.parents):
+        return True
     if collection_path == GOLDEN_MODULE:
-        drl = config.stash.get(CONFIG_KEY, None)
         if drl is None or (drl.golden_save is None and drl.golden_compare is None):
             return True
+    if collection_path == AUDIT_MODULE and not (getattr(drl, "run_slow", False)
+                                                or _selects_slow(config.getoption("markexpr", ""))):
+        return True
     return None
 
 

@@ -9,21 +9,30 @@ code from the directory: see ``classifier/trust.py``).
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from pytest_drlreward.allowlist import Trust
 from pytest_drlreward.backends.registry import CANDIDATE_NAMES, REFERENCE_BACKEND, REGISTRY, VARIANTS, base_backend
 from pytest_drlreward.classifier.directory import METADATA_FILE, ModelDir, ModelDirError, open_model_dir
 from pytest_drlreward.classifier.trust import locate_factory
+from pytest_drlreward.model_settings import TorchUse, factory_problem
 from pytest_drlreward.resolve import resolve
 from pytest_drlreward.settings import ALL_BACKENDS, options_for
 
+LOG = logging.getLogger(__name__)
 
-def check_model_dir(path: Path, trust_code: bool = False) -> ModelDir:
-    """Open the classifier directory (metadata fields, sha256 of every file, no unlisted file), check its
-    inputs against the ONNX graph and that its ``torch_factory`` (when it has one) may run
-    (``classifier/trust.py``), importing nothing."""
+
+def check_model_dir(path: Path, trust_code: bool = False, trust: Trust | None = None,
+                    torch_use: TorchUse | None = None) -> ModelDir:
+    """Open the classifier directory (metadata fields, sha256 of every file, no unlisted file, no symlink), check
+    its inputs against the ONNX graph and that its ``torch_factory`` (when it has one) may run
+    (``pytest_drlreward.allowlist``: ``trust``'s project roots and trusted modules), importing nothing.
+
+    With ``torch_use`` (the settings) saying nothing runs Torch (a reference other than torch), a factory that
+    fails the check is logged as a note, not refused: ONNX-only verification runs no Python from the directory."""
     from pytest_drlreward.classifier.graph import can_read_graphs
 
     directory = open_model_dir(path)
@@ -31,7 +40,15 @@ def check_model_dir(path: Path, trust_code: bool = False) -> ModelDir:
         check_inputs_against_graph(directory)
     factory = directory.metadata.get("torch_factory")
     if factory is not None:  # None: an ONNX-only directory
-        locate_factory(factory, directory.path, trust_code, str(directory.path / METADATA_FILE))
+        patterns, roots = (trust.patterns, trust.roots) if trust is not None else ((), None)
+        try:
+            locate_factory(factory, directory.path, trust_code, str(directory.path / METADATA_FILE), patterns, roots)
+        except ModelDirError as error:
+            if torch_use is None or torch_use.runs_torch(directory):
+                if torch_use is None or not factory_problem(directory):
+                    raise
+                raise type(error)(f"{error}; {torch_use.torch_free_hint()}") from None
+            LOG.warning("%s (a note, not refused: nothing in this run builds the Torch module)", error)
     return directory
 
 
@@ -89,3 +106,50 @@ def check_backend_options(table: dict[str, dict[str, Any]], backends: Iterable[s
             raise ValueError(f"backend {name!r} takes no option {bad[0]!r}; its options: {', '.join(taken)}")
         if "threads" in options:
             check_threads(options["threads"], name)
+
+
+
+def image_gap(env: Any, spec: Any, checks: tuple[str, ...], n_inputs: int = 1) -> Any:
+    """A :class:`~pytest_drlreward.errors.NotVerifiedError` for ``checks`` when ``env`` (built from ``spec``)
+    shows a one-input classifier nothing: no ``camera_image()`` and no ``render()`` in ``rgb_array`` mode (a
+    Dict observation, or a classifier of several inputs, finds its inputs by key instead); None when it does."""
+    from pytest_drlreward.checks.rollout import has_image_source
+    from pytest_drlreward.envspec import accepts_keyword
+    from pytest_drlreward.errors import NotVerifiedError
+
+    dict_obs = type(getattr(env, "observation_space", None)).__name__ == "Dict"
+    if n_inputs > 1 or dict_obs or has_image_source(env):
+        return None
+    name = type(env.unwrapped).__name__
+    text = getattr(spec, "text", spec)
+    takes = accepts_keyword(spec, "render_mode")
+    reason = (f"{name} shows no image to classify: it has no camera_image() method and "
+              + (f"its render_mode is {getattr(env, 'render_mode', None)!r}, not 'rgb_array'" if takes else
+                 f"its factory {text} takes no render_mode argument, so render() cannot be asked for"))
+    fix = (f"give {text} a render_mode argument (render_mode='rgb_array': render() returns the image) or {name} a "
+           f"camera_image() method returning the uint8 (H, W, 3) image the classifier sees")
+    return NotVerifiedError(checks[0], reason, fix, also=checks[1:])
+
+
+def image_checks(truth_key: str | None, model: Any) -> tuple[str, ...]:
+    """The checks that need the env's images: fidelity (a truth key) and decisions (a classifier)."""
+    return tuple(name for name, wanted in (("fidelity", truth_key), ("decisions", model is not None)) if wanted)
+
+
+def image_gap_at_start(spec: Any, truth_key: str | None, model: Any) -> Any:
+    """:func:`image_gap` known before any test: only for a factory that takes no ``render_mode`` (the one case the
+    plugin cannot ask for ``render()``), building the env once; None otherwise, or when the env cannot be built
+    (its own error then shows in the tests)."""
+    from pytest_drlreward.envspec import accepts_keyword, make_env
+
+    checks = image_checks(truth_key, model)
+    if spec is None or not checks or accepts_keyword(spec, "render_mode"):
+        return None
+    try:
+        env = make_env(spec)
+    except Exception:  # the user's env may raise anything; the tests that build it report it
+        return None
+    try:
+        return image_gap(env, spec, checks, len(model.inputs) if model is not None else 1)
+    finally:
+        env.close()

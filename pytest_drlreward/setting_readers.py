@@ -32,7 +32,7 @@ def _env(reading: _Reading, row: Setting) -> str | None:
     if value.text is None:
         return None
     try:
-        spec = check_env_spec(value.text)
+        spec = check_env_spec(value.text, _trust(reading))
     except EnvSpecError as error:
         raise pytest.UsageError(f"{error} ({value.origin})") from None
     reading.values.update(env_spec=spec)
@@ -64,15 +64,27 @@ def _model_dir(reading: _Reading, row: Setting) -> Path | None:
     if not (path / METADATA_FILE).is_file():
         raise reading.error(row.name, f"{path} has no {METADATA_FILE}; write the directory with "
                                       f"pytest_drlreward.export_classifier", value)
+    from pytest_drlreward.model_settings import TorchUse
     from pytest_drlreward.preflight import check_model_dir, check_variants
 
     try:
-        directory = check_model_dir(path, reading.get("trust_code"))
+        torch_use = TorchUse(reading.raw("reference").text, _configured_backends(reading))
+        directory = check_model_dir(path, reading.get("trust_code"), _trust(reading), torch_use)
         check_variants(directory, _configured_backends(reading) or DEFAULT_BACKENDS)
     except ValueError as error:  # ModelDirError names the file
         raise reading.error(row.name, str(error), value) from None
     reading.values.update(model=directory, decision=directory.decision.describe())
     return path
+
+
+def _trust(reading: _Reading, model_dir: Path | None = None) -> Any:
+    """Whose code the settings may name (``pytest_drlreward.allowlist``): the project (rootdir, invocation
+    directory, ``pythonpath``) and ``drl_trusted_modules``."""
+    from pytest_drlreward.allowlist import Trust, project_roots
+
+    config = reading.config
+    return Trust(reading.get("trusted_modules"), project_roots([config.rootpath, config.invocation_params.dir]),
+                 model_dir, bool(reading.get("trust_code")))
 
 
 def _model(reading: _Reading) -> Any:
@@ -88,6 +100,10 @@ def _reference(reading: _Reading, row: Setting) -> str:
     try:
         reference, reading.values["reference_reason"] = choose_reference(value.text, _model(reading),
                                                                          f"drl_reference {value.origin}")
+        if ":" in reference:  # a callable: the allowlist rule, nothing imported
+            from pytest_drlreward.allowlist import check_reference
+
+            check_reference(reference, "drl_reference", _trust(reading, reading.get("model")))
     except ValueError as error:
         raise reading.error(row.name, str(error), value) from None
     return reference
@@ -148,9 +164,16 @@ def _labelled_images(reading: _Reading, row: Setting) -> Path | None:
     from pytest_drlreward.labelled import check_labelled_file
 
     try:
-        check_labelled_file(path, directory.image_shape if directory is not None and len(directory.inputs) == 1 else None)
+        count = check_labelled_file(path, directory.image_shape if directory is not None and len(directory.inputs) == 1
+                                    else None)
     except ValueError as error:
         raise reading.error(row.name, str(error), value) from None
+    if count == 0 and "labelled" not in reading.get("allow_unverified"):  # accepted: the tests skip with the reason
+        from pytest_drlreward.labelled import empty_labelled_gap
+        from pytest_drlreward.verdicts import accept_hint
+
+        gap = empty_labelled_gap(path)
+        raise reading.error(row.name, f"{gap}; {accept_hint(gap.checks)}", value)
     return path
 
 
@@ -184,7 +207,7 @@ def _policy(reading: _Reading, row: Setting) -> str | None:
     from pytest_drlreward.policies import PolicyError, check_policy_spec
 
     try:
-        check_policy_spec(text, value.base)  # nothing imported or unpickled
+        check_policy_spec(text, value.base, _trust(reading, reading.get("model")))  # nothing imported or unpickled
     except PolicyError as error:
         raise reading.error(row.name, str(error), value) from None
     reading.values["policy_base"] = value.base
@@ -206,7 +229,10 @@ def _output_file(reading: _Reading, row: Setting) -> Path | None:
         raise pytest.UsageError(f"{flag}: directory {path.parent} does not exist; create it first")
     if row.name != "golden_save" and path.is_dir():
         raise pytest.UsageError(f"{flag}: {path} is a directory; give a file name")
-    _writable(path.parent, flag)
+    if row.name == "golden_save" and (path.is_symlink() or (path.exists() and not path.is_dir())):
+        raise pytest.UsageError(f"{flag}: {path} is {'a symlink' if path.is_symlink() else 'a file'}; give a directory "
+                                f"to save the golden outputs in (it is created if missing)")
+    _writable(path if row.name == "golden_save" and path.is_dir() else path.parent, flag)
     return path
 
 
@@ -218,6 +244,10 @@ def _output_dir(reading: _Reading, row: Setting) -> Path | None:
     if not path.is_dir():
         raise pytest.UsageError(f"{flag}: directory {path} does not exist; create it first")
     _writable(path, flag)
+    taken = sorted(p.name for p in path.glob("drl_*") if p.is_symlink() or not p.is_dir())
+    if taken:  # the run writes directories drl_false_goals_<backend>, drl_replay there
+        raise pytest.UsageError(f"{flag}: {path / taken[0]} is a file (or a symlink) where the run writes a directory "
+                                f"of that name; remove it or choose another directory")
     return path
 
 
@@ -233,6 +263,15 @@ def _input(kind: str) -> Callable[[_Reading, Setting], Path | None]:
         path, flag = _path(reading, row)
         if path is not None and not (path.is_dir() if kind == "directory" else path.is_file()):
             raise pytest.UsageError(f"{flag}: {kind} {path} does not exist")
+        if path is not None and row.name == "timing_compare":  # checked at start, not after the tests ran
+            import json
+
+            from pytest_drlreward.timing import check_baseline
+
+            try:
+                check_baseline(json.loads(path.read_text()))
+            except (ValueError, OSError) as error:
+                raise pytest.UsageError(f"{flag}: {error}") from None
         return path
 
     return read

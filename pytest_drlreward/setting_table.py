@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_drlreward.allowlist import parse_trusted_modules
 from pytest_drlreward.backends.registry import BACKEND_NAMES, CANDIDATE_NAMES, REFERENCE_BACKEND
 from pytest_drlreward.defaults import (
     DEFAULT_ATOL,
@@ -24,6 +25,14 @@ from pytest_drlreward.defaults import (
     DEFAULT_RTOL,
     DEFAULT_SEARCH_STEPS,
 )
+from pytest_drlreward.deployed_settings import (
+    DEFAULT_DEPLOYED_ATOL,
+    DEFAULT_DEPLOYED_KEYS,
+    DEFAULT_DEPLOYED_STEPS,
+    parse_deployed_keys,
+    parse_env_kwargs,
+)
+from pytest_drlreward.errors import CHECK_NAMES
 from pytest_drlreward.settings import number, whole_number
 from pytest_drlreward.timing import DEFAULT_MARGIN as DEFAULT_TIMING_MARGIN
 
@@ -76,6 +85,13 @@ def search_method(text: str) -> str:
     except ImportError as error:
         raise ValueError(str(error)) from None
     return name
+
+
+def allow_unverified(text: str) -> dict[str, str]:
+    """Lines 'check[, check]: reason' naming checks of errors.CHECK_NAMES."""
+    from pytest_drlreward.verdicts import parse_allow_unverified
+
+    return parse_allow_unverified(text)
 
 
 def key(text: str) -> str | None:
@@ -148,6 +164,10 @@ SETTINGS: tuple[Setting, ...] = (
             shown_default="none: backend tests skip"),
     Setting("trust_code", "true: the classifier's torch_factory may be code inside its directory (it runs when the "
             "Torch reference loads; false: such a directory is refused)", "bool", False, parse=flag, metavar="BOOL"),
+    Setting("trusted_modules", "modules (besides your project's own code) whose functions and classes a setting or "
+            "the classifier directory may name (torch_factory, drl_reference, drl_policy), e.g. 'my_lab.*, "
+            "torchvision.models.*' ('pkg.*': pkg and below); anything else installed is refused", "tuple[str, ...]",
+            (), kind="args", metavar="MODULES", parse=parse_trusted_modules, shown_default="none: your project only"),
     Setting("labelled_images", "labelled images (.npz with 'images' and 'labels', labels int or bool)", "Path | None",
             metavar="NPZ", reader="labelled_images", shown_default=f"{LABELLED_IMAGES_FILE} in the model directory"),
     Setting("backends", f"comma-separated reward backends compared with the reference, of {', '.join(CANDIDATE_NAMES)}",
@@ -157,6 +177,11 @@ SETTINGS: tuple[Setting, ...] = (
             "callable (numpy inputs in, numpy outputs out)", "str", REFERENCE_BACKEND, metavar="NAME_OR_SPEC",
             reader="reference", shown_default="torch when the directory has a torch_factory, else ONNX Runtime "
                                               "(else OpenVINO)"),
+    Setting("allow_unverified", "checks accepted as not verified, lines 'check[, check]: reason' (checks: "
+            f"{', '.join(CHECK_NAMES)}): such a check that cannot run is a skip with its reason, not a failure; for "
+            "env_checker, contract and vecenv (the env's own code) a known failure too. The reasons are printed in every "
+            "run's summary", "dict[str, str]", {},
+            kind="linelist", metavar="TABLE", parse=allow_unverified, shown_default="none: a check that cannot run fails"),
     Setting("input_keys", "where the env supplies each classifier input: lines 'input_name = env_key' (a key of "
             "camera_images() or of a Dict observation)", "dict[str, str]", {}, kind="linelist", metavar="TABLE",
             reader="input_keys", shown_default="each input's env_key"),
@@ -190,6 +215,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("search_method", "reward fidelity: the searches' optimiser: auto (CMA-ES where the cmaes package, the "
             "search extra, is installed; else Hypothesis), cma or hypothesis", "str", "auto", parse=search_method,
             metavar="METHOD"),
+    Setting("audit_steps", "reward audit (slow test): env steps an SB3 agent (SAC for Box actions, PPO for Discrete) "
+            "trains against the learned reward while the audit watches for exploitation", "int", 4000,
+            parse=positive_count, metavar="N"),
+    Setting("audit_max_share", "reward audit: the false-goal share among learned successes a window of training may "
+            "show; the onset of exploitation is the first window whose 95 percent Wilson interval lies above it", "float", 0.05,
+            parse=fraction, metavar="FRACTION"),
+    # -- the deployed path: the reward the env computes against the directory's decision
+    Setting("deployed_keys", "where the env reports its own reward: lines 'decision = INFO_KEY' and 'probability = "
+            "INFO_KEY' ('none': not reported)", "dict[str, str | None]", DEFAULT_DEPLOYED_KEYS, kind="linelist",
+            metavar="TABLE", parse=parse_deployed_keys, shown_default="decision = is_goal, probability = goal_probability"),
+    Setting("deployed_atol", "deployed-path check: how far the env's goal probability may be from the directory's "
+            "(decisions must be equal)", "float", DEFAULT_DEPLOYED_ATOL, parse=real, metavar="FLOAT"),
+    Setting("deployed_steps", "deployed-path check: random steps of its rollout (0: no check)", "int",
+            DEFAULT_DEPLOYED_STEPS, parse=count, metavar="N"),
+    Setting("deployed_env_kwargs", "deployed-path check: keyword arguments the env is built with so that its reward "
+            "runs the learned model, lines 'key = value' (e.g. reward_backend = onnxruntime)", "dict[str, Any]", {},
+            kind="linelist", metavar="TABLE", parse=parse_env_kwargs),
     # -- labelled accuracy and quantized backends
     Setting("min_accuracy", "least accuracy on the labelled images", "float", DEFAULT_MIN_ACCURACY, parse=fraction,
             metavar="FRACTION"),

@@ -183,8 +183,8 @@ def _input_array(spec: Any, batch: int) -> st.SearchStrategy[np.ndarray]:
 def input_batches(specs: Any, min_batch: int = 1, max_batch: int = 8) -> st.SearchStrategy[Any]:
     """Draw a batch for a model's inputs (``ModelDir.inputs``: each with name, shape, dtype, range):
     one array for a one-input model, else a dict name -> array, all with the same N in
-    [min_batch, max_batch], each input's values in its dtype's ``range`` (uint8 0..255, float32 [0, 1]
-    unless the metadata says otherwise)."""
+    [min_batch, max_batch], each input's values in its declared ``range`` (the metadata's; uint8 0..255 unless
+    it says otherwise, and a float input's range is required when a directory is written)."""
     specs = tuple(specs)
 
     def draw_all(batch: int) -> st.SearchStrategy[Any]:

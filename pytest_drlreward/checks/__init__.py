@@ -9,6 +9,8 @@ and returns a report with the numbers when it passes.
 - fidelity: :func:`assert_reward_fidelity` (learned reward vs the env's truth on rollouts and searched states;
   a dense ``score`` by :func:`score_fidelity`: correlation and mean error);
 - search: :func:`find_false_goals`, :func:`seek_goals`, :func:`collect_searches`; sweep: :func:`sweep_thresholds`;
+- deployed path: :func:`assert_deployed_reward_matches` (the reward the env computes is the directory's decision
+  on each step's own inputs);
 - step contract: :func:`assert_step_contract`; VecEnv: :func:`assert_vecenv_matches`;
 - env checkers: :func:`run_gymnasium_checker`, :func:`run_sb3_checker`;
 - every check fails on NaN or infinite outputs: :func:`require_finite` (:class:`NonFiniteError`).
@@ -23,6 +25,12 @@ from pytest_drlreward.checks.decisions import (
     Decisions,
     assert_decisions_agree,
     decide,
+)
+from pytest_drlreward.checks.deployed import (
+    DeployedReport,
+    DeployedRewardError,
+    assert_deployed_reward_matches,
+    deployed_report,
 )
 from pytest_drlreward.checks.env_checkers import EnvCheckerError, run_gymnasium_checker, run_sb3_checker
 from pytest_drlreward.checks.false_goals import FalseGoal, FalseGoalSearch, find_false_goals, save_false_goals, seek_goals
@@ -57,6 +65,8 @@ __all__ = [
     "DecisionParityError",
     "DecisionParityReport",
     "Decisions",
+    "DeployedReport",
+    "DeployedRewardError",
     "EnvCheckerError",
     "FalseGoal",
     "FalseGoalSearch",
@@ -79,6 +89,7 @@ __all__ = [
     "VecEnvReport",
     "assert_backends_agree",
     "assert_decisions_agree",
+    "assert_deployed_reward_matches",
     "assert_labelled_accuracy",
     "assert_reward_fidelity",
     "assert_step_contract",
@@ -86,6 +97,7 @@ __all__ = [
     "collect_rollout",
     "collect_searches",
     "decide",
+    "deployed_report",
     "env_image",
     "fidelity_report",
     "find_false_goals",

@@ -1,4 +1,8 @@
-"""Model inputs as the checks pass them around: one array (a one-input model) or a dict name -> array."""
+"""Model inputs as the checks pass them around: one array (a one-input model) or a dict name -> array.
+
+Messages name a batch position by what the batch holds: ``image 3`` in a batch of RGB images, ``batch row 3``
+otherwise (with named inputs, row 3 of every input: never to be read as the third input).
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,28 @@ def take(inputs: Any, index: Any) -> Any:
     return inputs[index]
 
 
+def is_image_batch(inputs: Any) -> bool:
+    """Whether ``inputs`` is one batch of uint8 RGB images (N, H, W, 3)."""
+    return (not isinstance(inputs, dict) and isinstance(inputs, np.ndarray) and inputs.dtype == np.uint8
+            and inputs.ndim == 4 and inputs.shape[-1] == 3)
+
+
 def noun(inputs: Any) -> str:
-    """``images`` for one array, ``inputs`` for named inputs (for messages)."""
-    return "inputs" if isinstance(inputs, dict) else "images"
+    """``images`` for a batch of RGB images, else ``inputs`` (for messages)."""
+    return "images" if is_image_batch(inputs) else "inputs"
+
+
+def row_name(inputs: Any, row: int) -> str:
+    """How messages name batch position ``row``: ``image 3`` for RGB images, else ``batch row 3``."""
+    return f"image {row}" if is_image_batch(inputs) else f"batch row {row}"
+
+
+def _shape(array: np.ndarray) -> str:
+    return f"{'x'.join(map(str, array.shape[1:])) or 'scalar'} {array.dtype}"
+
+
+def describe_inputs(inputs: Any) -> str:
+    """What one batch row holds: ``16x16x3 uint8``, or each named input (``front: 3x64x64 float32, ...``)."""
+    if isinstance(inputs, dict):
+        return ", ".join(f"{name}: {_shape(np.asarray(value))}" for name, value in inputs.items())
+    return _shape(np.asarray(inputs))

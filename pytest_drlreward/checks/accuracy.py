@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from pytest_drlreward.checks._format import CheckError, backend_name, fmt
-from pytest_drlreward.checks._inputs import as_inputs, batch_len
+from pytest_drlreward.checks._inputs import as_inputs, batch_len, noun, row_name
 from pytest_drlreward.checks.decisions import Decisions, decide
 from pytest_drlreward.checks.parity import DEFAULT_BATCH
 from pytest_drlreward.checks.stats import Proportion
@@ -36,13 +36,14 @@ class AccuracyReport:
     required: float
     wrong: tuple[int, ...]
     rule: str
+    what: str = "images"  # "images", or "inputs" for named or non-image inputs
 
     @property
     def passed(self) -> bool:
         return self.correct.value >= self.required - 1e-12
 
     def __str__(self) -> str:
-        return f"{self.backend} on {self.correct.trials} labelled images: accuracy {self.correct.text()} ({self.rule})"
+        return f"{self.backend} on {self.correct.trials} labelled {self.what}: accuracy {self.correct.text()} ({self.rule})"
 
 
 def check_labels(labels: Any, n_images: int, n_classes: int | None = None) -> np.ndarray:
@@ -77,10 +78,21 @@ def correct_mask(decisions: Decisions, labels: np.ndarray) -> np.ndarray:
     return decisions.logits.argmax(axis=1) == labels
 
 
-def _describe_wrong(decisions: Decisions, labels: np.ndarray, index: int) -> str:
+def _describe_wrong(decisions: Decisions, labels: np.ndarray, index: int, name: str) -> str:
     predicted = bool(decisions.goal[index]) if labels.dtype.kind == "b" else int(decisions.logits[index].argmax())
     label = bool(labels[index]) if labels.dtype.kind == "b" else int(labels[index])
-    return f"image {index}: predicted {predicted}, label {label} (goal probability {decisions.probability[index]:.3f})"
+    return f"{name}: predicted {predicted}, label {label} (goal probability {decisions.probability[index]:.3f})"
+
+
+def replay_lines(case: Any, backend: Any) -> list[str]:
+    """What labelled accuracy finds on a saved case (:mod:`pytest_drlreward.replay`): its wrong rows."""
+    inputs = as_inputs(case.inputs)
+    decisions = decide(backend, inputs, case.settings.get("batch_size"))
+    labels = labels_for_rule(check_labels(case.labels, batch_len(inputs), max(2, decisions.logits.shape[1])), decisions)
+    wrong = np.flatnonzero(~correct_mask(decisions, labels))
+    first = int(case.settings.get("first_row", 0))
+    return [f"{decisions.backend} misclassified {len(wrong)}/{len(labels)} of these labelled {noun(inputs)}:",
+            *(f"    {_describe_wrong(decisions, labels, int(i), row_name(inputs, first + int(i)))}" for i in wrong)]
 
 
 def assert_labelled_accuracy(
@@ -113,11 +125,19 @@ def assert_labelled_accuracy(
     else:
         required, rule = float(min_accuracy), f"required >= {fmt(min_accuracy)}"
     wrong = np.flatnonzero(~right)
-    report = AccuracyReport(decisions.backend, correct, required, tuple(int(i) for i in wrong), rule)
+    what = noun(images)
+    report = AccuracyReport(decisions.backend, correct, required, tuple(int(i) for i in wrong), rule, what)
     if not report.passed:
-        listed = "\n".join(f"    {_describe_wrong(decisions, labels, int(i))}" for i in wrong[:MAX_WRONG_LISTED])
+        listed = "\n".join(f"    {_describe_wrong(decisions, labels, int(i), row_name(images, int(i)))}"
+                           for i in wrong[:MAX_WRONG_LISTED])
         more = f"\n    (+{len(wrong) - MAX_WRONG_LISTED} more)" if len(wrong) > MAX_WRONG_LISTED else ""
-        raise AccuracyError(f"backend {decisions.backend!r} misclassified {len(wrong)}/{len(right)} labelled images: "
-                            f"accuracy {correct.text()} < {required:.4g} ({rule})\n{listed}{more}", report)
+        error = AccuracyError(f"backend {decisions.backend!r} misclassified {len(wrong)}/{len(right)} labelled {what}: "
+                              f"accuracy {correct.text()} < {required:.4g} ({rule})\n{listed}{more}", report)
+        from pytest_drlreward.replay import case_of
+
+        if len(wrong):
+            error.replay = case_of("labelled", images, int(wrong[0]), batch_size, {"candidate": decisions.backend},
+                                   labels)
+        raise error
     return report
 

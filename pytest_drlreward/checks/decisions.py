@@ -7,13 +7,14 @@ candidate backend, and how far apart their logits are.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from pytest_drlreward.checks._format import CheckError, backend_name
-from pytest_drlreward.checks._inputs import as_inputs, batch_len
+from pytest_drlreward.checks._inputs import as_inputs, batch_len, noun, row_name
 from pytest_drlreward.checks.finite import require_finite
 from pytest_drlreward.checks.parity import DEFAULT_BATCH, logits_in_batches
 from pytest_drlreward.checks.rollout import Rollout, RolloutError
@@ -76,15 +77,18 @@ class DecisionParityReport:
     max_logit_diff: float
     max_flip_rate: float
     cases: tuple[str, ...] = ()
+    rule: str = ""  # the reference's decision rule, e.g. "sigmoid > 0.7"
+    unit: str = "images"  # what a row is: "images", or "inputs" (named or not images)
 
     @property
     def passed(self) -> bool:
         return self.flips.value <= self.max_flip_rate if self.flips.trials else True
 
     def __str__(self) -> str:
-        allowed = "none allowed" if self.max_flip_rate == 0 else f"allowed {100 * self.max_flip_rate:.3g}% of images"
+        allowed = "none allowed" if self.max_flip_rate == 0 else f"allowed {100 * self.max_flip_rate:.3g}% of {self.unit}"
+        rule = f" ({self.rule})" if self.rule and not self.rule.startswith("argmax") else ""
         return (f"{self.candidate} vs {self.reference} on {self.flips.trials} {self.source}: "
-                f"{self.flips.successes} reward flips ({allowed}), max |logit diff| {self.max_logit_diff:.2g}")
+                f"{self.flips.successes} reward flips{rule} ({allowed}), max |logit diff| {self.max_logit_diff:.2g}")
 
 
 def assert_decisions_agree(
@@ -109,23 +113,61 @@ def assert_decisions_agree(
         raise DecisionParityError(f"logit shapes differ: {ref.backend!r} gave {ref.logits.shape}, {cand.backend!r} "
                                   f"gave {cand.logits.shape}", DecisionParityReport(ref.backend, cand.backend, "images",
                                                                                     Proportion(0, 0), float("inf"), max_flip_rate))
+    where = rollout.where if rollout is not None else (lambda i: row_name(images, i))
+    order, cases = flip_cases(ref, cand, where)
+    diff = float(np.max(np.abs(ref.logits - cand.logits), initial=0.0))
+    what = source or (f"env {noun(images)}" if rollout is not None else noun(images))
+    report = DecisionParityReport(ref.backend, cand.backend, what, Proportion(len(order), batch_len(images)), diff,
+                                  float(max_flip_rate), cases, ref.rule.describe() if ref.rule is not None else "", noun(images))
+    if not report.passed:
+        listed = "\n".join(f"    {case}" for case in cases)
+        more = f"\n    (+{len(order) - len(cases)} more)" if len(order) > len(cases) else ""
+        error = DecisionParityError(
+            f"reward decisions differ: {report}\n  flip rate {report.flips.text(percent=True)} exceeds "
+            f"{100 * max_flip_rate:.3g}%; largest flips first:\n{listed}{more}", report)
+        error.replay = _case(images, rollout, where, int(order[0]), batch_size, report)
+        raise error
+    return report
+
+
+def flip_cases(ref: Decisions, cand: Decisions, where: Callable[[int], str],
+               limit: int = MAX_CASES) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The rows where the goal decisions differ, largest probability gap first, and the first ``limit`` described
+    (``where(i)`` names row ``i``)."""
     flipped = np.flatnonzero(ref.goal != cand.goal)
     what_p = "p" if ref.rule is None or ref.rule.is_probability else "score"
     order = flipped[np.argsort(-np.abs(ref.probability[flipped] - cand.probability[flipped]), kind="stable")]
     cases = tuple(
-        f"{rollout.where(i) if rollout is not None else f'image {i}'}: {ref.backend} says "
-        f"{'goal' if ref.goal[i] else 'no goal'} ({what_p}={ref.probability[i]:.3f}), {cand.backend} says "
-        f"{'goal' if cand.goal[i] else 'no goal'} ({what_p}={cand.probability[i]:.3f})"
-        for i in order[:MAX_CASES]
-    )
-    diff = float(np.max(np.abs(ref.logits - cand.logits), initial=0.0))
-    what = source or ("env images" if rollout is not None else "images")
-    report = DecisionParityReport(ref.backend, cand.backend, what, Proportion(len(flipped), batch_len(images)), diff,
-                                  float(max_flip_rate), cases)
-    if not report.passed:
-        listed = "\n".join(f"    {case}" for case in cases)
-        more = f"\n    (+{len(flipped) - len(cases)} more)" if len(flipped) > len(cases) else ""
-        raise DecisionParityError(
-            f"reward decisions differ: {report}\n  flip rate {report.flips.text(percent=True)} exceeds "
-            f"{100 * max_flip_rate:.3g}%; largest flips first:\n{listed}{more}", report)
-    return report
+        f"{where(int(i))}: {ref.backend} says {'goal' if ref.goal[i] else 'no goal'} ({what_p}={ref.probability[i]:.3f}), "
+        f"{cand.backend} says {'goal' if cand.goal[i] else 'no goal'} ({what_p}={cand.probability[i]:.3f})"
+        for i in order[:limit])
+    return order, cases
+
+
+def _case(images: Any, rollout: Rollout | None, where: Callable[[int], str], row: int, batch_size: int | None,
+          report: DecisionParityReport) -> Any:
+    """The replay case of the batch holding ``row`` (the largest flip): every row's name, and the flips' seeds."""
+    from pytest_drlreward.replay import case_of
+
+    case = case_of("decisions", images, row, batch_size, {"reference": report.reference, "candidate": report.candidate,
+                                                          "max_flip_rate": report.max_flip_rate})
+    first = case.settings["first_row"]
+    rows = range(first, first + batch_len(case.inputs))
+    case.settings["where"] = [where(i) for i in rows]
+    if rollout is not None:
+        case = type(case)(case.check, case.inputs, case.settings, None, {
+            "rollout": {"seed": rollout.seed, "policy": rollout.policy, "truth_key": rollout.truth_key},
+            "rows": [{"row": i, "where": where(i), "reset_seed": int(rollout.episode_seeds[i]),
+                      "episode_step": int(rollout.episode_steps[i])} for i in rows]})
+    return case
+
+
+def replay_lines(case: Any, reference: Any, candidate: Any) -> list[str]:
+    """What decision parity finds on a saved case (:mod:`pytest_drlreward.replay`): the flips, largest first."""
+    inputs = as_inputs(case.inputs)
+    ref, cand = decide(reference, inputs, case.settings.get("batch_size")), decide(candidate, inputs, case.settings.get("batch_size"))
+    names = case.settings.get("where") or [row_name(inputs, case.settings.get("first_row", 0) + i)
+                                           for i in range(batch_len(inputs))]
+    order, cases = flip_cases(ref, cand, lambda i: names[i])
+    return [f"{len(order)} reward flips in these {batch_len(inputs)} rows; largest flips first:",
+            *(f"    {line}" for line in cases)]

@@ -21,12 +21,12 @@ import numpy as np
 
 from pytest_drlreward.checks._format import CheckError, fmt
 from pytest_drlreward.checks.decisions import MAX_CASES, decide
+from pytest_drlreward.checks.false_goals import collect_searches
 from pytest_drlreward.checks.finite import require_finite
 from pytest_drlreward.checks.goalscore import goal_scores
 from pytest_drlreward.checks.parity import DEFAULT_BATCH
 from pytest_drlreward.checks.rollout import Rollout, RolloutError, collect_rollout
 from pytest_drlreward.checks.score_fidelity import score_fidelity_of
-from pytest_drlreward.checks.search import FALSE_GOALS, GOALS, search_states
 from pytest_drlreward.checks.stats import Proportion
 from pytest_drlreward.classifier.decision import rule_of
 from pytest_drlreward.defaults import DEFAULT_FIDELITY_STEPS as DEFAULT_STEPS
@@ -147,13 +147,14 @@ def _problems(recall: Proportion, false_goals: Proportion, search_false_goals: P
     if search_false_goals is not None and search_false_goals.trials and search_false_goals.interval[0] > max_rate:
         problems.append(f"the searches (for false goals and for goals) found false goals at a rate of "
                         f"{search_false_goals.text(percent=True)}, "
-                        f"above {100 * max_rate:.3g}% (even the interval's lower end is): an agent would find them too")
+                        f"above {100 * max_rate:.3g}% (even the interval's lower end is): an agent would find them too; "
+                        f"the threshold sweep says whether a higher threshold fixes it, else retrain with the false goals "
+                        f"as non-goal examples")
     return problems
 
 
-def _counts(truth: np.ndarray, decisions: np.ndarray) -> tuple[Proportion, Proportion]:
-    return (Proportion(int(np.sum(decisions & truth)), int(np.sum(truth))),
-            Proportion(int(np.sum(decisions & ~truth)), int(np.sum(~truth))))
+def _counts(truth: np.ndarray, decisions: np.ndarray, episodes: Any) -> tuple[Proportion, Proportion]:  # clustered
+    return Proportion.of(decisions, truth, episodes), Proportion.of(decisions, ~truth, episodes)
 
 
 def _worst(rollout: Rollout, truth: np.ndarray, decisions: np.ndarray, probabilities: np.ndarray | None) -> list[WorstCase]:
@@ -192,20 +193,19 @@ def fidelity_report(
     truth, decisions = rollout.truth, np.asarray(decisions, dtype=bool)
     if decisions.shape != truth.shape:
         raise ValueError(f"{len(decisions)} decisions for a rollout of {len(truth)} steps")
-    recall, false_goals = _counts(truth, decisions)
-    agreement = Proportion(int(np.sum(decisions == truth)), len(truth))
+    recall, false_goals = _counts(truth, decisions, rollout.episode_seeds)  # each episode a cluster
+    agreement = Proportion.of(decisions == truth, np.ones(len(truth), bool), rollout.episode_seeds)
     cases = _worst(rollout, truth, decisions, probabilities)
     reports = [PartReport("rollout", rollout.describe(), recall, false_goals)]
     search_false_goals = None
     for states, part_decisions, part_probabilities in parts:
         part_decisions = np.asarray(part_decisions, dtype=bool)
-        part_recall, part_false = _counts(states.truth, part_decisions)
+        part_recall, part_false = _counts(states.truth, part_decisions, getattr(states, "probe_index", None))
         purpose = getattr(states, "purpose", "states")
         reports.append(PartReport(f"search for {purpose}", states.describe(), part_recall, part_false))
-        recall = Proportion(recall.successes + part_recall.successes, recall.trials + part_recall.trials)
+        recall = recall + part_recall
         # both searches' non-goal states: the goal search passes where an agent would, false goals included
-        search_false_goals = part_false if search_false_goals is None else Proportion(
-            search_false_goals.successes + part_false.successes, search_false_goals.trials + part_false.trials)
+        search_false_goals = part_false if search_false_goals is None else search_false_goals + part_false
         cases += _worst(states, states.truth, part_decisions, part_probabilities)
     described = rollout.describe() + "".join(f" + {part.states}" for part in reports[1:])
     return FidelityReport(decider, described, rollout.truth_key, recall, false_goals, agreement,
@@ -213,18 +213,6 @@ def fidelity_report(
                           tuple(_problems(recall, false_goals, search_false_goals, min_recall, max_false_goal_rate,
                                           min_goals, rollout.truth_key)),
                           tuple(reports), search_false_goals)
-
-
-def collect_searches(env: Any, guide: Any, search_steps: int, *, seed: int = 0, truth_key: str = "true_goal",
-                     method: str = "auto", distance_key: str | None = None) -> tuple[Any, ...]:
-    """The suite's two searches in ``search_steps`` env steps: a quarter for false goals, the rest for goals
-    (the goal search passes through the states next to the goal, where false goals are, too)."""
-    if search_steps < 4:
-        return ()
-    quarter = search_steps // 4
-    return (search_states(env, guide, budget=quarter, purpose=FALSE_GOALS, seed=seed, truth_key=truth_key, method=method),
-            search_states(env, guide, budget=search_steps - quarter, purpose=GOALS, seed=seed, truth_key=truth_key,
-                          method=method, distance_key=distance_key))
 
 
 def assert_reward_fidelity(
@@ -259,7 +247,9 @@ def assert_reward_fidelity(
     false-goal rate's above ``max_false_goal_rate``, or fewer than ``min_goals`` goals were seen.
     Decisions follow the backend's decision rule; a dense ``score`` without a threshold is judged by
     its correlation with ``info[truth_key]`` (at least ``min_correlation``) and mean absolute error (at
-    most ``max_mean_abs_error``) on the rollout instead, returning a ``ScoreFidelityReport``.
+    most ``max_mean_abs_error``) on the rollout instead, and on searched states by its false goals (a
+    score above what it pays where the truth is best, where the truth is low: ``score_fidelity``'s rule),
+    returning a ``ScoreFidelityReport``.
     """
     __tracebackhide__ = True  # pytest shows the failure at the caller
     if isinstance(env_or_rollout, Rollout):
@@ -269,16 +259,19 @@ def assert_reward_fidelity(
         rollout = collect_rollout(env_or_rollout, n_steps, seed=seed, policy=policy, truth_key=truth_key,
                                   decision_key=None if backend is not None else decision_key,
                                   probability_key=None if backend is not None else probability_key,
-                                  images=backend is not None, dense_truth=dense)
-        if backend is not None and search_steps and not dense:
-            searches = (*searches, *collect_searches(env_or_rollout, backend, search_steps, seed=seed, truth_key=truth_key))
+                                  images=backend is not None, dense_truth=dense, inputs=getattr(backend, "inputs", None))
+        if backend is not None and search_steps and rollout.truth_values is not None:
+            cut = float(np.median(rollout.truth_values)) if rollout.truth is None else None  # a dense truth's "low"
+            searches = (*searches, *collect_searches(env_or_rollout, backend, search_steps, seed=seed, truth_key=truth_key,
+                                                     truth_below=cut))
     parts = []
     if backend is not None:
         if rollout.images is None:
             raise RolloutError("the rollout kept no images, so a backend cannot be judged on it")
         decided = decide(backend, rollout.images, batch_size)
         if decided.rule is not None and not decided.rule.decides:
-            return score_fidelity_of(rollout, decided, min_correlation, max_mean_abs_error)
+            scored = [(states, goal_scores(backend, states.images, batch_size)[1]) for states in searches]
+            return score_fidelity_of(rollout, decided, min_correlation, max_mean_abs_error, scored, max_false_goal_rate)
         decisions, probabilities, decider = decided.goal, decided.probability, decided.backend
         parts = [(states, *goal_scores(backend, states.images, batch_size)) for states in searches]
     else:

@@ -7,6 +7,7 @@ backends are compared on the states an agent really visits, and no env needs a b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +81,27 @@ def env_image(env: Any) -> np.ndarray:
     return image
 
 
+def input_sources(env: Any, specs: Any = None, obs: Any = None, input_keys: dict[str, str] | None = None) -> dict[str, str]:
+    """Where the env gives each classifier input (name -> ``camera_image()``, ``camera_images()['front']``,
+    ``observation['front']`` or ``render()``), looked up in :func:`~pytest_drlreward.env_inputs.env_inputs`'s
+    order; with no ``specs`` (no classifier), the one image :func:`env_image` takes."""
+    unwrapped, keys = env.unwrapped, input_keys or {}
+    camera = callable(getattr(unwrapped, "camera_image", None))
+    if specs is None:
+        return {"images": "camera_image()" if camera else "render()"}
+    specs = tuple(specs)
+    if len(specs) == 1 and camera and specs[0].name not in keys:
+        return {specs[0].name: "camera_image()"}
+    cameras = getattr(unwrapped, "camera_images", None)
+    views = cameras() if callable(cameras) else None
+    found = {}
+    for spec in specs:
+        key = keys.get(spec.name, spec.key)
+        found[spec.name] = (f"camera_images()[{key!r}]" if isinstance(views, Mapping) and key in views else
+                            f"observation[{key!r}]" if isinstance(obs, Mapping) and key in obs else "render()")
+    return found
+
+
 @dataclass(frozen=True)
 class Rollout:
     """What a rollout saw after each of its ``n`` steps (reset states are not included).
@@ -101,6 +123,13 @@ class Rollout:
     policy: str
     truth_values: np.ndarray | None = None  # info[truth_key] as float64 (a dense true reward), None when not reported
     info_keys: tuple[str, ...] = ()  # the keys of the first step's info
+    actions: tuple[Any, ...] = ()  # the action of each step, as the policy gave it
+    sources: tuple[tuple[str, str], ...] = ()  # (input name, where the env gave it: camera_image(), render(), ...)
+
+    def episode_actions(self, index: int) -> tuple[Any, ...]:
+        """The actions from step ``index``'s reset up to and including it: with its episode's reset seed, a replay."""
+        start = index - int(self.episode_steps[index])
+        return self.actions[start:index + 1]
 
     def __len__(self) -> int:
         return len(self.episode_seeds)
@@ -169,8 +198,12 @@ def collect_rollout(
     columns: dict[str, list | None] = {}
     seeds, steps = [], []
     info_keys: tuple[str, ...] = ()
+    actions: list[Any] = []
+    sources: dict[str, str] = {}
     for index in range(n_steps):
-        obs, _, terminated, truncated, info = env.step(policy(obs))
+        action = policy(obs)
+        actions.append(np.array(action) if isinstance(action, np.ndarray) else action)  # a copy: policies may reuse it
+        obs, _, terminated, truncated, info = env.step(action)
         if index == 0:
             info_keys = tuple(sorted(map(str, info)))
             columns = {key: ([] if key is not None and key in info else None)
@@ -180,6 +213,8 @@ def collect_rollout(
             _flag(info, key, index, columns.get(key), convert)
         if images:
             kept_images.append(grab(obs))
+            if index == 0:
+                sources = input_sources(env, inputs, obs, input_keys)
         seeds.append(seed + episode)
         steps.append(episode_step)
         episode_step += 1
@@ -206,6 +241,8 @@ def collect_rollout(
         policy=describe(policy),
         truth_values=truth_values,
         info_keys=info_keys,
+        actions=tuple(actions),
+        sources=tuple(sources.items()),
     )
 
 

@@ -13,12 +13,14 @@ the default (``method="auto"``) when ``cmaes`` is installed (the ``search`` extr
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 Evaluate = Callable[[int, np.ndarray], float]
 METHODS = ("cma", "hypothesis")
+SIGMA = 0.5  # CMA-ES step size from the centre
+WARM_SIGMA = 0.3  # ... and around a warm start (a good probe of an earlier search)
 RESTARTS = 2  # restarts (reset seeds) the budget is shared among
 
 
@@ -55,16 +57,21 @@ def _cma_class() -> type:
     return sys.modules[name].CMA
 
 
-def cma_search(evaluate: Evaluate, dim: int, spent: Callable[[], float], seed: int, restarts: int = RESTARTS) -> None:
+def cma_search(evaluate: Evaluate, dim: int, spent: Callable[[], float], seed: int, restarts: int = RESTARTS,
+               starts: Sequence[np.ndarray | None] = ()) -> None:
     """CMA-ES from the centre (sigma 0.5, bounds [-1, 1]); restart ``k`` runs while ``spent() < (k + 1) / restarts``.
 
     ``spent()`` is the share of the budget used (0 to 1); the last restart keeps going until it is 1.
+    ``starts[k]``: where restart ``k`` starts instead (sigma 0.3), e.g. the best probe of the goal search:
+    false goals lie next to the goal, and a short budget leaves CMA-ES few generations to get there.
     """
     CMA = _cma_class()
     restart = 0
     bounds = np.tile([-1.0, 1.0], (dim, 1))
     while spent() < 1.0:
-        strategy = CMA(mean=np.zeros(dim), sigma=0.5, bounds=bounds, seed=seed * 1000 + restart + 1)
+        start = starts[restart] if restart < len(starts) else None
+        mean, sigma = (np.zeros(dim), SIGMA) if start is None else (np.clip(start, -0.99, 0.99), WARM_SIGMA)
+        strategy = CMA(mean=mean, sigma=sigma, bounds=bounds, seed=seed * 1000 + restart + 1)
         share = (restart + 1) / restarts if restart < restarts - 1 else 1.0
         while spent() < share and not strategy.should_stop():
             solutions = []
@@ -99,14 +106,15 @@ def hypothesis_search(evaluate: Evaluate, dim: int, spent: Callable[[], float], 
 
 
 def run_method(method: str, evaluate: Evaluate, dim: int, spent: Callable[[], float], seed: int,
-               restarts: int = RESTARTS, probes: int = 100) -> str:
+               restarts: int = RESTARTS, probes: int = 100, starts: Sequence[np.ndarray | None] = ()) -> str:
     """Run the search ``method`` (``auto``, ``cma`` or ``hypothesis``); return the method used.
 
-    ``probes``: how many evaluations the budget pays for at most lengths (Hypothesis's example count).
+    ``probes``: how many evaluations the budget pays for at most lengths (Hypothesis's example count);
+    ``starts``: warm starts per restart (CMA-ES only; Hypothesis explores from scratch).
     """
     used = available_method(method)
     if used == "cma":
-        cma_search(evaluate, dim, spent, seed, restarts)
+        cma_search(evaluate, dim, spent, seed, restarts, starts)
     else:
         hypothesis_search(evaluate, dim, spent, seed, restarts, max_examples=max(10, 2 * probes))
     return used

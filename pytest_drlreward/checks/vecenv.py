@@ -2,7 +2,9 @@
 
 Works with Gymnasium's ``VectorEnv`` (autoreset modes next-step and same-step) and with
 stable-baselines3's ``VecEnv`` API (``seed``/``reset``/``step`` returning 4 values, auto-reset with
-``terminal_observation`` in the info), without importing stable-baselines3.
+``terminal_observation`` in the info), without importing stable-baselines3. Each step is compared field by field,
+observations first (then rewards and done flags, then infos), so a mismatch names the first field that differs and,
+in a Dict observation, its key.
 """
 
 from __future__ import annotations
@@ -38,20 +40,31 @@ class VecEnvReport:
                 f"{self.steps} steps each, {self.episode_ends} episode ends ({self.terminations} terminated)")
 
 
-def _same(a: Any, b: Any, atol: float) -> bool:
+def _difference(a: Any, b: Any, atol: float, path: str = "") -> tuple[str, Any, Any] | None:
+    """The first place where ``a`` and ``b`` differ: ``(path, part of a, part of b)`` (path like ``['desired_goal']``,
+    ``[1]`` or ``""`` for the whole value), or None when they are the same within ``atol``."""
     if isinstance(a, dict) or isinstance(b, dict):
-        return isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k], atol) for k in a)
+        if not (isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys()):
+            return path, a, b
+        for key in b:
+            found = _difference(a[key], b[key], atol, f"{path}[{key!r}]")
+            if found is not None:
+                return found
+        return None
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
-        return len(a) == len(b) and all(_same(x, y, atol) for x, y in zip(a, b))
+        if len(a) != len(b):
+            return path, a, b
+        return next((found for i, (x, y) in enumerate(zip(a, b))
+                     if (found := _difference(x, y, atol, f"{path}[{i}]")) is not None), None)
     x, y = np.asarray(a), np.asarray(b)
     if x.shape != y.shape:
-        return False
+        return path, a, b
     if x.dtype.kind in "fc" or y.dtype.kind in "fc":
-        return bool(np.allclose(x, y, rtol=0.0, atol=atol, equal_nan=True))
+        return None if np.allclose(x, y, rtol=0.0, atol=atol, equal_nan=True) else (path, a, b)
     try:
-        return bool(np.array_equal(x, y))
+        return None if np.array_equal(x, y) else (path, a, b)
     except (TypeError, ValueError):
-        return a == b
+        return None if a == b else (path, a, b)
 
 
 def _item(batch: Any, i: int) -> Any:
@@ -63,17 +76,25 @@ def _item(batch: Any, i: int) -> Any:
     return batch[i]
 
 
+AUTORESET_HINT = ("env {env} was auto-reset without a seed just before: an env whose reset() without a seed does not "
+                  "continue the random stream of reset(seed=...) reproducibly differs here")
+
+
 class _Comparer:
     def __init__(self, atol: float, info_atol: float) -> None:
         self.atol, self.info_atol = atol, info_atol
         self.ends = self.terminations = 0
 
-    def same(self, where: str, env: int, what: str, vec_value: Any, single_value: Any, atol: float | None = None) -> None:
+    def same(self, where: str, env: int, what: str, vec_value: Any, single_value: Any, atol: float | None = None,
+             hint: str = "") -> None:
         atol = self.atol if atol is None else atol
-        if not _same(vec_value, single_value, atol):
+        found = _difference(vec_value, single_value, atol)
+        if found is not None:
+            path, vec_part, single_part = found
             tolerance = f" (atol={atol:g})" if atol else ""
-            raise VecEnvMismatchError(f"{where}, env {env}: {what} differs{tolerance}: the VecEnv gives {show(vec_value)}, "
-                                      f"the env stepped alone gives {show(single_value)}")
+            note = f"\n  ({hint.format(env=env)})" if hint else ""
+            raise VecEnvMismatchError(f"{where}, env {env}: {what}{path} differs{tolerance}: the VecEnv gives "
+                                      f"{show(vec_part)}, the env stepped alone gives {show(single_part)}{note}")
 
     def infos(self, where: str, env: int, vec_info: dict, info: dict, keys: Sequence[str] | None) -> None:
         for key in info if keys is None else keys:
@@ -87,6 +108,38 @@ class _Comparer:
     def episode_end(self, terminated: bool) -> None:
         self.ends += 1
         self.terminations += bool(terminated)
+
+
+@dataclass
+class _Single:
+    """What env ``index`` stepped alone gave at one step; ``final``: the ended episode's last observation and info
+    (when the VecEnv reports them in this step's info), ``reset``: this step's observation follows an unseeded reset."""
+
+    index: int
+    obs: Any
+    flags: tuple[tuple[str, Any, Any], ...]  # (name, the VecEnv's value, the single env's): reward, dones
+    info: dict
+    vec_info: dict
+    final: tuple[Any, dict] | None = None
+    reset: bool = False
+
+
+def _compare_step(cmp: _Comparer, where: str, batch_obs: Any, singles: list[_Single], final_key: str,
+                  info_keys: Sequence[str] | None) -> None:
+    """Compare one step field by field across the envs, observations first, then rewards and done flags, then
+    infos: the first field that differs is named (a wrong observation, not the info value it led to)."""
+    for s in singles:
+        if s.final is not None:
+            cmp.same(where, s.index, f"info[{final_key!r}]", s.vec_info.get(final_key), s.final[0])
+    for s in singles:
+        cmp.same(where, s.index, "observation", _item(batch_obs, s.index), s.obs, hint=AUTORESET_HINT if s.reset else "")
+    for s in singles:
+        for name, vec_value, single_value in s.flags:
+            cmp.same(where, s.index, name, vec_value, single_value)
+    for s in singles:
+        if s.final is not None and final_key == "final_obs":
+            cmp.infos(where, s.index, s.vec_info.get("final_info", {}), s.final[1], info_keys)
+        cmp.infos(where, s.index, s.vec_info, s.info, info_keys)
 
 
 def _is_gymnasium_vector(vec_env: Any) -> bool:
@@ -116,28 +169,27 @@ def _run_gymnasium(vec_env: Any, singles: list, seeds: Sequence[int], actions: A
         pending = [False] * len(singles)
         for t in range(actions.n_steps):
             batch = actions(t, obs)
-            where = f"seed {seed}, step {t}"
             obs, rewards, terminations, truncations, infos = vec_env.step(batch)
+            results = []
             for i, (env, action) in enumerate(zip(singles, iterate(vec_env.action_space, batch))):
-                if pending[i]:  # next-step mode: this step only resets env i
+                reset = pending[i]
+                if reset:  # next-step mode: this step only resets env i
                     s_obs, info = env.reset()
                     s_reward, s_term, s_trunc, pending[i] = 0.0, False, False, False
                 else:
                     s_obs, s_reward, s_term, s_trunc, info = env.step(action)
-                cmp.same(where, i, "reward", rewards[i], s_reward)
-                cmp.same(where, i, "terminated", terminations[i], s_term)
-                cmp.same(where, i, "truncated", truncations[i], s_trunc)
-                vec_info = _gymnasium_info(infos, i)
+                final = None
                 if s_term or s_trunc:
                     cmp.episode_end(s_term)
                     if mode == AutoresetMode.SAME_STEP:
-                        cmp.same(where, i, "info['final_obs']", vec_info.get("final_obs"), s_obs)
-                        cmp.infos(where, i, vec_info.get("final_info", {}), info, info_keys)
+                        final, reset = (s_obs, info), True
                         s_obs, info = env.reset()
                     else:
                         pending[i] = True
-                cmp.infos(where, i, vec_info, info, info_keys)
-                cmp.same(where, i, "observation", _item(obs, i), s_obs)
+                flags = (("reward", rewards[i], s_reward), ("terminated", terminations[i], s_term),
+                         ("truncated", truncations[i], s_trunc))
+                results.append(_Single(i, s_obs, flags, info, _gymnasium_info(infos, i), final, reset))
+            _compare_step(cmp, f"seed {seed}, step {t}", obs, results, "final_obs", info_keys)
 
 
 def _run_sb3(vec_env: Any, singles: list, seeds: Sequence[int], actions: Any, cmp: _Comparer,
@@ -151,18 +203,19 @@ def _run_sb3(vec_env: Any, singles: list, seeds: Sequence[int], actions: Any, cm
             batch = actions(t, obs)
             where = f"seed {seed}, step {t}"
             obs, rewards, dones, infos = vec_env.step(batch)
+            results = []
             for i, env in enumerate(singles):
                 s_obs, s_reward, s_term, s_trunc, info = env.step(batch[i])
-                cmp.same(where, i, "reward", rewards[i], s_reward)
-                cmp.same(where, i, "done", dones[i], s_term or s_trunc)
-                cmp.infos(where, i, infos[i], info, info_keys)
+                flags: tuple[tuple[str, Any, Any], ...] = (("reward", rewards[i], s_reward), ("done", dones[i], s_term or s_trunc))
+                final = None
                 if s_term or s_trunc:
                     cmp.episode_end(s_term)
-                    cmp.same(where, i, "info['terminal_observation']", infos[i].get("terminal_observation"), s_obs)
-                    cmp.same(where, i, "info['TimeLimit.truncated']", infos[i].get("TimeLimit.truncated", False),
-                             bool(s_trunc and not s_term))
+                    flags += (("info['TimeLimit.truncated']", infos[i].get("TimeLimit.truncated", False),
+                               bool(s_trunc and not s_term)),)
+                    final = (s_obs, info)
                     s_obs, _ = env.reset()
-                cmp.same(where, i, "observation", _item(obs, i), s_obs)
+                results.append(_Single(i, s_obs, flags, info, infos[i], final, final is not None))
+            _compare_step(cmp, where, obs, results, "terminal_observation", info_keys)
 
 
 class _Actions:

@@ -17,6 +17,7 @@ import numpy as np
 
 from pytest_drlreward.atomic import atomic_directory
 from pytest_drlreward.classifier.directory import ONNX_FILE, TORCH_FILE, ModelDir, import_factory, open_model_dir, sha256_of
+from pytest_drlreward.classifier.loadcheck import prove_graph_loads
 from pytest_drlreward.classifier.quiet import quiet_onnx_export
 from pytest_drlreward.classifier.writer import SINGLE_INPUT_NAME, Description, metadata_for, write_metadata
 from pytest_drlreward.extras import require
@@ -61,12 +62,40 @@ def _call(model: Any, torch: Any, examples: dict[str, np.ndarray], single: bool)
     return out[0] if isinstance(out, (tuple, list)) else out
 
 
+# Ops that join a Python list of tensors. torch decomposes them to aten.atleast_Nd.Sequence + cat, and
+# torch.onnx writes atleast_Nd.Sequence as ONNX SequenceMap, which OpenVINO cannot convert
+# ("No conversion rule found for operations: SequenceMap-20, util::SequenceAt"). Decomposed before
+# the ONNX export, they become Reshape/Unsqueeze + Concat, which every engine runs.
+LIST_JOINS = ("hstack.default", "vstack.default", "dstack.default", "column_stack.default", "row_stack.default",
+              "atleast_1d.Sequence", "atleast_2d.Sequence", "atleast_3d.Sequence")
+
+
+def _list_joins_decomposed(torch: Any, model: Any, args: tuple, kwargs: Any, dynamic: Any) -> Any:
+    """``torch.export``'s program of ``model`` with the list joins (:data:`LIST_JOINS`) decomposed; the
+    model itself when ``torch.export`` cannot capture it (``torch.onnx.export`` then tries its own ways)."""
+    try:
+        program = torch.export.export(model, args, kwargs=kwargs, dynamic_shapes=dynamic, strict=False)
+    except Exception:  # noqa: BLE001  (torch.export raises many types; torch.onnx.export reports its own)
+        return model
+    table = torch.export.default_decompositions()
+    ops = [op for op in (_aten_overload(torch, name) for name in LIST_JOINS) if op is not None and op in table]
+    try:
+        return program.run_decompositions({op: table[op] for op in ops})
+    except Exception:  # noqa: BLE001  (then the engines judge the plain program: prove_graph_loads names what fails)
+        return program
+
+
+def _aten_overload(torch: Any, name: str) -> Any:
+    packet, _, overload = name.partition(".")
+    return getattr(getattr(torch.ops.aten, packet, None), overload, None)
+
+
 def _export_onnx(model: Any, examples: dict[str, np.ndarray], single: bool, path: Path) -> None:
     """ONNX export with a dynamic batch axis on every input.
 
     ``torch.export`` specialises a dimension whose example size is 1, so a single example is repeated
     to make a batch of 2 for tracing. One input is passed positionally (whatever ``forward`` calls it),
-    several by name.
+    several by name. List joins (``torch.hstack`` of a list) are decomposed to ``Concat`` first.
     """
     torch = require("torch", "export_classifier", extra="torch")
     onnx = require("onnx", "export_classifier", extra="torch")
@@ -80,8 +109,10 @@ def _export_onnx(model: Any, examples: dict[str, np.ndarray], single: bool, path
     with quiet_onnx_export(), warnings.catch_warnings():  # no "torchvision is not installed" lines; and
         # torch warns that all inputs share one batch axis name: they do, on purpose
         warnings.filterwarnings("ignore", message=".*The axis name: batch will not be used")
-        torch.onnx.export(model, args, str(path), kwargs=kwargs, input_names=list(tensors), output_names=[OUTPUT_NAME],
-                          dynamic_shapes=dynamic, dynamo=True, external_data=False, verbose=False)
+        captured = _list_joins_decomposed(torch, model, args, kwargs, dynamic)
+        torch.onnx.export(captured, args, str(path), kwargs=kwargs, input_names=list(tensors), output_names=[OUTPUT_NAME],
+                          dynamic_shapes=dynamic if captured is model else None, dynamo=True, external_data=False,
+                          verbose=False)
     onnx.checker.check_model(onnx.load(str(path)))
 
 
@@ -107,8 +138,10 @@ def export_classifier(
       ``goal_index``, ``classes``, ``layouts``, ``env_keys``, ``input_ranges``, ``info``, ``overwrite``),
       documented on :class:`~pytest_drlreward.classifier.writer.Description`.
 
-    Exports ONNX with ``torch.onnx`` (dynamic batch axis, checked with ``onnx.checker``), hashes every
-    file into ``metadata.json`` and renames the finished directory into place.
+    Exports ONNX with ``torch.onnx`` (dynamic batch axis, checked with ``onnx.checker``), compiles and runs
+    it on every installed engine (``GraphLoadError`` naming the engine, the operators and the fix if one
+    cannot; see ``loadcheck.py``), hashes every file into ``metadata.json`` and renames the finished
+    directory into place. A float32 input needs its ``input_ranges`` (what parity draws from).
     """
     described = Description.of("export_classifier", description)
     torch = require("torch", "export_classifier", extra="torch")
@@ -120,7 +153,9 @@ def export_classifier(
     if torch_factory is not None:
         from pytest_drlreward.classifier.trust import locate_factory
 
-        locate_factory(torch_factory, out_dir)  # the rules a loader applies (no stdlib, defined, outside the directory)
+        # the rules a loader applies (no stdlib, defined, outside the directory); the exporter names the factory, so its
+        # module is trusted here (a loader trusts it when it is project code or in its drl_trusted_modules)
+        locate_factory(torch_factory, out_dir, trusted_modules=[str(torch_factory).partition(":")[0]])
         import_factory(torch_factory)  # fail now, not when someone loads the directory
     model = model.eval()
     with torch.inference_mode():
@@ -137,6 +172,7 @@ def export_classifier(
                 raise
             full = shutil.disk_usage(tmp).free < (256 << 20)
             raise OSError(errno.ENOSPC if full else errno.EIO, f"cannot write {tmp / ONNX_FILE}: {error}") from None
+        prove_graph_loads(tmp / ONNX_FILE, examples, "the ONNX export of the model")  # before anything is renamed into place
         files = [ONNX_FILE]
         if torch_factory is not None:
             torch.save(model.state_dict(), tmp / TORCH_FILE)

@@ -11,8 +11,9 @@ Format 2 (written by ``export_classifier`` and ``write_classifier_dir``)::
      "torch_factory_kwargs": {...}, "info": {...}}
 
 ``env_key`` (default: the input's name) is where the env supplies the input when the model takes
-several: a key of ``camera_images()`` or of a Dict observation. ``range`` (default uint8 [0, 255],
-float32 [0, 1]) is what random parity inputs are drawn from. A time axis ``T`` in ``layout`` (e.g.
+several: a key of ``camera_images()`` or of a Dict observation. ``range`` is what random parity inputs
+are drawn from: the writers default it for uint8 ([0, 255]) and require it for float32; a directory
+written before that is read with float32 [0, 1]. A time axis ``T`` in ``layout`` (e.g.
 ``NTHWC``) marks a frame stack. Format 1 (one uint8 NHWC ``input``, ``goal_index``, argmax) is read as
 the same object. Every problem is a :class:`ModelDirError` naming the file, the field and the value.
 """

@@ -66,12 +66,26 @@ def resolve_decision(n_outputs: int, decision: Any = None, threshold: float | No
         raise ValueError(f"decision={decision!r}, threshold={threshold!r}, goal_index={goal_index!r}: {error}") from None
 
 
+def range_needed(names: Sequence[str], single: bool) -> ValueError:
+    """The error for float inputs written without a declared range (no guess: see :func:`input_spec`)."""
+    example = ("input_ranges=(0.0, 255.0)" if single else
+               "input_ranges={" + ", ".join(f"{name!r}: (0.0, 255.0)" for name in names) + "}")
+    inputs = f"input {names[0]!r} is" if len(names) == 1 else f"inputs {', '.join(map(repr, names))} are"
+    return ValueError(f"{inputs} float32: declare the range their values take, e.g. {example} for raw "
+                      f"pixels, (0.0, 1.0) for pixels scaled to [0, 1], or the range after your normalisation "
+                      f"(random parity inputs are drawn from it; a guess would verify the model on inputs it never "
+                      f"sees)")
+
+
 def input_spec(name: str, item_shape: Sequence[int], dtype: str, *, layout: str | None = None,
-               env_key: str | None = None, value_range: Sequence[float] | None = None) -> InputSpec:
-    """A checked :class:`InputSpec` (ValueError naming the input for a bad field)."""
+               env_key: str | None = None, value_range: Sequence[float] | None = None, single: bool = True) -> InputSpec:
+    """A checked :class:`InputSpec` (ValueError naming the input for a bad field). A uint8 input's range
+    defaults to [0, 255]; a float32 input must be given one (``range_needed``)."""
+    if value_range is None and dtype != "uint8":  # the reader's float32 default [0, 1] stays for old directories
+        raise range_needed([name], single)
     raw = {"name": name, "shape": [None, *map(int, item_shape)], "dtype": dtype,
            "layout": layout or guess_layout(dtype, item_shape), "env_key": env_key or name,
-           "range": list(value_range) if value_range is not None else list(DEFAULT_RANGES.get(dtype, (0.0, 1.0)))}
+           "range": list(value_range) if value_range is not None else list(DEFAULT_RANGES[dtype])}
     try:
         return parse_input(raw, f"input {name!r}")
     except ValueError as error:
@@ -131,8 +145,11 @@ def input_specs(arrays: Sequence[tuple[str, Sequence[int], str]], layouts: Any =
     names = [name for name, _, _ in arrays]
     layouts, env_keys, ranges = (per_input(v, names, what) for v, what in
                                  ((layouts, "layouts"), (env_keys, "env_keys"), (input_ranges, "input_ranges")))
+    unranged = [name for name, _, dtype in arrays if dtype != "uint8" and ranges.get(name) is None]
+    if unranged:
+        raise range_needed(unranged, len(names) == 1)
     return [input_spec(name, shape, dtype, layout=layouts.get(name), env_key=env_keys.get(name),
-                       value_range=ranges.get(name)) for name, shape, dtype in arrays]
+                       value_range=ranges.get(name), single=len(names) == 1) for name, shape, dtype in arrays]
 
 
 @dataclass(frozen=True)
@@ -147,7 +164,8 @@ class Description:
       of the output columns (required for K > 2).
     - ``layouts``, ``env_keys``, ``input_ranges``: per input (a value, or a mapping name -> value): the
       axes (default guessed: NHWC, NCHW, NTHWC), where the env supplies it (default the name), the
-      value range random parity inputs are drawn from (default uint8 [0, 255], float32 [0, 1]).
+      value range random parity inputs are drawn from (uint8 default [0, 255]; a float32 input must
+      declare its own: nothing can tell raw pixels from scaled or normalised ones).
     - ``info``: free JSON for the metadata. ``overwrite``: replace an existing directory.
     """
 
@@ -192,9 +210,12 @@ def write_classifier_dir(onnx_path: str | Path, out_dir: str | Path, **descripti
     Input names, dtypes (uint8 or float32) and shapes are read from the graph; its first axis is the
     batch (every other axis must be fixed). ``description``: the keywords of :class:`Description`
     (``decision``, ``threshold``, ``goal_index``, ``classes``, ``layouts``, ``env_keys``, ``input_ranges``,
-    ``info``, ``overwrite``), as for ``export_classifier``. Returns the opened, checked directory.
+    ``info``, ``overwrite``), as for ``export_classifier``; a float32 input needs its ``input_ranges``.
+    The graph is compiled and run on every installed engine first (``loadcheck.GraphLoadError`` naming
+    the engine and the operators it lacks, nothing written). Returns the opened, checked directory.
     """
     from pytest_drlreward.classifier.graph import graph_signature
+    from pytest_drlreward.classifier.loadcheck import prove_graph_loads
 
     described = Description.of("write_classifier_dir", description)
     source = Path(onnx_path)
@@ -212,6 +233,7 @@ def write_classifier_dir(onnx_path: str | Path, out_dir: str | Path, **descripti
     if len(out.shape) not in (1, 2) or any(d is None for d in out.shape[1:]):
         raise ValueError(f"{source}: output {out.name!r} has shape {out.shape}; expected (N,) or (N, K)")
     output, rule, classes = described.output_and_rule(out.name, out.shape)
+    prove_graph_loads(source)
     with atomic_directory(Path(out_dir), overwrite=described.overwrite) as tmp:
         shutil.copyfile(source, tmp / ONNX_FILE)
         write_metadata(tmp, metadata_for(specs, output, rule, classes, {ONNX_FILE: sha256_of(tmp / ONNX_FILE)},

@@ -19,9 +19,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from pytest_drlreward.checks._inputs import noun
 from pytest_drlreward.recording import ACCURACY_PROPERTY
 from pytest_drlreward.strategies import action_sequences, image_batches, input_batches, seeds
 from pytest_drlreward.suite.shapes import check_image_shape
+from pytest_drlreward.verdicts import describe_sources, require_varied
 
 TIMING_BATCHES = (1, 8)
 VECTOR_ENVS = 2
@@ -96,9 +98,12 @@ class _Shown:
     def __repr__(self) -> str:
         import hashlib
 
+        from pytest_drlreward.checks._inputs import is_image_batch
+
         def one(array) -> str:
             digest = hashlib.sha256(array.tobytes()).hexdigest()[:12]
-            return f"{len(array)} images {'x'.join(map(str, array.shape[1:]))} {array.dtype}, sha256 {digest}"
+            rows = "images" if is_image_batch(array) else "rows"
+            return f"{len(array)} {rows} {'x'.join(map(str, array.shape[1:]))} {array.dtype}, sha256 {digest}"
 
         if isinstance(self.images, dict):
             return "<" + "; ".join(f"{name}: {one(array)}" for name, array in self.images.items()) + ">"
@@ -121,7 +126,8 @@ def test_backend_matches_reference_on_random_images(reference_backend, reward_ba
     @_settings(25)
     @given(batch=drawn.map(_Shown))
     def check(batch):
-        drl_parity.check(reference_backend, reward_backend, batch.images, source="random images", check_argmax=False)
+        drl_parity.check(reference_backend, reward_backend, batch.images, source=f"random {noun(batch.images)}",
+                         check_argmax=False)
 
     check()
 
@@ -130,6 +136,7 @@ def test_backend_matches_reference_on_random_images(reference_backend, reward_ba
 def test_backend_matches_reference_on_labelled_images(reference_backend, reward_backend, labelled_images, drl_parity):
     """Logits and predicted classes agree on the labelled images (image numbers are positions in the file)."""
     images, _ = labelled_images
+    require_varied(images, "parity", "labelled images", "put labelled images of different states in the file")
     drl_parity.check(reference_backend, reward_backend, images, source="labelled images")
 
 
@@ -139,17 +146,21 @@ def test_backend_decisions_match_reference_on_env_images(reference_backend, rewa
     """On the images of a seeded rollout of the env (what an agent sees), no reward flips (quantized: within
     the drl_min_argmax_agreement budget), and exact backends' logits agree within tolerance."""
     check_image_shape(drl_rollout, reference_backend)
+    require_varied(drl_rollout.images, "decisions", f"env inputs ({describe_sources(dict(drl_rollout.sources))})",
+                   "make the env show its state: map drl_input_keys to the observation key that holds the camera, or give "
+                   "it a camera_image() that draws the state")
+    source = f"env {noun(drl_rollout.images)}"  # "env inputs" for named inputs or inputs that are not images
     if drl_config.quantized(reward_backend.name):
-        drl_parity.check(reference_backend, reward_backend, drl_rollout, source="env images")
+        drl_parity.check(reference_backend, reward_backend, drl_rollout, source=source)
         return
-    drl_parity.decisions(reference_backend, reward_backend, drl_rollout, source="env images")
-    drl_parity.check(reference_backend, reward_backend, drl_rollout.images, source="env images")
+    drl_parity.decisions(reference_backend, reward_backend, drl_rollout, source=source)
+    drl_parity.check(reference_backend, reward_backend, drl_rollout.images, source=source)
 
 
 # --------------------------------------------------------------------------- classification
 
 
-def _accuracy(backend, labelled_images, drl_config, reference=None):
+def _accuracy(backend, labelled_images, drl_config, drl_verdicts, reference=None):
     from pytest_drlreward.checks import assert_labelled_accuracy
 
     rule = getattr(backend, "decision", None)
@@ -158,6 +169,7 @@ def _accuracy(backend, labelled_images, drl_config, reference=None):
                     f"meaning without decision.threshold")
 
     images, labels = labelled_images
+    drl_verdicts.rests_on(f"labelled: {len(images)} labelled images ({drl_config.labelled_images})")
     if reference is not None and drl_config.quantized(backend.name):
         return assert_labelled_accuracy(backend, images, labels, reference=reference, max_drop=drl_config.max_accuracy_drop)
     return assert_labelled_accuracy(backend, images, labels, min_accuracy=drl_config.min_accuracy)
@@ -165,12 +177,13 @@ def _accuracy(backend, labelled_images, drl_config, reference=None):
 
 def test_reference_classifies_labelled_images(reference_backend, labelled_images, drl_config, drl_verdicts):
     """At least drl_min_accuracy of the labelled images are classified right."""
-    drl_verdicts(ACCURACY_PROPERTY, lambda: _accuracy(reference_backend, labelled_images, drl_config))
+    drl_verdicts(ACCURACY_PROPERTY, lambda: _accuracy(reference_backend, labelled_images, drl_config, drl_verdicts))
 
 
 def test_backend_classifies_labelled_images(reward_backend, reference_backend, labelled_images, drl_config, drl_verdicts):
     """At least drl_min_accuracy (quantized: the reference's accuracy minus drl_max_accuracy_drop)."""
-    drl_verdicts(ACCURACY_PROPERTY, lambda: _accuracy(reward_backend, labelled_images, drl_config, reference_backend))
+    drl_verdicts(ACCURACY_PROPERTY, lambda: _accuracy(reward_backend, labelled_images, drl_config, drl_verdicts,
+                                                      reference_backend))
 
 
 # --------------------------------------------------------------------------- timing

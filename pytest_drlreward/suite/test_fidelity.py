@@ -29,6 +29,16 @@ def _save_false_goals(backend, searches, scores, drl_config, tmp_path_factory):
     return directory
 
 
+def _replay_first(saved, backend, drl_config):
+    """The line with the command that replays the first saved false goal (the most confident of its search)."""
+    from pytest_drlreward.replay import command
+
+    first = next(iter(sorted(saved.glob("*/false_goal_0.npz"))), None)
+    if first is None or drl_config.model_dir is None:
+        return ""
+    return f"\n  replay the first: {command(first, drl_config.model_dir, backend.name, trust_code=drl_config.trust_code)}"
+
+
 def _scores(backend, states, drl_config):
     """``(decisions, probabilities)`` of ``backend`` on ``states``; the searches' guide reuses what they stored."""
     from pytest_drlreward.checks.goalscore import goal_scores
@@ -61,7 +71,8 @@ def _fidelity(request, backend, rollout, searches, drl_config, drl_verdicts, tmp
         if not report.passed:
             error = FidelityError(report)
             if saved is not None:
-                error.args = (f"{error}\n  false goals saved (images, seeds, actions) in {saved}",)
+                error.args = (f"{error}\n  false goals saved (inputs, seeds, actions) in {saved}"
+                              + _replay_first(saved, backend, drl_config),)
             raise error
         return report
 
@@ -98,13 +109,35 @@ def _sweep(request, backend, rollout, searches, scores, drl_config):
     return report
 
 
-def test_reference_reward_fidelity(request, reference_backend, drl_rollout, drl_search, drl_config, drl_verdicts,
-                                   tmp_path_factory):
+def _searches(request, drl_rollout, drl_config):
+    """``drl_search``'s states; a NOT VERIFIED (search) that ``drl_allow_unverified`` accepts leaves the rollout
+    alone (said in the coverage table). Records what the verdict rests on: states, episodes, goal states, sources."""
+    from pytest_drlreward.errors import NotVerifiedError
+    from pytest_drlreward.recording import ACCEPTED_PROPERTY, COVERAGE_PROPERTY
+    from pytest_drlreward.verdicts import describe_episodes, describe_sources
+
+    rollout = describe_episodes(drl_rollout)
+    on = [f"fidelity: rollout of {rollout} ({describe_sources(dict(drl_rollout.sources))})"]
+    try:
+        searches = request.getfixturevalue("drl_search")
+    except NotVerifiedError as error:
+        reason = drl_config.allow_unverified.get("search")
+        if reason is None:
+            raise
+        request.node.user_properties.append((ACCEPTED_PROPERTY, "search"))
+        searches, on = (), [*on, f"no search: accepted as not verified ({reason}): {error.reason}"]
+    on += [f"+ search for {part.purpose}: {describe_episodes(part)}" for part in searches]
+    request.node.user_properties += [(COVERAGE_PROPERTY, line) for line in on]
+    return searches
+
+
+def test_reference_reward_fidelity(request, reference_backend, drl_rollout, drl_config, drl_verdicts, tmp_path_factory):
     """The reference's reward agrees with the env's truth on the rollout and the searched states (recall,
     false-goal rates); the threshold sweep of its goal probability goes to the summary."""
     if not drl_config.truth_key:
         pytest.skip("no truth key: set drl_truth_key to the info key holding the env's ground truth (e.g. true_goal)")
     check_image_shape(drl_rollout, reference_backend)
+    drl_search = _searches(request, drl_rollout, drl_config)
     scores = [_scores(reference_backend, part, drl_config) for part in (drl_rollout, *drl_search)]
     try:
         _fidelity(request, reference_backend, drl_rollout, drl_search, drl_config, drl_verdicts, tmp_path_factory,
@@ -113,8 +146,11 @@ def test_reference_reward_fidelity(request, reference_backend, drl_rollout, drl_
         _sweep(request, reference_backend, drl_rollout, drl_search, scores, drl_config)
 
 
-def test_reward_fidelity(request, reward_backend, drl_rollout, drl_search, drl_config, drl_verdicts, tmp_path_factory):
+def test_reward_fidelity(request, reward_backend, drl_rollout, drl_config, drl_verdicts, tmp_path_factory):
     """Each backend's reward agrees with the env's truth on the rollout and the searched states."""
-    _fidelity(request, reward_backend, drl_rollout, drl_search, drl_config, drl_verdicts, tmp_path_factory)
+    if not drl_config.truth_key:
+        pytest.skip("no truth key: set drl_truth_key to the info key holding the env's ground truth (e.g. true_goal)")
+    _fidelity(request, reward_backend, drl_rollout, _searches(request, drl_rollout, drl_config), drl_config, drl_verdicts,
+              tmp_path_factory)
 
 

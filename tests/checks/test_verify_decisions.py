@@ -100,3 +100,75 @@ def test_an_accuracy_budget_against_the_reference():
     assert report.rule == "required >= torch's 99/100 minus 0.02 = 0.97"
     with pytest.raises(AccuracyError, match=r"accuracy 0.970 .* < 0.98"):
         assert_labelled_accuracy(quantized, images, labels, reference=reference, max_drop=0.01)
+
+
+# --------------------------------------------------------------------------- issue 27: words and replay cases
+
+
+class _Indexed:
+    """Logits looked up by each row's index, held in its first value: the same logits in any batch."""
+
+    goal_index = 1
+
+    def __init__(self, name, table, decision=None):
+        self.name, self.table = name, table
+        if decision is not None:
+            self.decision = decision
+
+    def logits(self, inputs):
+        rows = inputs["state"][:, 0] if isinstance(inputs, dict) else inputs.reshape(len(inputs), -1)[:, 0]
+        return self.table[np.asarray(rows).astype(int)]
+
+
+def test_decisions_on_inputs_that_are_not_images_name_the_rule_and_batch_rows():
+    from pytest_drlreward.classifier.decision import DecisionRule
+
+    sigmoid = DecisionRule("sigmoid", threshold=0.7, n_outputs=1)
+    inputs = {"state": np.arange(10, dtype=np.float32)[:, None], "goal": np.zeros((10, 2), np.float32)}
+    table = np.full((10, 1), 3.0)
+    report = assert_decisions_agree(_Indexed("torch", table, sigmoid), _Indexed("c", table, sigmoid), inputs,
+                                    max_flip_rate=0.1)
+    assert str(report) == "c vs torch on 10 inputs: 0 reward flips (sigmoid > 0.7) (allowed 10% of inputs), max |logit diff| 0"
+    flipped = table.copy()
+    flipped[[4, 7]] = -3.0
+    with pytest.raises(DecisionParityError) as excinfo:
+        assert_decisions_agree(_Indexed("torch", table, sigmoid), _Indexed("c", flipped, sigmoid), inputs)
+    assert "batch row 4: torch says goal (p=0.953), c says no goal (p=0.047)" in str(excinfo.value)
+    assert "image" not in str(excinfo.value)
+
+
+def test_a_flip_on_a_rollout_is_saved_with_its_seed_and_replays_the_same(tmp_path):
+    from pytest_drlreward.checks.decisions import replay_lines
+    from pytest_drlreward.replay import load_case, save_case
+
+    rollout = collect_rollout(line_env.LineEnv(), 300, seed=0, truth_key="true_goal")
+    with pytest.raises(DecisionParityError) as excinfo:
+        assert_decisions_agree(ColourRule(), ColourRule(1.0, "shifted"), rollout, batch_size=128)
+    case = excinfo.value.replay
+    first_flip = str(excinfo.value).split("largest flips first:\n")[1].splitlines()[0].strip()
+    row = int(first_flip.split()[1])  # "step 37 (seed ..."
+    assert case.settings["first_row"] == (row // 128) * 128 and case.settings["where"][row % 128].startswith(f"step {row} ")
+    assert any(r["row"] == row and r["reset_seed"] == int(rollout.episode_seeds[row]) for r in case.trail["rows"])
+    path = save_case(case, tmp_path / "flip")
+    assert path.with_suffix(".json").is_file()  # the seeds, readable without numpy
+    lines = replay_lines(load_case(path), ColourRule(), ColourRule(1.0, "shifted"))
+    assert lines[1].strip() == first_flip
+
+
+def test_a_labelled_miss_is_saved_and_replays_the_same_row(tmp_path):
+    from pytest_drlreward.checks.accuracy import replay_lines
+    from pytest_drlreward.replay import load_case, save_case
+
+    labels = np.arange(200) % 3 == 0
+    predicted = labels.copy()
+    predicted[[130, 199]] = ~predicted[[130, 199]]
+    backend = _Indexed("cand", _logits(predicted))
+    inputs = np.arange(200, dtype=np.float32)[:, None]
+    with pytest.raises(AccuracyError) as excinfo:
+        assert_labelled_accuracy(backend, inputs, labels, batch_size=64)
+    message = str(excinfo.value)
+    assert "misclassified 2/200 labelled inputs" in message and "batch row 130: predicted True, label False" in message
+    case = load_case(save_case(excinfo.value.replay, tmp_path / "miss"))
+    assert case.settings["first_row"] == 128 and len(case.labels) == 64
+    lines = replay_lines(case, backend)
+    assert "    batch row 130: predicted True, label False (goal probability 0.881)" in lines

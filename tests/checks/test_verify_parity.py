@@ -225,3 +225,100 @@ def test_openvino_capabilities_are_read_from_the_machine():
     capabilities = optimization_capabilities()
     assert "FP32" in capabilities
     assert list(capabilities) == list(ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
+
+
+# --------------------------------------------------------------------------- issue 27/28/31: words, tolerances, replay
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -1e-4, float("-inf")])
+@pytest.mark.parametrize("which", ["atol", "rtol"])
+def test_a_nan_or_negative_tolerance_is_refused_naming_the_value(which, bad):
+    """Issue 28: ``atol=nan`` passed 5.0 against 0.0 (every comparison with NaN is False)."""
+    reference, far = FixedLogitsBackend("torch", np.array([[0.0, 1.0]])), FixedLogitsBackend("c", np.array([[5.0, 1.0]]))
+    tolerances = {"atol": DEFAULT_ATOL, "rtol": DEFAULT_RTOL, which: bad}
+    with pytest.raises(ValueError, match=rf"{which}={bad!r}: a parity tolerance must be a number >= 0"):
+        assert_backends_agree(reference, far, IMAGES[:1], check_argmax=False, **tolerances)
+    with pytest.raises(ParityError):  # an infinite tolerance is a choice, not a NaN: 0 vs 5 still fails at the default
+        assert_backends_agree(reference, far, IMAGES[:1], check_argmax=False)
+
+
+def test_a_subnormal_reference_logit_gives_no_overflow_warning():
+    """Issue 31: ``overflow encountered in divide`` under some Hypothesis draws (|ref| subnormal, rel error > 1e308)."""
+    import warnings
+
+    ref, cand = np.array([[1e-310, 1.0]]), np.array([[1.0, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any RuntimeWarning fails the test
+        with pytest.raises(ParityError, match=r"rel error=inf") as excinfo:
+            assert_backends_agree(FixedLogitsBackend("torch", ref), FixedLogitsBackend("c", cand), IMAGES[:1],
+                                  atol=0.0, rtol=1e-3)
+        assert excinfo.value.report.min_rtol == float("inf") or excinfo.value.report.min_rtol > 1e300
+
+
+class _Named:
+    """A two-input model (a front and a wrist camera, float): one sigmoid logit, the mean of both inputs."""
+
+    def __init__(self, name, threshold=0.7, shift=0.0, row=None):
+        from pytest_drlreward.classifier.decision import DecisionRule
+
+        self.name, self.shift, self.row = name, shift, row
+        self.decision = DecisionRule("sigmoid", threshold=threshold, n_outputs=1)
+
+    def logits(self, inputs):
+        out = (inputs["observation.images.front"].mean(axis=(1, 2, 3)) + inputs["observation.state"].mean(axis=1))
+        if self.row is not None:
+            out[inputs["observation.state"][:, 0] == self.row] += self.shift
+        return out
+
+
+def _named_inputs(n=6):
+    rng = np.random.default_rng(0)
+    state = rng.uniform(0, 1, size=(n, 4)).astype(np.float32)
+    state[:, 0] = np.arange(n)  # row i holds i: the fake can pick it out in any batch
+    return {"observation.images.front": rng.uniform(0, 1, size=(n, 3, 4, 4)).astype(np.float32),
+            "observation.state": state}
+
+
+def test_named_inputs_are_named_and_rows_are_batch_rows_not_inputs():
+    """Issue 27: "input 0" read like the first camera but was the batch row; a two-input sigmoid model was
+    summarised as "images ... argmax agree"."""
+    inputs = _named_inputs()
+    report = assert_backends_agree(_Named("torch"), _Named("c"), inputs)
+    assert str(report).startswith("c vs torch: 6 inputs,") and "decisions agree 6/6 (sigmoid > 0.7)" in str(report)
+    assert "argmax" not in str(report) and "images" not in str(report)
+    with pytest.raises(ParityError) as excinfo:
+        assert_backends_agree(_Named("torch"), _Named("c", shift=-9.0, row=3), inputs)  # row 3: goal -> no goal
+    message = str(excinfo.value)
+    assert "on 6 inputs x 1 output values (observation.images.front: 3x4x4 float32, observation.state: 4 float32)" in message
+    assert "worst element: batch row 3, output element 0" in message and "input 3" not in message
+    assert "decision disagreements (sigmoid > 0.7): 1/6 inputs at batch rows [3]" in message
+
+
+def test_the_saved_case_replays_the_same_worst_element_from_the_batch_the_backends_ran(indexed_images, tmp_path):
+    """A failure's replay case is the batch holding the worst element (rows 256-299 of 300 at batch 256), saved
+    and loaded whole; the replay names it by its row in the run, with the same numbers."""
+    from pytest_drlreward.checks.parity import replay_lines
+    from pytest_drlreward.replay import load_case, save_case
+
+    ref = np.stack([np.arange(300.0), -np.arange(300.0)], axis=1)
+    cand = ref.copy()
+    cand[280, 1] += 3.0
+    with pytest.raises(ParityError) as excinfo:
+        assert_backends_agree(_Sliced("torch", ref), _Sliced("cand", cand), indexed_images, batch_size=256)
+    case = excinfo.value.replay
+    assert case.check == "parity" and case.settings["first_row"] == 256 and len(case.inputs) == 44
+    assert case.settings["reference"] == "torch" and case.settings["candidate"] == "cand"
+    loaded = load_case(save_case(case, tmp_path / "case.npz"))
+    assert np.array_equal(loaded.inputs, indexed_images[256:]) and loaded.settings == case.settings
+    worst = next(line for line in str(excinfo.value).splitlines() if "worst element" in line)
+    assert "image 280, class 1" in worst
+    lines = replay_lines(loaded, _Sliced("torch", ref), _Sliced("cand", cand))
+    assert worst in lines
+    # named inputs travel by name
+    named = _named_inputs()
+    with pytest.raises(ParityError) as excinfo:
+        assert_backends_agree(_Named("torch"), _Named("c", shift=9.0, row=3), named)
+    loaded = load_case(save_case(excinfo.value.replay, tmp_path / "named"))
+    assert sorted(loaded.inputs) == sorted(named) and all(np.array_equal(loaded.inputs[k], named[k]) for k in named)
+    worst = next(line for line in str(excinfo.value).splitlines() if "worst element" in line)
+    assert worst in replay_lines(loaded, _Named("torch"), _Named("c", shift=9.0, row=3))

@@ -68,9 +68,10 @@ def test_random_rollouts_pass_the_wrong_classifier(classifiers, random_rollout):
     assert report.passed and report.false_goal_rate.interval[0] <= 0.01
 
 
+@pytest.mark.parametrize("placed", [False, True], ids=["actions", "drl_place hook"])
 @pytest.mark.parametrize("max_rate", [0.005, 0.01])
-def test_the_search_fails_the_wrong_classifier_and_passes_the_right_one(classifiers, random_rollout, max_rate):
-    env = point_env.PointEnv()
+def test_the_search_fails_the_wrong_classifier_and_passes_the_right_one(classifiers, random_rollout, max_rate, placed):
+    env = point_env.PlacedPointEnv() if placed else point_env.PointEnv()
     for threshold, backend in classifiers.items():
         searches = collect_searches(env, backend, 2 * BUDGET, truth_key="true_goal")
         if threshold == 0.8:
@@ -82,6 +83,13 @@ def test_the_search_fails_the_wrong_classifier_and_passes_the_right_one(classifi
         report = excinfo.value.report
         assert report.search_false_goal_rate.interval[0] > max_rate
         assert "false goal at search probe" in str(excinfo.value) and "reset(seed=" in str(excinfo.value)
+        # the false-goal search finds them on its own, not only the goal search passing by (a flipped
+        # objective, steering to low goal probabilities, finds none)
+        part = next(part for part in report.parts if part.name == "search for false goals")
+        assert part.false_goal_rate.interval[0] > max_rate
+        if placed:  # a probe a step: enough probes for the objective to steer, so it must concentrate on them
+            goal_search = next(part for part in report.parts if part.name == "search for goals")
+            assert part.false_goal_rate.value > max(0.5, goal_search.false_goal_rate.value)
 
 
 def test_a_false_goal_is_reproducible_from_its_seed_and_actions(classifiers, tmp_path):
@@ -182,7 +190,7 @@ def test_a_dense_truth_is_a_number_for_a_dense_score_and_still_never_a_string():
 # --------------------------------------------------------------------------- threshold sweep
 
 
-def test_the_sweep_counts_and_names_the_lowest_threshold_meeting_both_targets():
+def test_the_sweep_counts_and_names_the_one_threshold_meeting_both_targets():
     truth = np.array([True] * 300 + [False] * 3000)
     probabilities = np.concatenate([np.full(300, 0.97), np.full(2900, 0.01), np.full(100, 0.6)])
     report = sweep_thresholds(truth, probabilities, thresholds=(0.5, 0.9, 0.99), min_recall=0.9, max_false_goal_rate=0.005)

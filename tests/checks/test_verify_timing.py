@@ -50,3 +50,43 @@ def test_baselines_hold_ratios_and_a_regression_beyond_the_margin_fails():
     assert notes == []  # x@8 has no torch row at batch 8, so no ratio to compare
     with pytest.raises(ValueError, match="not a timing baseline"):
         timing.compare_with_baseline(now, {"ratios": []})
+
+
+def test_the_speed_up_column_is_named_after_the_reference_and_measured_against_it():
+    """Issue 27: with another reference the column said "vs torch" and showed only "-"."""
+    reference = "reward_models:mean_views_numpy"
+    rows = [_row(reference, 1, 2.0), _row("openvino", 1, 0.5), _row("torch", 1, 1.0)]
+    summary = timing.summarise(rows, reference)
+    lines = timing.table_lines(summary)
+    assert lines[0].split()[-3:] == ["speed-up", "vs", reference]
+    assert lines[1].split()[0] == reference and lines[1].split()[-1] == "1.00x"  # the reference first
+    assert {line.split()[0]: line.split()[-1] for line in lines[2:]} == {"openvino": "4.00x", "torch": "2.00x"}
+    baseline = timing.baseline_from(summary)
+    assert baseline["reference"] == reference and baseline["ratios"]["openvino@1"] == 0.25
+    # the default stays Torch
+    assert timing.table_lines(timing.summarise(rows))[0].split()[-3:] == ["speed-up", "vs", "torch"]
+
+
+def test_a_callable_reference_gets_no_thread_count_the_plugin_did_not_set():
+    from pytest_drlreward.recording import TimingRecorder
+
+    class Node:
+        user_properties: list = []
+
+    class Callable:
+        name = "my_lab.rewards:apply"
+
+        def logits(self, images):
+            return images
+
+    class Engine(Callable):
+        name = "onnxruntime"
+
+    node = Node()
+    recorder = TimingRecorder(node, threads=lambda backend: 1)
+    recorder.measure(Callable(), [[0.0]], rounds=2, warmup=0)
+    recorder.measure(Engine(), [[0.0]], rounds=2, warmup=0)
+    rows = {row["backend"]: row for _, row in node.user_properties}
+    assert rows["my_lab.rewards:apply"]["threads"] is None and rows["onnxruntime"]["threads"] == 1
+    line = timing.table_lines(timing.summarise(list(rows.values()), "my_lab.rewards:apply"))[1]
+    assert line.split()[0] == "my_lab.rewards:apply" and line.split()[-2] == "-"  # threads: not set by the plugin

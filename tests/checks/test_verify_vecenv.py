@@ -1,11 +1,15 @@
 """assert_vecenv_matches: Gymnasium vector envs (both autoreset modes) and SB3 VecEnvs match their envs
-stepped one by one, and broken ones (shared state, mixed-up envs, a lost terminal observation) fail."""
+stepped one by one, and broken ones (shared state, mixed-up envs, a lost terminal observation) fail; a mismatch
+names the first field that differs, observations (and their Dict keys) before the infos computed from them."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
 from fakes import line_env
+from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, SyncVectorEnv
 
 from pytest_drlreward.checks import VecEnvMismatchError, assert_vecenv_matches
@@ -77,3 +81,62 @@ def test_bad_arguments_are_refused():
         assert_vecenv_matches(vector, ENV_FNS, actions=[np.zeros((2, 2), np.float32)])
     with pytest.raises(ValueError, match="autoreset mode"):
         assert_vecenv_matches(SyncVectorEnv(ENV_FNS, autoreset_mode=AutoresetMode.DISABLED), ENV_FNS)
+
+
+class UnseededGoalEnv(line_env.LineEnv):
+    """panda-gym's case: a Dict observation whose ``desired_goal`` an unseeded ``reset()`` draws from a global
+    RNG (not the env's own stream), and an info value computed from it, as a learned reward's would be."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        box = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
+        self.observation_space = spaces.Dict({"observation": box, "desired_goal": box})
+        self._desired = np.zeros(2, np.float32)
+
+    def _goal_obs(self, obs):
+        return {"observation": obs[:2].copy(), "desired_goal": self._desired.copy()}
+
+    def _info(self, obs) -> dict:
+        return {"goal_probability": float(np.exp(-np.linalg.norm(obs[:2] - self._desired)))}
+
+    def reset(self, *, seed=None, options=None):
+        obs, _ = super().reset(seed=seed)
+        rng = self.np_random if seed is not None else _GLOBAL  # the bug: an unseeded reset leaves the env's stream
+        self._desired = rng.uniform(-0.5, 0.5, 2).astype(np.float32)
+        return self._goal_obs(obs), self._info(obs)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = super().step(action)
+        return self._goal_obs(obs), reward, terminated, truncated, {**info, **self._info(obs)}
+
+
+_GLOBAL = np.random.default_rng(1)
+
+
+@pytest.mark.parametrize("api", ["next-step", "same-step", "sb3"])
+def test_differing_observations_are_named_before_the_infos_they_lead_to(api):
+    """The first field that differs is named: the observation's key, not info['goal_probability'] computed from it,
+    with the hint that the env was just auto-reset without a seed."""
+    fns = [UnseededGoalEnv] * 2
+    if api == "sb3":
+        pytest.importorskip("stable_baselines3")
+        from stable_baselines3.common.vec_env import DummyVecEnv
+
+        vector = DummyVecEnv(fns)
+    else:
+        vector = SyncVectorEnv(fns, autoreset_mode=AutoresetMode.NEXT_STEP if api == "next-step" else AutoresetMode.SAME_STEP)
+    with pytest.raises(VecEnvMismatchError) as failure:
+        assert_vecenv_matches(vector, fns, n_steps=30)
+    message = str(failure.value)
+    assert re.search(r"seed 0, step \d+, env \d: observation\['desired_goal'\] differs: the VecEnv gives array\(", message), message
+    assert "goal_probability" not in message and "auto-reset without a seed" in message
+
+
+def test_a_dict_observation_mismatch_at_reset_names_its_key():
+    class Shifted(UnseededGoalEnv):
+        def reset(self, *, seed=None, options=None):
+            obs, info = super().reset(seed=seed)
+            return {**obs, "observation": obs["observation"] + 1.0}, info
+
+    with pytest.raises(VecEnvMismatchError, match=r"reset\(seed=0\), env 0: observation\['observation'\] differs"):
+        assert_vecenv_matches(SyncVectorEnv([Shifted] * 2), [UnseededGoalEnv] * 2, n_steps=3)

@@ -56,6 +56,33 @@ def test_a_score_is_its_own_value_and_decides_only_with_a_threshold():
     np.testing.assert_array_equal(gated.predict_goal(np.array([[0.2], [0.3]])), [False, True])
 
 
+F32_0_7 = float(np.float32(0.7))  # 0.699999988...: a threshold a float32 output can equal exactly
+
+
+@pytest.mark.parametrize("kind, at, threshold, step", [
+    ("sigmoid", 0.0, 0.5, 1e-6),  # sigmoid(0) is exactly 0.5
+    ("score", 0.25, 0.25, 1e-6),
+    ("score", 0.7, F32_0_7, 1e-6),  # the float32 output 0.7 is exactly the float32 threshold
+    ("score", -1.5, -1.5, 1e-6),
+])
+def test_a_value_exactly_at_the_threshold_is_not_goal_and_just_above_it_is(kind, at, threshold, step):
+    """The rule is ``>``, not ``>=``: float32 outputs just below, exactly at and just above the threshold."""
+    rule = DecisionRule(kind, threshold=threshold, n_outputs=1)
+    outputs = np.array([at - step, at, at + step], dtype=np.float32)
+    assert float(rule.goal_probability(outputs[1:2])[0]) == threshold  # exactly at it, in float64 too
+    expected = [False, False, True]
+    np.testing.assert_array_equal(rule.predict_goal(outputs), expected)
+    np.testing.assert_array_equal(rule.decide(outputs)[0], expected)  # the env's judge and the checks
+    np.testing.assert_array_equal(rule.predict_goal(outputs[:, None]), expected)
+
+
+def test_softmax_exactly_at_its_threshold_is_not_goal():
+    rule = DecisionRule("softmax", goal_index=1, threshold=0.5, n_outputs=2)
+    logits = np.array([[0.0, -1e-6], [0.0, 0.0], [0.0, 1e-6]], dtype=np.float32)  # softmax 0.5 exactly in the middle
+    np.testing.assert_array_equal(rule.predict_goal(logits), [False, False, True])
+    np.testing.assert_array_equal(rule.decide(logits)[0], [False, False, True])
+
+
 def test_outputs_that_do_not_fit_the_rule_are_named():
     with pytest.raises(DecisionError, match=r"needs outputs of shape \(N,\) or \(N, 1\), got \(4, 2\)"):
         DecisionRule("sigmoid", threshold=0.5, n_outputs=1).predict_goal(np.zeros((4, 2)))

@@ -26,6 +26,7 @@ pytest.importorskip("torch")
 ROOT = TESTS.parent
 THRESHOLD = 0.85
 BACKENDS = ("torch", "onnxruntime", "openvino")
+RANGES = {"front": (0.0, 1.0), "wrist": (0.0, 1.0)}  # view_batch's views: floats in [0, 1]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def two_view_dir(tmp_path_factory) -> Path:
         model.head.bias += float(math.log(THRESHOLD / (1 - THRESHOLD)) - np.median(logits))
     out = tmp_path_factory.mktemp("two_view") / "classifier"
     export_classifier(model, reward_models.view_batch(2, seed=1), out, torch_factory="reward_models:TwoView",
-                      threshold=THRESHOLD, info={"made_by": "tests/classifier/test_reward_shapes.py"})
+                      threshold=THRESHOLD, input_ranges=RANGES, info={"made_by": "tests/classifier/test_reward_shapes.py"})
     return out
 
 
@@ -92,19 +93,21 @@ def test_a_missing_or_misshapen_input_names_the_input_and_both_shapes(two_view_d
 
 def test_the_onnx_file_of_a_differently_initialised_twin_fails_parity_naming_input_and_element(two_view_dir, tmp_path):
     twin_dir = tmp_path / "twin"
-    export_classifier(reward_models.TwoView(seed=1), reward_models.view_batch(2), twin_dir, threshold=THRESHOLD)
+    export_classifier(reward_models.TwoView(seed=1), reward_models.view_batch(2), twin_dir, threshold=THRESHOLD,
+                      input_ranges=RANGES)
     broken = Path(shutil.copytree(two_view_dir, tmp_path / "broken"))
     shutil.copyfile(twin_dir / ONNX_FILE, broken / ONNX_FILE)
     rehash(broken, ONNX_FILE)
     with pytest.raises(ParityError) as caught:
         assert_backends_agree(load_backend("torch", broken), load_backend("onnxruntime", broken),
                               reward_models.view_batch(16), atol=1e-4, rtol=1e-3)
-    assert "worst element: input " in str(caught.value) and "output element 0" in str(caught.value)
+    assert "worst element: batch row " in str(caught.value) and "output element 0" in str(caught.value)
     assert "16 inputs x 1 output values" in str(caught.value)
 
 
 def test_write_classifier_dir_wraps_an_onnx_file_without_torch(two_view_dir, tmp_path):
-    written = write_classifier_dir(two_view_dir / ONNX_FILE, tmp_path / "onnx_only", threshold=THRESHOLD)
+    written = write_classifier_dir(two_view_dir / ONNX_FILE, tmp_path / "onnx_only", threshold=THRESHOLD,
+                                   input_ranges=RANGES)
     assert set(written.metadata["files"]) == {"classifier.onnx"} and not written.has_torch_factory
     assert [s.name for s in written.inputs] == ["front", "wrist"] and str(written.decision) == "sigmoid > 0.85"
     views = reward_models.view_batch(50)
@@ -118,7 +121,7 @@ def test_write_classifier_dir_wraps_an_onnx_file_without_torch(two_view_dir, tmp
 
 def test_write_classifier_dir_refuses_a_threshold_outside_the_sigmoid_range(two_view_dir, tmp_path):
     with pytest.raises(ValueError, match=r"decision.threshold 1.5 must be a number in \(0, 1\)"):
-        write_classifier_dir(two_view_dir / ONNX_FILE, tmp_path / "bad", threshold=1.5)
+        write_classifier_dir(two_view_dir / ONNX_FILE, tmp_path / "bad", threshold=1.5, input_ranges=RANGES)
     assert not (tmp_path / "bad").exists()
 
 
@@ -179,7 +182,8 @@ def test_two_view_model_passes_the_suites_parity_tests(two_view_dir, tmp_path):
 
 
 def test_onnx_only_directory_runs_openvino_against_onnxruntime_without_torch(two_view_dir, tmp_path):
-    onnx_only = write_classifier_dir(two_view_dir / ONNX_FILE, tmp_path / "onnx_only", threshold=THRESHOLD).path
+    onnx_only = write_classifier_dir(two_view_dir / ONNX_FILE, tmp_path / "onnx_only", threshold=THRESHOLD,
+                                     input_ranges=RANGES).path
     result = _suite(_project(tmp_path, onnx_only), "-m", "parity", "-v", block_torch=True)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "reference onnxruntime (the classifier directory has no torch_factory" in result.stdout
@@ -189,17 +193,29 @@ def test_onnx_only_directory_runs_openvino_against_onnxruntime_without_torch(two
 
 def test_a_callable_reference_of_another_model_fails_the_onnx_only_parity(two_view_dir, tmp_path):
     """The same suite fails when the reference computes another model: the ONNX-only parity is a real check."""
-    onnx_only = write_classifier_dir(two_view_dir / ONNX_FILE, tmp_path / "onnx_only", threshold=THRESHOLD).path
+    onnx_only = write_classifier_dir(two_view_dir / ONNX_FILE, tmp_path / "onnx_only", threshold=THRESHOLD,
+                                     input_ranges=RANGES).path
     project = _project(tmp_path, onnx_only, "drl_reference = reward_models:mean_views_numpy\n")
     result = _suite(project, "-m", "parity", block_torch=True)
     assert result.returncode == 1, result.stdout[-3000:]
-    assert "worst element: input" in result.stdout and "reference 'reward_models:mean_views_numpy'" in result.stdout
+    assert "worst element: batch row" in result.stdout and "reference 'reward_models:mean_views_numpy'" in result.stdout
 
 
-def test_a_callable_reference_over_an_onnx_only_directory_passes(tmp_path):
+NAMED_REFERENCE = """from reward_models import mean_views_numpy
+
+
+def forward(front, wrist):  # the inputs by name, as JAX's model.apply(params, front, wrist) takes them once bound
+    return mean_views_numpy({"front": front, "wrist": wrist})
+"""
+
+
+@pytest.mark.parametrize("reference", ["reward_models:mean_views_numpy", "named_reference:forward"])
+def test_a_callable_reference_over_an_onnx_only_directory_passes(tmp_path, reference):
+    """One dict, or one keyword argument per input (issue 27: a reference taking named arguments)."""
     out = export_classifier(reward_models.MeanViews(), reward_models.view_batch(2), tmp_path / "mean_views",
-                            threshold=0.7).path
-    project = _project(tmp_path, out, "drl_reference = reward_models:mean_views_numpy\n")
+                            threshold=0.7, input_ranges=RANGES).path
+    project = _project(tmp_path, out, f"drl_reference = {reference}\n")
+    (project / "named_reference.py").write_text(NAMED_REFERENCE)
     result = _suite(project, "-m", "parity", block_torch=True)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "reference reward_models:mean_views_numpy" in result.stdout
+    assert f"reference {reference}" in result.stdout

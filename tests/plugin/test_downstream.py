@@ -33,7 +33,8 @@ import pytest_drlreward
 PACKAGE = Path(pytest_drlreward.__file__).resolve().parent
 SUITE_ARGS = ["--pyargs", "pytest_drlreward.suite", "-p", "no:cacheprovider"]
 # Modules of pytest_drlreward that belong to the pytest side and may import pytest (paths relative to PACKAGE).
-PYTEST_SIDE = {"plugin.py", "options.py", "setting_readers.py", "fixtures.py", "backend_cache.py", "recording.py"}
+PYTEST_SIDE = {"plugin.py", "options.py", "setting_readers.py", "fixtures.py", "backend_cache.py", "recording.py",
+               "verdict_hooks.py"}
 PYTEST_SIDE_DIRS = {"suite"}
 FORBIDDEN_AT_RUN_TIME = ("panda_env", "pybullet", "stable_baselines3")
 

@@ -1,5 +1,6 @@
 """A parity failure on random images reads well (issue 21): no Hypothesis array dump, and the summary line
-counts the same images as the error."""
+counts the same images as the error; (issue 27) the shrunk example is one line, with no Hypothesis explanation
+(lines of the plugin's source) and one replay command."""
 
 from __future__ import annotations
 
@@ -23,3 +24,5 @@ def test_a_random_image_parity_failure_shows_one_line_per_example_and_a_matching
     summary = re.search(r"FAILED parity: onnxruntime vs torch: (\d+) images.*\[random images\]", out)
     assert error and summary, out
     assert shown.group(1) == error.group(1) == summary.group(1), out  # the same example, counted once
+    assert "Explanation" not in out and "pytest_drlreward/checks/" not in out, out
+    assert out.count("replay: python -m pytest_drlreward.replay ") == 1, out

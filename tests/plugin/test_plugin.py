@@ -410,13 +410,15 @@ def test_timing_baseline_is_saved_as_ratios_and_a_regression_fails_the_run(pytes
     assert pytester.runpytest("--drl-timing-compare=baseline.json", "--drl-timing-margin=10").ret == pytest.ExitCode.OK
 
 
-def test_drl_rollout_skips_for_an_env_without_images(pytester):
+def test_drl_rollout_is_not_verified_for_an_env_without_images(pytester):
+    """Was a skip (a silent pass of the checks needing images); now NOT VERIFIED with the change that fixes it."""
     pytester.makepyfile(pointenv=POINT_ENV)
     pytester.syspathinsert()
     pytester.makepyfile(test_rollout="def test_rollout(drl_rollout):\n    pass\n")
-    result = pytester.runpytest("-rs", "--drl-env=pointenv:make_env")
-    result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(["*PointEnv shows no image to classify: give it a camera_image() method*"])
+    result = pytester.runpytest("-rf", "--drl-env=pointenv:make_env")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["NOT VERIFIED (decisions): PointEnv shows no image to classify: it has no camera_image() "
+                                 "method*; to verify it: give pointenv:make_env a render_mode argument*"])
 
 
 # --------------------------------------------------------------------------- a downstream project

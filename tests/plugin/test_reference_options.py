@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 
@@ -100,10 +101,16 @@ def make_env():
 
 
 def test_a_factory_without_render_mode_is_never_called_with_it(pytester):
-    """Reported: a plain make_env() got render_mode='rgb_array' anyway, a TypeError traceback per test."""
+    """Reported: a plain make_env() got render_mode='rgb_array' anyway, a TypeError traceback per test. Since
+    issue 27 the unverifiable decisions are one usage error at start naming the fix, or, once accepted, a skip."""
     _model(pytester)
     pytester.makepyfile(plain_env=PLAIN_FACTORY)
-    pytester.makeini("[pytest]\npythonpath = .\ndrl_model = my_model\ndrl_env = plain_env:make_env\n")
+    ini = "[pytest]\npythonpath = .\ndrl_model = my_model\ndrl_env = plain_env:make_env\n"
+    pytester.makeini(ini)
+    result = pytester.runpytest("--pyargs", "pytest_drlreward.suite", "-m", "parity", "-k", "env_images", "-rs")
+    assert "TypeError" not in result.stdout.str() + result.stderr.str() and result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*takes no render_mode argument*give plain_env:make_env a render_mode argument*"])
+    pytester.makeini(ini + "drl_allow_unverified = decisions: the plain env shows no image\n")
     result = pytester.runpytest("--pyargs", "pytest_drlreward.suite", "-m", "parity", "-k", "env_images", "-rs")
     assert "TypeError" not in result.stdout.str() and result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["*takes no render_mode argument*"])
@@ -128,3 +135,78 @@ def test_a_reference_that_fell_back_to_a_listed_candidate_leaves_the_candidates(
     result = pytester.runpytest()
     assert result.ret == 4
     result.stderr.fnmatch_lines(["*'onnxruntime' is the reference*itself proves nothing*"])
+
+
+# -- ONNX-only means ONNX-only (issue 27, item 9) -----------------------------------------------------------
+BLOCK_TORCH = 'import sys\n\nsys.modules["torch"] = None  # torch is not installed: import torch fails\n'
+
+
+def _foreign_factory(pytester, factory: str = "not_installed_pkg.models:build") -> None:
+    """The tiny directory as someone else wrote it: its torch_factory names a package not installed here."""
+    _model(pytester)
+    meta = pytester.path / "my_model" / "metadata.json"
+    metadata = json.loads(meta.read_text())
+    metadata["torch_factory"] = factory
+    meta.write_text(json.dumps(metadata))
+
+
+def test_an_unresolvable_torch_factory_is_a_note_when_the_reference_is_not_torch(pytester):
+    """Reported: torch not installed, drl_reference = onnxruntime (docs/trust.md's route for a directory you did not
+    write); the run stopped at start because the metadata's torch_factory module could not be found."""
+    _foreign_factory(pytester)
+    pytester.makeconftest(BLOCK_TORCH)
+    pytester.makeini("[pytest]\npythonpath = .\ndrl_model = my_model\ndrl_reference = onnxruntime\n")
+    result = pytester.runpytest_subprocess("--pyargs", "pytest_drlreward.suite", "-m", "parity", "-k", "random", "-v",
+                                           "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:] + result.stderr.str()[-2000:]
+    result.stdout.fnmatch_lines(["*test_backend_matches_reference_on_random_images*[[]openvino[]] PASSED*",
+                                 "*reference onnxruntime (drl_reference in *; its torch_factory "
+                                 "'not_installed_pkg.models:build' is not used (cannot find module 'not_installed_pkg.models'): the "
+                                 "reference needs no Torch); candidates openvino"])
+    assert "[torch]" not in result.stdout.str()
+    assert len([line for line in result.stdout.lines if "not_installed_pkg" in line]) == 1  # once, in the summary
+
+
+@pytest.mark.parametrize("ini, named", [
+    ("", "cannot find module 'not_installed_pkg.models'*or verify the ONNX file without Torch: drl_reference = onnxruntime"),
+    ("drl_reference = torch", "cannot find module 'not_installed_pkg.models'*drl_reference = onnxruntime"),
+    ("drl_reference = onnxruntime\ndrl_backends = torch,openvino",
+     "cannot find module 'not_installed_pkg.models'*or leave torch out of drl_backends"),
+])
+def test_an_unresolvable_torch_factory_stays_a_usage_error_when_torch_would_run_it(pytester, ini, named):
+    if importlib.util.find_spec("torch") is None:  # not imported: pytester's in-process runs unload what they import
+        pytest.skip("torch is not installed: nothing would run the factory")
+    _foreign_factory(pytester)
+    pytester.makeini(f"[pytest]\npythonpath = .\ndrl_model = my_model\n{ini}\n")
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{named}*"])
+
+
+@pytest.mark.parametrize("factory, problem", [
+    ("not_installed_pkg.models:build", "cannot find module 'not_installed_pkg.models'"),
+    ("tiny_model:buld", "tiny_model (*tiny_model.py) defines no 'buld'"),
+])
+def test_an_unresolvable_torch_factory_leaves_torch_out_of_the_default_candidates(pytester, factory, problem):
+    _foreign_factory(pytester, factory)
+    pytester.makeini("[pytest]\npythonpath = .\ndrl_model = my_model\ndrl_reference = openvino\n")
+    pytester.makepyfile(SHOW + "\n\ndef test_reason(drl_config):\n    print('REASON=' + drl_config.reference_reason)\n")
+    pytester.runpytest("-s").stdout.fnmatch_lines(["*REFERENCE=openvino BACKENDS=onnxruntime RULE=argmax == 1*",
+                                                   f"*REASON=drl_reference in *; its torch_factory {factory!r} is not "
+                                                   f"used ({problem}): the reference needs no Torch*"])
+
+
+UNUSABLE = "def apply(params, images):\n    return images\n"
+
+
+def test_a_callable_reference_with_an_unusable_signature_is_a_usage_error_at_start(pytester):
+    _model(pytester, onnx_only=True)
+    pytester.makepyfile(jax_like=UNUSABLE)
+    pytester.makeini("[pytest]\npythonpath = .\ndrl_model = my_model\ndrl_reference = jax_like:apply\n")
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*the callable reference jax_like:apply(params, images) cannot be called with the "
+                                 "model's inputs images; accepted: f(inputs) with one argument*or f(images) with a "
+                                 "parameter named like each input*functools.partial(model.apply, params)*"])

@@ -7,6 +7,7 @@ rollout fixture steps the configured ``drl_policy``."""
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 import subprocess
 import sys
@@ -48,7 +49,9 @@ def test_the_band_classifier_fails_by_the_searchs_false_goals_and_the_right_one_
     assert "found false goals at a rate" in out and "false goal at search probe" in out, out
     default = "cma" if importlib.util.find_spec("cmaes") is not None else "hypothesis"  # drl_search_method = auto
     assert f"of a {default} search for" in out, out
-    assert "false goals saved (images, seeds, actions) in" in out, out
+    assert "false goals saved (" in out, out
+    found = re.search(r"search for false goals \(.*?\): (\d+) false goals in (\d+) non-goal states", out)
+    assert found and int(found[1]) >= 0.05 * int(found[2]), out  # the false-goal search itself finds them
     code, out = _suite(project, "right", *extra, args=(f"--drl-plots={tmp_path}",))
     assert code == 0, out
     assert "search's false goals 0.00%" in out and "drlreward threshold sweep" in out, out
@@ -108,3 +111,112 @@ def test_the_rollout_fixture_steps_the_configured_policy(project):
     result = subprocess.run([sys.executable, "-m", "pytest", "test_policy_used.py", "-p", "no:cacheprovider"],
                             cwd=project, env=_clean_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- every reward shape (issue 27): the docs' two-camera model over a Dict observation, its frame-stack variant --
+
+@pytest.fixture(scope="module")
+def camera_project(tmp_path_factory) -> Path:
+    """A project with ``reward_models.py`` and the two-camera classifiers: right (boundary 1.602) and band (1.5),
+    each plain and as 2-frame stacks."""
+    pytest.importorskip("torch")
+    pytest.importorskip("onnxruntime")
+    import reward_models
+
+    root = tmp_path_factory.mktemp("camera_project")
+    shutil.copy(Path(reward_models.__file__), root / "reward_models.py")
+    for frames in (0, 2):
+        for name, boundary in (("right", 1.602), ("band", 1.5)):
+            reward_models.export_two_camera(root / "models" / f"{name}{frames}", boundary, frames)
+    return root
+
+
+@pytest.mark.parametrize("frames", [0, 2], ids=["two cameras", "frame stacks"])
+def test_the_two_camera_band_model_fails_by_the_searchs_false_goals_and_the_right_one_passes(camera_project, frames):
+    """The suite searches a two-input model over a Dict observation (and a frame stack): no silent ``()``."""
+    factory = "make_stacked_two_camera_env" if frames else "make_two_camera_env"
+
+    def suite(model: str) -> tuple[int, str]:
+        (camera_project / "pytest.ini").write_text(
+            f"[pytest]\npythonpath = .\ndrl_env = reward_models:{factory}\ndrl_model = models/{model}{frames}\n"
+            "drl_backends = onnxruntime\ndrl_truth_key = true_goal\ndrl_fidelity_steps = 300\ndrl_search_steps = 1200\n")
+        result = subprocess.run([sys.executable, *ARGS], cwd=camera_project, env=_clean_env(), capture_output=True,
+                                text=True, timeout=300)
+        return result.returncode, result.stdout + result.stderr
+
+    code, out = suite("band")
+    assert code == 1, out
+    assert "found false goals at a rate" in out and "false goal at search probe" in out, out
+    assert "false goals saved (" in out, out
+    code, out = suite("right")
+    assert code == 0, out
+    assert "search's false goals 0.00%" in out and "states of a" in out, out
+
+
+GUIDE_TEST = '''
+import numpy as np
+from pytest_drlreward.checks.goalscore import goal_scores
+
+
+def right_logits(images):
+    """The 0.8 classifier in numpy: another model than the ONNX file's (the 0.7 band)."""
+    import torch
+    import point_model
+
+    with torch.inference_mode():
+        return point_model.make_classifier(0.8)(torch.from_numpy(np.asarray(images))).numpy()
+
+
+def test_the_search_is_steered_by_the_first_exact_candidate(drl_search, reward_backend, reference_backend):
+    assert drl_search, "no search ran"
+    for states in drl_search:
+        candidate = goal_scores(reward_backend, states.images)[1]
+        reference = goal_scores(reference_backend, states.images)[1]
+        assert not np.allclose(candidate, reference, rtol=0.01, atol=0)  # the two classifiers differ here
+        np.testing.assert_array_equal(states.probabilities, candidate)
+'''
+
+
+def test_the_search_is_steered_by_the_first_exact_candidate_not_the_reference(project):
+    """Mutation guard for ``search_guide``: with a callable reference computing another classifier than the
+    directory's ONNX file, the searched states carry the candidate's goal probabilities."""
+    (project / "test_guide.py").write_text(GUIDE_TEST)
+    (project / "pytest.ini").write_text("[pytest]\npythonpath = .\ndrl_env = point_env:make_env\ndrl_model = models/band\n"
+                                        "drl_backends = onnxruntime\ndrl_reference = test_guide:right_logits\n"
+                                        "drl_truth_key = true_goal\ndrl_fidelity_steps = 100\ndrl_search_steps = 200\n")
+    result = subprocess.run([sys.executable, "-m", "pytest", "test_guide.py", "-p", "no:cacheprovider"],
+                            cwd=project, env=_clean_env(), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout, result.stdout
+
+
+DISCRETE_ENV = '''
+import gymnasium as gym
+import point_env
+
+
+class DiscretePointEnv(point_env.PointEnv):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.action_space = gym.spaces.Discrete(4)
+
+    def step(self, action):
+        moves = [(1, 0), (-1, 0), (0, 1), (0, -1)]
+        return super().step(moves[int(action)])
+
+
+def make_env(**kwargs):
+    return DiscretePointEnv(**kwargs)
+'''
+
+
+def test_an_env_the_search_cannot_drive_is_not_verified_never_a_silent_pass(project):
+    """A Discrete action space (and no drl_place hook): the search cannot run, and the run is not green."""
+    (project / "discrete_env.py").write_text(DISCRETE_ENV)
+    (project / "pytest.ini").write_text("[pytest]\npythonpath = .\ndrl_env = discrete_env:make_env\n"
+                                        "drl_model = models/right\ndrl_backends = onnxruntime\ndrl_truth_key = true_goal\n")
+    result = subprocess.run([sys.executable, *ARGS], cwd=project, env=_clean_env(), capture_output=True, text=True,
+                            timeout=300)
+    code, out = result.returncode, result.stdout + result.stderr
+    assert code != 0, out
+    assert "NOT VERIFIED (search)" in out and "bounded Box action space" in out and "drl_place" in out, out

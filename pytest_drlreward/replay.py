@@ -1,0 +1,211 @@
+"""Replay a saved failing input: ``python -m pytest_drlreward.replay FILE.npz --model DIR --backend NAME
+[--reference NAME]`` runs the backends on it again and prints what the check found (the same worst element,
+flip, miss or false goal).
+
+A check that fails attaches a :class:`ReplayCase` to its error (``error.replay``): the check, the failing
+batch (every named input; for a batched check the batch of rows the backends ran on together, so the
+numbers are the same), what it takes to judge it again, and the seeds and actions that reach it where
+they exist. The plugin saves it with :func:`save_case` and prints :func:`command`. No pytest here; only
+:func:`main` prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import shlex
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+META_KEY = "__replay__"  # the npz entry holding the case's JSON
+LABELS_KEY = "__labels__"
+SINGLE_KEY = "__batch__"  # the npz entry of a one-array batch (named inputs keep their names)
+CHECKS = ("parity", "decisions", "labelled", "false goals")
+
+
+@dataclass(frozen=True)
+class ReplayCase:
+    """A failing input: ``check`` (one of :data:`CHECKS`), ``inputs`` (one array or named arrays, N rows),
+    ``settings`` (JSON: backend names, tolerances, ``first_row`` = the run's number of row 0, row labels),
+    ``labels`` (labelled checks) and ``trail`` (JSON: seeds and actions that reach the rows, where known)."""
+
+    check: str
+    inputs: Any
+    settings: dict = field(default_factory=dict)
+    labels: np.ndarray | None = None
+    trail: dict | None = None
+
+
+def case_of(check: str, inputs: Any, row: int, batch_size: int | None, settings: dict, labels: Any = None,
+            trail: dict | None = None) -> ReplayCase:
+    """The case of ``row``: the batch of ``batch_size`` rows holding it (all rows when ``batch_size`` is None)."""
+    from pytest_drlreward.checks._inputs import batch_len, take
+
+    n = batch_len(inputs)
+    size = int(batch_size) if batch_size else max(n, 1)
+    start = (int(row) // size) * size
+    rows = slice(start, min(start + size, n))
+    return ReplayCase(check, take(inputs, rows), {**settings, "first_row": start, "rows_in_run": n,
+                                                  "batch_size": batch_size},
+                      None if labels is None else np.asarray(labels)[rows], trail)
+
+
+def save_case(case: ReplayCase, path: str | Path) -> Path:
+    """Write ``case`` to ``path`` (``.npz``: every input by name, the settings) and, when it has a trail,
+    the same settings with seeds and actions beside it as ``.json``; each file written whole or not at all."""
+    from pytest_drlreward.atomic import atomic_file, write_text_atomic
+
+    path = Path(path).with_suffix(".npz")
+    meta = {"check": case.check, "settings": case.settings, "single": not isinstance(case.inputs, dict)}
+    arrays = {SINGLE_KEY: case.inputs} if meta["single"] else dict(case.inputs)
+    if case.labels is not None:
+        arrays[LABELS_KEY] = case.labels
+    arrays[META_KEY] = np.array(json.dumps(meta))
+    with atomic_file(path) as tmp, open(tmp, "wb") as stream:
+        np.savez_compressed(stream, **arrays)
+    if case.trail is not None:
+        write_text_atomic(path.with_suffix(".json"), json.dumps({**meta, **case.trail}, indent=2, default=str) + "\n")
+    return path
+
+
+def _false_goal_case(path: Path, inputs: dict[str, np.ndarray]) -> ReplayCase:
+    """A false goal saved by ``checks.false_goals.save_false_goals`` (``false_goal_K.npz`` beside its JSON)."""
+    from pytest_drlreward.checks.false_goals import FALSE_GOALS_FILE
+
+    listing = path.parent / FALSE_GOALS_FILE
+    summary = json.loads(listing.read_text())
+    found = [row for row in summary.get("cases", []) if row.get("inputs") == path.name]
+    if not found:
+        raise ValueError(f"{listing} lists no case whose inputs are {path.name}")
+    batch = {name: value[None] for name, value in inputs.items()}
+    settings = {**found[0], "decider": summary.get("decider"), "truth_key": summary.get("truth_key")}
+    return ReplayCase("false goals", next(iter(batch.values())) if len(batch) == 1 else batch, settings)
+
+
+def load_case(path: str | Path) -> ReplayCase:
+    """The case saved at ``path`` by :func:`save_case`, or a false goal saved by the search; ValueError when
+    it is neither."""
+    path = Path(path)
+    with np.load(path, allow_pickle=False) as data:
+        if META_KEY not in data.files:
+            if (path.parent / "false_goals.json").is_file():
+                return _false_goal_case(path, {name: data[name] for name in data.files})
+            raise ValueError(f"{path} is not a saved failing input (no {META_KEY} entry); the plugin saves them "
+                             f"under drl_replay/ and prints their path")
+        meta = json.loads(str(data[META_KEY]))
+        arrays = {name: data[name] for name in data.files if name not in (META_KEY, LABELS_KEY)}
+        labels = data[LABELS_KEY] if LABELS_KEY in data.files else None
+    inputs = arrays[SINGLE_KEY] if meta["single"] else arrays
+    trail_path = Path(path).with_suffix(".json")
+    trail = json.loads(trail_path.read_text()) if trail_path.is_file() else None
+    return ReplayCase(meta["check"], inputs, meta["settings"], labels, trail)
+
+
+def command(path: str | Path, model_dir: str | Path, backend: str, reference: str | None = None, *,
+            trust_code: bool = False, options: dict | None = None) -> str:
+    """The shell command that replays the case saved at ``path``."""
+    words = ["python", "-m", "pytest_drlreward.replay", str(path), "--model", str(model_dir), "--backend", backend]
+    if reference is not None:
+        words += ["--reference", reference]
+    if trust_code:
+        words.append("--trust-code")
+    words += [f"--option={key}={value!r}" for key, value in (options or {}).items()]
+    return " ".join(shlex.quote(word) for word in words)
+
+
+def _load(name: str, model_dir: Any, trust_code: bool, options: dict) -> Any:
+    from pytest_drlreward.backends import load_reference
+
+    if ":" in name:  # a module:function reference takes no options
+        return load_reference(name, model_dir)
+    return load_reference(name, model_dir, **options, **({"trust_code": True} if trust_code else {}))
+
+
+def replay(case: ReplayCase, model_dir: str | Path, backend: str, reference: str | None = None, *,
+           trust_code: bool = False, options: dict | None = None) -> list[str]:
+    """Run ``backend`` (and ``reference``) on the case's inputs again; the lines of what the check finds."""
+    from pytest_drlreward.checks._inputs import batch_len
+    from pytest_drlreward.classifier import open_model_dir
+
+    if case.check not in CHECKS:
+        raise ValueError(f"unknown check {case.check!r} in the saved case; known: {', '.join(CHECKS)}")
+    directory = open_model_dir(model_dir)
+    options = dict(options or {})
+    candidate = _load(backend, directory, trust_code, options)
+    first = int(case.settings.get("first_row", 0))
+    head = (f"{case.check}: replaying rows {first}-{first + batch_len(case.inputs) - 1} of the run's "
+            f"{case.settings.get('rows_in_run')} (the batch the backends ran together)")
+    if case.check in ("parity", "decisions"):
+        if reference is None:
+            raise ValueError(f"a {case.check} case compares two backends: give --reference "
+                             f"(it failed against {case.settings.get('reference')!r})")
+        ref = _load(reference, directory, trust_code, {})
+        if case.check == "parity":
+            from pytest_drlreward.checks.parity import replay_lines
+        else:
+            from pytest_drlreward.checks.decisions import replay_lines
+        return [head, *replay_lines(case, ref, candidate)]
+    if case.check == "labelled":
+        from pytest_drlreward.checks.accuracy import replay_lines
+
+        return [head, *replay_lines(case, candidate)]
+    return _false_goal_lines(case, candidate)
+
+
+def _false_goal_lines(case: ReplayCase, backend: Any) -> list[str]:
+    """The backend's goal decision and probability on a saved false goal, beside what the search saw."""
+    from pytest_drlreward.checks._format import backend_name
+    from pytest_drlreward.checks.decisions import decide
+
+    found = decide(backend, case.inputs)
+    s = case.settings
+    verdict = "false goal" if found.goal[0] and not s.get("truth") else "no longer a false goal"
+    reach = (f"env.reset(seed={s.get('seed')}) then {len(s['actions'])} saved actions" if s.get("actions") is not None
+             else f"env.reset(seed={s.get('seed')}) then drl_place(state)")
+    return [f"{verdict} at {s.get('where')}: goal probability {found.probability[0]:.3f}, truth {s.get('truth')} "
+            f"(info[{s.get('truth_key')!r}] when found; {backend_name(backend)} now, {s.get('decider')} "
+            f"{s.get('goal_probability', float('nan')):.3f} when found)", f"  to reach the state: {reach}"]
+
+
+def _option(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"--option {text!r}: give KEY=VALUE, e.g. --option precision='f32'")
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The command line: print what replaying the saved case finds; 0 when it ran, 2 on a usage error."""
+    parser = argparse.ArgumentParser(prog="python -m pytest_drlreward.replay", description=__doc__.split("\n\n")[0])
+    parser.add_argument("case", help="the .npz a failure saved (its message prints this command)")
+    parser.add_argument("--model", required=True, help="the classifier directory the run verified")
+    parser.add_argument("--backend", required=True, help="the backend that failed (e.g. openvino)")
+    parser.add_argument("--reference", help="the reference it was compared with (parity and decisions)")
+    parser.add_argument("--trust-code", action="store_true", help="as drl_trust_code: run a torch_factory kept "
+                        "inside the directory")
+    parser.add_argument("--option", type=_option, action="append", default=[], help="a backend option KEY=VALUE")
+    args = parser.parse_args(argv)
+    try:
+        lines = replay(load_case(args.case), args.model, args.backend, args.reference, trust_code=args.trust_code,
+                       options=dict(args.option))
+    except (OSError, ValueError, ImportError) as error:  # a missing engine: ImportError naming its extra
+        print(f"replay: {error}", file=sys.stderr)
+        return 2
+    except AssertionError as error:  # a check that cannot judge the case (e.g. non-finite logits): its message
+        print(f"replay: {error}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
