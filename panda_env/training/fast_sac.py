@@ -14,6 +14,10 @@ changes is the overhead of a small network's update:
 - the batch is gathered from the replay buffer straight into preallocated tensors; the losses are read
   back once per ``train`` call, not once per gradient step.
 
+``FastSAC.predict`` (which SB3's rollout collection and the checks call once a step) gives SB3's actions
+from the same torch draws without building distribution objects or walking the modules to set eval mode
+(a Linear/ReLU actor ignores it); ``train`` likewise leaves the mode as it is.
+
 Settings the fast path does not cover (gSDE, a fixed entropy coefficient, other activations or feature
 extractors, optimizers other than Adam with one learning rate, VecNormalize) fall back to SB3's own
 ``train``. A saved agent is a plain SB3 SAC zip: ``SAC.load`` reads it.
@@ -31,8 +35,7 @@ from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.torch_layers import FlattenExtractor
 
 from panda_env.training.fast_sac_layout import FlatGroup, actor_specs, critic_specs, mlp_linears
-from panda_env.training.fast_sac_math import (actor_action, actor_backward, actor_forward, ensemble_backward,
-                                              ensemble_forward)
+from panda_env.training.fast_sac_math import actor_action, actor_backward, actor_forward, ensemble_backward, ensemble_forward
 
 logger = logging.getLogger(__name__)
 

@@ -100,6 +100,7 @@ def actor_action(latent: Sequence[torch.nn.Linear], mu: torch.nn.Linear, log_std
     mean = linear(hidden, mu.weight, mu.bias)
     if deterministic:
         return mean.tanh_()
-    std = torch.ones_like(mean) * linear(hidden, log_std.weight, log_std.bias).clamp_(LOG_STD_MIN, LOG_STD_MAX).exp_()
+    # SB3's std is ones_like(mean) * exp(log_std): the same numbers (x * 1.0 == x)
+    std = linear(hidden, log_std.weight, log_std.bias).clamp_(LOG_STD_MIN, LOG_STD_MAX).exp_()
     eps = torch.empty(mean.shape, dtype=mean.dtype, device=mean.device).normal_()
     return (mean + eps * std).tanh_()

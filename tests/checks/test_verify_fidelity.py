@@ -143,12 +143,14 @@ def test_a_policy_drives_the_rollout():
     assert assert_reward_fidelity(rollout, ColourRule()).recall.trials == rollout.truth.sum()
 
 
-def test_load_policy_reads_module_functions_and_refuses_the_rest(monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "my_policies", sys.modules[__name__])
-    assert load_policy("my_policies:towards_goal") is towards_goal and describe(None) == "random actions"
-    with pytest.raises(PolicyError, match="cannot import"):
+def test_load_policy_reads_module_functions_and_refuses_the_rest(monkeypatch, tmp_path):
+    (tmp_path / "my_policies.py").write_text("def towards_goal(obs):\n    return obs[:2]\n\nCONSTANT = 3\n")
+    monkeypatch.syspath_prepend(str(tmp_path))  # a module of the user's project, on its path
+    policy = load_policy("my_policies:towards_goal")
+    assert policy.__module__ == "my_policies" and policy.__name__ == "towards_goal" and describe(None) == "random actions"
+    with pytest.raises(PolicyError, match="CONSTANT"):  # not a function or class
+        load_policy("my_policies:CONSTANT")
+    with pytest.raises(PolicyError, match="defines no 'nothing_here'"):
         load_policy("my_policies:nothing_here")
     with pytest.raises(PolicyError, match="neither an SB3 agent file"):
         load_policy("not a policy")

@@ -107,8 +107,8 @@ def test_timing_compare_fails_the_run_on_a_nan_baseline_and_when_nothing_was_mea
     pytester.makepyfile("def test_nothing():\n    pass\n")
     (pytester.path / "nan.json").write_text('{"format": 1, "ratios": {"openvino@1": NaN}}')
     result = pytester.runpytest("--drl-timing-compare=nan.json")
-    assert result.ret == 1
-    result.stdout.fnmatch_lines(["*cannot compare with *nan.json*ratio 'openvino@1' is nan*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR  # checked at start: one line, no test runs
+    result.stderr.fnmatch_lines(["*--drl-timing-compare=nan.json: ratio 'openvino@1' is nan*--drl-timing-save*"])
     (pytester.path / "ok.json").write_text(json.dumps({"format": 1, "ratios": {"openvino@1": 0.5}}))
     result = pytester.runpytest("--drl-timing-compare=ok.json", "-m", "not timing")
     assert result.ret == 1
