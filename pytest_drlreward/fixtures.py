@@ -207,7 +207,7 @@ def drl_search(drl_config: DrlConfig, drl_rollout: Any, _drl_backend_cache: Back
     import numpy as np
 
     from pytest_drlreward.checks.fidelity import collect_searches
-    from pytest_drlreward.checks.search import SearchSpaceError
+    from pytest_drlreward.checks.search import PlaceHookError, SearchSpaceError
     from pytest_drlreward.env_inputs import EnvInputError
     from pytest_drlreward.errors import NotVerifiedError
 
@@ -226,6 +226,8 @@ def drl_search(drl_config: DrlConfig, drl_rollout: Any, _drl_backend_cache: Back
     except SearchSpaceError as error:  # e.g. a Discrete action space
         raise NotVerifiedError("search", str(error), "give the env a bounded Box action space, or give env.unwrapped "
                                "a bounded Box drl_state_space and drl_place(state) -> info") from None
+    except PlaceHookError as error:  # the env's own hook is broken: one usage error, not one traceback per test
+        _usage_error(f"drl_place: {error}")
     except EnvInputError as error:  # e.g. drl_place leaves no observation to read a Dict observation's inputs from
         raise NotVerifiedError("search", f"the searched states have no classifier inputs: {error}",
                                "supply every input through camera_images() (or camera_image())") from None

@@ -115,6 +115,23 @@ class SearchSpaceError(RolloutError):
     """The env's action space (or ``drl_state_space``) is not a bounded Box the search can steer in."""
 
 
+class PlaceHookError(RolloutError):
+    """The env's ``drl_place(state)`` hook raised or returned something other than a step's info dict."""
+
+
+def place(env: Any, state: np.ndarray, where: str) -> dict:
+    """``env.unwrapped.drl_place(state)``: the info dict it returns; :class:`PlaceHookError` naming the fix otherwise."""
+    try:
+        info = env.unwrapped.drl_place(state)
+    except Exception as error:  # the user's hook: whatever it raises is a setup mistake, reported once
+        raise PlaceHookError(f"{where}: {type(env.unwrapped).__name__}.drl_place raised "
+                             f"{type(error).__name__}: {error}; it must accept any state drawn from drl_state_space") from error
+    if not isinstance(info, dict):
+        raise PlaceHookError(f"{where}: {type(env.unwrapped).__name__}.drl_place returned "
+                             f"{type(info).__name__}, not a dict; return the info a step would (with the truth key)")
+    return info
+
+
 def has_place_hook(env: Any) -> bool:
     """Whether ``env.unwrapped`` offers the optional ``drl_state_space`` + ``drl_place(state)`` hook."""
     unwrapped = env.unwrapped
@@ -196,7 +213,7 @@ class _Prober:
         seen: list[tuple[bool, float, float | None]] = []
         states: list[Any] = []
         if self.hook:  # no observation after a placement: the inputs come from the env's cameras
-            info = self.env.unwrapped.drl_place(values[0])
+            info = place(self.env, values[0], where)
             self.steps += 1
             seen.append(self._info_truth(info, where)), states.append(self._inputs(None))
         else:

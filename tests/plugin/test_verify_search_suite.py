@@ -220,3 +220,38 @@ def test_an_env_the_search_cannot_drive_is_not_verified_never_a_silent_pass(proj
     code, out = result.returncode, result.stdout + result.stderr
     assert code != 0, out
     assert "NOT VERIFIED (search)" in out and "bounded Box action space" in out and "drl_place" in out, out
+
+
+BROKEN_PLACE = '''
+import point_env
+
+
+class ReturnsNothing(point_env.PlacedPointEnv):
+    def drl_place(self, state):
+        super().drl_place(state)  # forgets to return the info
+
+
+class Raises(point_env.PlacedPointEnv):
+    def drl_place(self, state):
+        raise RuntimeError("cannot place there")
+
+
+def returns_nothing(**kwargs):
+    return ReturnsNothing(**kwargs)
+
+
+def raises(**kwargs):
+    return Raises(**kwargs)
+'''
+
+
+@pytest.mark.parametrize(("factory", "says"), [("returns_nothing", "returned NoneType, not a dict"),
+                                                ("raises", "raised RuntimeError: cannot place there")])
+def test_a_broken_drl_place_hook_is_one_usage_error(project, factory, says):
+    """A drl_place hook returning None or raising stops the run once, naming the hook and the fix, instead of a
+    traceback in every fidelity test."""
+    (project / "broken_place.py").write_text(BROKEN_PLACE)
+    code, out = _suite(project, "right", args=(f"--drl-env=broken_place:{factory}",))
+    assert code == pytest.ExitCode.USAGE_ERROR, out
+    assert "drl_place: search probe" in out and says in out, out
+    assert "Traceback" not in out and out.count("drl_place:") == 1, out
