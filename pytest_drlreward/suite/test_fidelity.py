@@ -131,6 +131,23 @@ def _searches(request, drl_rollout, drl_config):
     return searches
 
 
+def _dense(backend) -> bool:
+    """Whether ``backend``'s rule is a dense score (no threshold): judged by score fidelity, not by goal decisions."""
+    from pytest_drlreward.classifier.decision import rule_of
+
+    return not rule_of(backend).decides
+
+
+def _score_fidelity(backend, rollout, searches, drl_config, drl_verdicts):
+    """A dense score against the env's dense truth: correlation on the rollout, false goals (a high score where
+    the truth is low) on the searched states."""
+    from pytest_drlreward.checks.fidelity import assert_reward_fidelity
+
+    check_image_shape(rollout, backend)
+    return drl_verdicts(FIDELITY_PROPERTY, lambda: assert_reward_fidelity(
+        rollout, backend, searches=searches, max_false_goal_rate=drl_config.max_false_goal_rate))
+
+
 def test_reference_reward_fidelity(request, reference_backend, drl_rollout, drl_config, drl_verdicts, tmp_path_factory):
     """The reference's reward agrees with the env's truth on the rollout and the searched states (recall,
     false-goal rates); the threshold sweep of its goal probability goes to the summary."""
@@ -138,6 +155,9 @@ def test_reference_reward_fidelity(request, reference_backend, drl_rollout, drl_
         pytest.skip("no truth key: set drl_truth_key to the info key holding the env's ground truth (e.g. true_goal)")
     check_image_shape(drl_rollout, reference_backend)
     drl_search = _searches(request, drl_rollout, drl_config)
+    if _dense(reference_backend):  # no threshold to sweep
+        _score_fidelity(reference_backend, drl_rollout, drl_search, drl_config, drl_verdicts)
+        return
     scores = [_scores(reference_backend, part, drl_config) for part in (drl_rollout, *drl_search)]
     try:
         _fidelity(request, reference_backend, drl_rollout, drl_search, drl_config, drl_verdicts, tmp_path_factory,
@@ -150,7 +170,10 @@ def test_reward_fidelity(request, reward_backend, drl_rollout, drl_config, drl_v
     """Each backend's reward agrees with the env's truth on the rollout and the searched states."""
     if not drl_config.truth_key:
         pytest.skip("no truth key: set drl_truth_key to the info key holding the env's ground truth (e.g. true_goal)")
-    _fidelity(request, reward_backend, drl_rollout, _searches(request, drl_rollout, drl_config), drl_config, drl_verdicts,
-              tmp_path_factory)
+    searches = _searches(request, drl_rollout, drl_config)
+    if _dense(reward_backend):
+        _score_fidelity(reward_backend, drl_rollout, searches, drl_config, drl_verdicts)
+        return
+    _fidelity(request, reward_backend, drl_rollout, searches, drl_config, drl_verdicts, tmp_path_factory)
 
 

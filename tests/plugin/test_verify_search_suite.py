@@ -255,3 +255,28 @@ def test_a_broken_drl_place_hook_is_one_usage_error(project, factory, says):
     assert code == pytest.ExitCode.USAGE_ERROR, out
     assert "drl_place: search probe" in out and says in out, out
     assert "Traceback" not in out and out.count("drl_place:") == 1, out
+
+
+def test_the_suite_judges_a_dense_score_by_its_false_goals_and_passes_the_right_one(camera_project):
+    """A dense reward (``score`` rule, no threshold) against a dense truth (``progress``): the suite's fidelity
+    tests search it too; the score that also pays where progress is low FAILS by the search's false goals."""
+    import reward_models
+
+    for bump in (0.0, 20.0):
+        reward_models.export_two_camera(camera_project / "models" / f"score{bump:g}", 0.0,
+                                        model=reward_models.two_camera_score_model(bump), decision="score")
+
+    def suite(model: str) -> tuple[int, str]:
+        (camera_project / "pytest.ini").write_text(
+            f"[pytest]\npythonpath = .\ndrl_env = reward_models:make_two_camera_env\ndrl_model = models/{model}\n"
+            "drl_backends = onnxruntime\ndrl_truth_key = progress\ndrl_fidelity_steps = 300\ndrl_search_steps = 800\n")
+        result = subprocess.run([sys.executable, *ARGS], cwd=camera_project, env=_clean_env(), capture_output=True,
+                                text=True, timeout=300)
+        return result.returncode, result.stdout + result.stderr
+
+    code, out = suite("score20")
+    assert code == 1, out
+    assert "while the truth is low" in out, out
+    code, out = suite("score0")
+    assert code == 0, out
+    assert "correlation" in out, out
