@@ -26,13 +26,21 @@ def audited(env: Any) -> Any:
     return RewardAudit(env, share_views=True)
 
 
-def audit_callback(steps: int, out: str | Path | None, check_every: int | None = None) -> Any:
+def audit_callback(steps: int, check_every: int | None = None) -> Any:
     """The SB3 callback auditing a run of ``steps`` steps (a cap when training until solved: then one window per
-    ``check_every`` steps, at least 100); with ``out`` it writes ``out/audit/`` when training ends."""
+    ``check_every`` steps, at least 100). It writes nothing: :func:`save_audit` does, after the timed training."""
     from pytest_drlreward.audit import RewardAuditCallback
 
     window = max(MIN_WINDOW, check_every) if check_every else audit_window(steps)
-    return RewardAuditCallback(window_steps=window, save_dir=out)
+    return RewardAuditCallback(window_steps=window)
+
+
+def save_audit(callback: Any, out: str | Path) -> None:
+    """Write the run's audit (json, false goals, picture) to ``out/audit/``: outside the training time, since
+    drawing the picture alone takes about a second."""
+    from pytest_drlreward.audit.callback import AUDIT_DIR
+
+    callback.auditor.save(Path(out) / AUDIT_DIR)
 
 
 def audit_lines(audit: dict) -> list[str]:

@@ -13,7 +13,7 @@ from panda_env.envs.goal import CallTimer
 from panda_env.training.bar import ProgressCallback
 from panda_env.training.evaluate import EvaluationResult, evaluate_policy_success
 from panda_env.training.progress import EpisodeLog
-from panda_env.training.reward_audit import audit_callback, audited
+from panda_env.training.reward_audit import audit_callback, audited, save_audit
 from panda_env.training.runs import backend_options_for, make_batched_env, make_env
 from panda_env.training.solved import SolvedRule, UntilSolved
 from pytest_drlreward.atomic import atomic_file, write_text_atomic
@@ -103,7 +103,7 @@ def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progres
         # a few rows over the run: over the step cap, or every other check when training until solved
         every = 2 * solved_rule.every if solved_rule is not None else steps // max(table_rows, 1)
         episodes = EpisodeLog(every=every if table_rows else 0)
-        audit = audit_callback(steps, out, solved_rule.every if solved_rule is not None else None)
+        audit = audit_callback(steps, solved_rule.every if solved_rule is not None else None)
         callbacks = [episodes, audit]
         if solved_rule is not None:
             solved = UntilSolved(solved_rule, profile)
@@ -124,6 +124,8 @@ def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progres
                 bar.close()
         check_s = solved.record.check_s if solved_rule is not None else 0.0
         total = time.perf_counter() - start - check_s  # training time: the checks are reported apart
+        if out is not None:  # after the timed part: the audit's picture is no training
+            save_audit(audit, out)
         steps = agent.num_timesteps
         physics, render = env.timers["physics"].total_s, env.timers["render"].total_s
         reward = env.reward_timer
