@@ -122,12 +122,13 @@ def test_150_sigkills_during_export_classifier_leave_a_loadable_directory(tmp_pa
     from pytest_drlreward.classifier import open_model_dir
 
     target = tmp_path / "classifier"
-    context = _context("torch", "onnx", "tiny_model", "pytest_drlreward.classifier.export")
-    first = context.Process(target=atomic_workers.export_tiny, args=(str(target), 0))
-    start = time.perf_counter()
-    first.start()
-    first.join()
-    assert first.exitcode == 0 and target.is_dir()
+    context = _context("torch", "onnx", "onnxruntime", "openvino", "tiny_model", "pytest_drlreward.classifier.export")
+    for warm in (0, 1):  # the first export reads torch, ONNX Runtime and OpenVINO cold: time the second one
+        whole = context.Process(target=atomic_workers.export_tiny, args=(str(target), warm))
+        start = time.perf_counter()
+        whole.start()
+        whole.join()
+        assert whole.exitcode == 0 and target.is_dir()
     longest = 1.5 * (time.perf_counter() - start)
     rng, killed = random.Random(0), 0
     for attempt in range(1, KILLS + 1):
@@ -161,7 +162,7 @@ def test_without_renameat2_a_kill_between_the_two_renames_is_repaired_by_the_nex
 def test_two_exporting_writers_and_a_reader_see_no_raw_oserror_and_no_missing_read(tmp_path, record_property):
     pytest.importorskip("torch")
     target = tmp_path / "classifier"
-    context = _context("torch", "onnx", "tiny_model", "pytest_drlreward.classifier.export")
+    context = _context("torch", "onnx", "onnxruntime", "openvino", "tiny_model", "pytest_drlreward.classifier.export")
     first = context.Process(target=atomic_workers.export_tiny, args=(str(target), 0))
     first.start()
     first.join()
