@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_drlreward.classifier.directory import (
+from pytest_drlreward.classifier.directory import ModelDir, import_factory, open_model_dir, sha256_of
+from pytest_drlreward.classifier.metadata import (
     FORMAT_VERSION,
     METADATA_FILE,
     ONNX_FILE,
     READABLE_FORMATS,
     TORCH_FILE,
-    ModelDir,
+    InputSpec,
     ModelDirError,
-    import_factory,
-    open_model_dir,
-    sha256_of,
+    OutputSpec,
 )
-from pytest_drlreward.classifier.metadata import InputSpec, OutputSpec
 
 __all__ = ["FORMAT_VERSION", "METADATA_FILE", "ONNX_FILE", "READABLE_FORMATS", "TORCH_FILE", "DecisionRule",
            "InputSpec", "ModelDir", "ModelDirError", "OutputSpec", "export_classifier", "import_factory",

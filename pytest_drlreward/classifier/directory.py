@@ -29,7 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_drlreward.classifier.metadata import (
+from pytest_drlreward.classifier.metadata import (  # the file names and the error live there (listing, trust)
+    METADATA_FILE,
+    ONNX_FILE,
+    READABLE_FORMATS,
+    TORCH_FILE,
     InputSpec,
     ModelDirError,
     OutputSpec,
@@ -43,11 +47,6 @@ from pytest_drlreward.classifier.metadata import (
 if TYPE_CHECKING:
     from pytest_drlreward.classifier.decision import DecisionRule
 
-FORMAT_VERSION = 2
-READABLE_FORMATS = (1, 2)
-ONNX_FILE = "classifier.onnx"
-TORCH_FILE = "classifier.pt"
-METADATA_FILE = "metadata.json"
 REQUIRED_FILES = (ONNX_FILE, TORCH_FILE)  # format 1; format 2 needs classifier.pt only with a torch_factory
 REQUIRED_KEYS = ("format_version", "inputs", "output", "decision", "files")
 

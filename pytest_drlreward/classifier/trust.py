@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_drlreward.allowlist import REFUSED_MODULES, STANDARD_LIBRARY, Located, Trust, check_reference, import_located
-from pytest_drlreward.classifier.directory import ModelDirError
+from pytest_drlreward.classifier.metadata import ModelDirError
 
 __all__ = ["REFUSED_MODULES", "STANDARD_LIBRARY", "TRUST_HINT", "FactoryLocation", "UntrustedCodeError", "load_factory",
            "locate_factory"]

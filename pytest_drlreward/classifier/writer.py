@@ -17,8 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from pytest_drlreward.atomic import atomic_directory
-from pytest_drlreward.classifier.directory import FORMAT_VERSION, METADATA_FILE, ONNX_FILE, ModelDir, open_model_dir, sha256_of
-from pytest_drlreward.classifier.metadata import DEFAULT_RANGES, InputSpec, OutputSpec, parse_input
+from pytest_drlreward.classifier.directory import ModelDir, open_model_dir, sha256_of
+from pytest_drlreward.classifier.metadata import (
+    DEFAULT_RANGES,
+    FORMAT_VERSION,
+    METADATA_FILE,
+    ONNX_FILE,
+    InputSpec,
+    OutputSpec,
+    parse_input,
+)
 
 SINGLE_INPUT_NAME = "images"
 
