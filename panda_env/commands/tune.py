@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from panda_env.commands.common import UserError, add_command, log
-from pytest_drlreward.atomic import write_text_atomic
+from pytest_drlreward.util.atomic import write_text_atomic
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

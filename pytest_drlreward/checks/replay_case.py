@@ -48,7 +48,7 @@ def case_of(check: str, inputs: Any, row: int, batch_size: int | None, settings:
 def save_case(case: ReplayCase, path: str | Path) -> Path:
     """Write ``case`` to ``path`` (``.npz``: every input by name, the settings) and, when it has a trail,
     the same settings with seeds and actions beside it as ``.json``; each file written whole or not at all."""
-    from pytest_drlreward.atomic import atomic_file, write_text_atomic
+    from pytest_drlreward.util.atomic import atomic_file, write_text_atomic
 
     path = Path(path).with_suffix(".npz")
     meta = {"check": case.check, "settings": case.settings, "single": not isinstance(case.inputs, dict)}

@@ -16,7 +16,6 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from pytest_drlreward.atomic import atomic_directory
 from pytest_drlreward.classifier.directory import ModelDir, open_model_dir, sha256_of
 from pytest_drlreward.classifier.metadata import (
     DEFAULT_RANGES,
@@ -27,6 +26,7 @@ from pytest_drlreward.classifier.metadata import (
     OutputSpec,
     parse_input,
 )
+from pytest_drlreward.util.atomic import atomic_directory
 
 SINGLE_INPUT_NAME = "images"
 
