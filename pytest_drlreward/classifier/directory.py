@@ -29,11 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_drlreward.classifier.metadata import (  # the file names and the error live there (listing, trust)
-    METADATA_FILE,
-    ONNX_FILE,
-    READABLE_FORMATS,
-    TORCH_FILE,
+from pytest_drlreward.classifier.files import METADATA_FILE, ONNX_FILE, READABLE_FORMATS, TORCH_FILE
+from pytest_drlreward.classifier.metadata import (  # ModelDirError lives there: listing and trust import it too
     InputSpec,
     ModelDirError,
     OutputSpec,

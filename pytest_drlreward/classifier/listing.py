@@ -21,7 +21,8 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pytest_drlreward.classifier.metadata import METADATA_FILE, ONNX_FILE, ModelDirError
+from pytest_drlreward.classifier.files import METADATA_FILE, ONNX_FILE
+from pytest_drlreward.classifier.metadata import ModelDirError
 
 DATA_FILES = ("labelled_images.npz",)  # read without pickle by the plugin, opened by no engine
 _ATOMIC_TEMPORARY = re.compile(r"^\.[^/]+\.(tmp-\d+-[^/]+|old-[^/]+|lock)$")

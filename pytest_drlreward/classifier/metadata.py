@@ -28,12 +28,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # decision.py imports numpy; reading metadata must not (the plugin loads this module)
     from pytest_drlreward.classifier.decision import DecisionRule
 
-FORMAT_VERSION = 2
-READABLE_FORMATS = (1, 2)
-ONNX_FILE = "classifier.onnx"
-TORCH_FILE = "classifier.pt"
-METADATA_FILE = "metadata.json"
-
 DTYPES = ("uint8", "float32")
 LAYOUT_AXES = "NTDHWC"  # batch, time, depth, height, width, channels
 DEFAULT_RANGES = {"uint8": (0.0, 255.0), "float32": (0.0, 1.0)}

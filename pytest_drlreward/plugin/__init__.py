@@ -3,6 +3,9 @@
 Loading it imports only the standard library, pytest and light parts of this package; torch, ONNX
 Runtime, OpenVINO and PyBullet are imported by fixtures when a test asks for them. At start
 (``pytest_configure``) every setting is checked, so a bad one is one usage error.
+
+This package is the pytest side (docs/architecture.md): the setting table and its readers, the start checks
+(``preflight``), fixtures, recorders and verdicts live beside this module; only it and ``suite/`` import pytest.
 """
 
 from __future__ import annotations
