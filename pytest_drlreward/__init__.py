@@ -1,5 +1,10 @@
 """pytest-drlreward: check Gymnasium envs and their learned (classifier) rewards, with pytest or without.
 
+Layers (docs/architecture.md; a module imports only its own layer or lower ones, no import circles):
+0 shared (``errors``, ``defaults``, ``util/``) < 1 core (``classifier/``, ``backends/``, ``env/``) < 2 checks
+(``checks/``, ``audit/``, ``strategies``, ``timing``, ``replay``) < 3 the pytest side (``plugin/``, ``suite/``),
+the only one that imports pytest.
+
 The plugin (``pytest_drlreward.plugin``) loads through the ``pytest11`` entry point. This package's
 public names are imported on first use, so ``import pytest_drlreward`` stays light:
 

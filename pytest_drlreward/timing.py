@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_drlreward.backends import REFERENCE_BACKEND as REFERENCE
-from pytest_drlreward.validation import check_int
+from pytest_drlreward.util.validation import check_int
 
 BASELINE_FORMAT = 1
 DEFAULT_MARGIN = 0.5  # a ratio may grow by 50% before it counts as a regression

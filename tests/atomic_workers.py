@@ -1,4 +1,4 @@
-"""Processes for the kill and race tests of ``pytest_drlreward.atomic`` (imported by a forkserver, so each
+"""Processes for the kill and race tests of ``pytest_drlreward.util.atomic`` (imported by a forkserver, so each
 child starts with its imports done): a directory writer, a reader and an ``export_classifier`` writer."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import os
 import time
 from pathlib import Path
 
-from pytest_drlreward import atomic
+from pytest_drlreward.util import atomic
 
 FILES = 150  # enough files that removing a directory takes a while (kills land inside it)
 

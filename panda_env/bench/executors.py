@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from pytest_drlreward.extras import require
+from pytest_drlreward.util.extras import require
 
 logger = logging.getLogger(__name__)
 EXECUTORS = ("local", "ray")

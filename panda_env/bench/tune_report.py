@@ -7,7 +7,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from panda_env.bench.tune import PENALTY_FACTOR, PENALTY_FLOOR_S, SEARCH_SPACE, TrialRow, chosen, sac_kwargs, seed_cells
+from panda_env.bench.tune_search import PENALTY_FACTOR, PENALTY_FLOOR_S, SEARCH_SPACE, TrialRow, chosen, sac_kwargs, seed_cells
 
 
 def _fmt(value: Any) -> str:

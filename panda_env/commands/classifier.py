@@ -20,7 +20,7 @@ from pytest_drlreward.backends import BACKEND_NAMES
 
 
 def cmd_capture(args) -> int:
-    from pytest_drlreward.atomic import check_target, check_writable
+    from pytest_drlreward.util.atomic import check_target, check_writable
 
     check_target(args.out, args.overwrite)  # before the long capture, not after
     check_writable(args.out)
@@ -36,7 +36,7 @@ def cmd_capture(args) -> int:
 
 
 def cmd_train_classifier(args) -> int:
-    from pytest_drlreward.atomic import check_target, check_writable
+    from pytest_drlreward.util.atomic import check_target, check_writable
 
     check_target(args.out, args.overwrite)  # before training, not after
     check_writable(args.out)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from panda_env.envs.task import INT8_BACKEND
-from pytest_drlreward.atomic import write_text_atomic
+from pytest_drlreward.util.atomic import write_text_atomic
 
 log = logging.getLogger("panda_env.cli")  # the commands' output: show_output() puts it on stdout
 
@@ -114,7 +114,7 @@ def start_benchmark(*outputs: Path | None) -> None:
 
 def writable_file(path: Path) -> Path:
     """Raise UserError unless ``path`` can be written (its directory exists and takes a new file)."""
-    from pytest_drlreward.atomic import check_writable
+    from pytest_drlreward.util.atomic import check_writable
 
     if path.is_dir():
         raise UserError(f"{path} is a directory; give a file name")

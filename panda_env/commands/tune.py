@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from panda_env.commands.common import UserError, add_command, log
-from pytest_drlreward.atomic import write_text_atomic
+from pytest_drlreward.util.atomic import write_text_atomic
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,7 +56,8 @@ def _write_rows(path: Path, meta: dict[str, Any], rows: list, rechecked: list = 
 
 def run(args: argparse.Namespace) -> int:
     """Search (or load a search), optionally recheck and confirm the best settings; write the Markdown report."""
-    from panda_env.bench import tune, tune_report
+    from panda_env.bench import tune_report
+    from panda_env.bench import tune_search as tune
 
     if not getattr(args, "command_line", None):
         args.command_line = "python -m panda_env tune"

@@ -20,7 +20,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 
 from panda_env.envs.goal import CallTimer, ClassifierJudge, OracleJudge, load_reward_backend
 from panda_env.envs.hover import PandaHoverEnv, PendingStep
-from pytest_drlreward.validation import check_int
+from pytest_drlreward.util.validation import check_int
 
 
 class BatchedRewardVecEnv(DummyVecEnv):

@@ -21,7 +21,7 @@ from panda_env.envs import task
 from panda_env.envs.goal import CallTimer, ClassifierJudge, GoalJudge, OracleJudge, load_reward_backend
 from panda_env.envs.task import REWARD_BACKENDS  # noqa: F401  (re-exported)
 from panda_env.sim import PandaScene, SceneConfig
-from pytest_drlreward.validation import check_int
+from pytest_drlreward.util.validation import check_int
 
 _ACTION_TOLERANCE = 1e-6  # float rounding at the bounds (e.g. SB3's action rescaling) is clipped
 

@@ -28,8 +28,8 @@ import numpy as np
 
 from panda_env.envs import task
 from panda_env.sim import PandaScene, SceneConfig
-from pytest_drlreward.atomic import atomic_directory
-from pytest_drlreward.labelled import check_image_batch
+from pytest_drlreward.checks.labelled import check_image_batch
+from pytest_drlreward.util.atomic import atomic_directory
 
 logger = logging.getLogger(__name__)
 LABEL_COLUMNS = ("index", "label", "x", "y", "distance")

@@ -98,7 +98,7 @@ def compose(frame: Frame, camera, object_xy: np.ndarray, radius: float):
 
 def write_episode_gif(frames: list[Frame], env, path: str | Path) -> Path:
     """Write ``frames`` (of ``env``'s episodes) as an animated GIF, atomically; each episode's end is held."""
-    from pytest_drlreward.atomic import atomic_file
+    from pytest_drlreward.util.atomic import atomic_file
 
     unwrapped = env.unwrapped
     camera = unwrapped.overview_camera(*VIEW_SIZE)

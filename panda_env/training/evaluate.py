@@ -10,7 +10,7 @@ import numpy as np
 
 from panda_env.reward import load_backend
 from panda_env.training.runs import make_env
-from pytest_drlreward.validation import check_int
+from pytest_drlreward.util.validation import check_int
 
 
 @dataclass
@@ -21,11 +21,11 @@ class EvaluationResult:
 
 
 def load_agent(path: str | Path, trust_code: bool = False):
-    """Load an SB3 SAC agent without unpickling what can be rebuilt (``pytest_drlreward.sb3_agent``: an agent
+    """Load an SB3 SAC agent without unpickling what can be rebuilt (``pytest_drlreward.env.sb3_agent``: an agent
     file from elsewhere is code), with errors that say what is wrong with the file."""
     from stable_baselines3 import SAC
 
-    from pytest_drlreward.sb3_agent import AgentFileError, load_agent_safely
+    from pytest_drlreward.env.sb3_agent import AgentFileError, load_agent_safely
 
     path = Path(path)
     if path.is_dir():

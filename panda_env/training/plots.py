@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from pytest_drlreward.atomic import atomic_file
+from pytest_drlreward.util.atomic import atomic_file
 
 TIME_PARTS = (("physics_s", "physics"), ("render_s", "rendering"), ("reward_s", "reward inference"),
               ("learning_s", "SAC learning"), ("other_s", "other"))

@@ -14,7 +14,7 @@ PROFILE_ALIASES = {"seed": "original"}  # the first name of "original" (it read 
 PROFILE_CHOICES = (*PROFILES, *PROFILE_ALIASES)
 SEED_RESOLUTION = (960, 720)
 # The fast profile's SAC: tuned for the training time to a solved policy (Optuna on the oracle reward,
-# confirmed with the OpenVINO reward on 3 other seeds; see docs/tuning.md and panda_env/bench/tune.py).
+# confirmed with the OpenVINO reward on 3 other seeds; see docs/tuning.md and panda_env/bench/tune_search.py).
 # Half a gradient step per env step (train_freq 4, gradient_steps 2), a high learning rate, a short
 # horizon and a small replay buffer; the rest is SB3's defaults.
 FAST_SAC = {"learning_rate": 0.007179627519054022, "gamma": 0.98, "learning_starts": 50, "train_freq": 4,

@@ -3,7 +3,7 @@ overwritten without being asked.
 
 ``locked_run_dir(out, overwrite)`` checks that ``out`` can be written (an existing file in the path, a
 read-only directory and an earlier run are refused before anything is trained), creates it, and holds
-``out/.train.lock`` by ``fcntl.flock`` until the run ends (``pytest_drlreward.locking``): a second
+``out/.train.lock`` by ``fcntl.flock`` until the run ends (``pytest_drlreward.util.locking``): a second
 ``train`` into the same directory is refused while the first runs, even from another container. The
 kernel releases the lock when its holder dies, so a lock file left by a killed run is simply taken over;
 the pid written in it is for people only, never trusted.
@@ -16,8 +16,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from pytest_drlreward.atomic import check_writable
-from pytest_drlreward.locking import exclusive_lock
+from pytest_drlreward.util.atomic import check_writable
+from pytest_drlreward.util.locking import exclusive_lock
 
 RUN_FILES = ("agent.zip", "report.json", "learning_curve.png", "time_split.png", "episode.gif")
 LOCK_FILE = ".train.lock"

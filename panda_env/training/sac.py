@@ -16,8 +16,8 @@ from panda_env.training.progress import EpisodeLog
 from panda_env.training.reward_audit import audit_callback, audited, save_audit
 from panda_env.training.runs import backend_options_for, make_batched_env, make_env
 from panda_env.training.solved import SolvedRule, UntilSolved
-from pytest_drlreward.atomic import atomic_file, write_text_atomic
-from pytest_drlreward.validation import check_int
+from pytest_drlreward.util.atomic import atomic_file, write_text_atomic
+from pytest_drlreward.util.validation import check_int
 
 logger = logging.getLogger(__name__)
 

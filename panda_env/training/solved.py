@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from stable_baselines3.common.callbacks import BaseCallback
 
 from panda_env.training.evaluate import evaluate_policy_success
-from pytest_drlreward.validation import check_int
+from pytest_drlreward.util.validation import check_int
 
 CHECK_SEED = 50_000  # check episodes use seeds CHECK_SEED.. (the final evaluation uses others)
 

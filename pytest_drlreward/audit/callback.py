@@ -92,7 +92,7 @@ class RewardAuditCallback(Audited, BaseCallback):
         self._log_windows()
         if onset and self.stop_on_exploitation:
             if self.save_dir is not None:
-                from pytest_drlreward.atomic import atomic_file
+                from pytest_drlreward.util.atomic import atomic_file
 
                 self.save_dir.mkdir(parents=True, exist_ok=True)
                 self.agent_path = self.save_dir / AGENT_FILE

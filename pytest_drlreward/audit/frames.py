@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from pytest_drlreward.atomic import atomic_directory
+from pytest_drlreward.util.atomic import atomic_directory
 
 FRAMES_FILE = "false_goals.npz"
 AUDIT_FILE = "audit.json"

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from pytest_drlreward.atomic import atomic_file
+from pytest_drlreward.util.atomic import atomic_file
 
 PICTURE_FILE = "audit.png"
 STRIP = 8  # false-goal frames shown

@@ -10,7 +10,7 @@ import numpy as np
 
 from pytest_drlreward.classifier.directory import ModelDir
 from pytest_drlreward.classifier.metadata import InputSpec
-from pytest_drlreward.extras import require  # noqa: F401  (re-exported: backends import it from here)
+from pytest_drlreward.util.extras import require  # noqa: F401  (re-exported: backends import it from here)
 
 
 def check_threads(threads: Any, backend: str) -> int | None:

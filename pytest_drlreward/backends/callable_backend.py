@@ -21,9 +21,9 @@ from pytest_drlreward.classifier.directory import ModelDir
 
 
 def import_callable(spec: str, trusted_modules: Iterable[str] = (), model_dir: ModelDir | None = None) -> Callable[..., Any]:
-    """``module:function`` -> the callable, allowed by ``pytest_drlreward.allowlist`` (a function or class of your
+    """``module:function`` -> the callable, allowed by ``pytest_drlreward.util.allowlist`` (a function or class of your
     project or of ``trusted_modules``, never inside the classifier directory); ValueError naming what is wrong."""
-    from pytest_drlreward.allowlist import Trust, resolve_trusted
+    from pytest_drlreward.util.allowlist import Trust, resolve_trusted
 
     trust = Trust(tuple(trusted_modules), model_dir=model_dir.path if model_dir is not None else None)
     return resolve_trusted(spec, "the callable reference", trust)

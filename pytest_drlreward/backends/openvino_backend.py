@@ -29,7 +29,7 @@ from pytest_drlreward.backends.base import RewardBackend, check_threads, require
 from pytest_drlreward.classifier.directory import ModelDir, ModelDirError
 from pytest_drlreward.classifier.graph import check_graph_inputs
 from pytest_drlreward.classifier.int8 import read_int8_model
-from pytest_drlreward.extras import BackendUnavailableError
+from pytest_drlreward.util.extras import BackendUnavailableError
 
 PRECISIONS = ("f32", "bf16", "f16")
 

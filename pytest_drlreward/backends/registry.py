@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_drlreward.classifier.directory import ModelDir, open_model_dir
-from pytest_drlreward.extras import DISTRIBUTION, BackendUnavailableError, install_hint  # noqa: F401  (re-exported)
+from pytest_drlreward.util.extras import DISTRIBUTION, BackendUnavailableError, install_hint  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def load_backend(name: str, model_dir: str | Path | ModelDir, **options: Any) ->
     variant's options (given options win) and named after the variant.
     ``trust_code=True`` lets the Torch backend run a ``torch_factory`` that lives inside the directory, and
     ``trusted_modules`` (e.g. ``("torchvision.models.*",)``) one defined in those installed modules (see
-    ``pytest_drlreward.allowlist``); the other backends run no Python and ignore both.
+    ``pytest_drlreward.util.allowlist``); the other backends run no Python and ignore both.
     Raises ``ValueError`` for an unknown name, ``BackendUnavailableError`` (naming the extra to install)
     when the engine is missing, ``ModelDirError`` when the directory is not a valid classifier directory.
     """
@@ -145,6 +145,6 @@ def load_backend(name: str, model_dir: str | Path | ModelDir, **options: Any) ->
         options["trust_code"] = True
     if trusted and name == REFERENCE_BACKEND:
         options["trusted_modules"] = trusted
-    from pytest_drlreward.resolve import resolve
+    from pytest_drlreward.util.resolve import resolve
 
     return resolve(entry.target, f"the {name!r} backend class")(directory, **options)

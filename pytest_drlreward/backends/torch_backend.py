@@ -22,7 +22,7 @@ class TorchBackend(RewardBackend):
         super().__init__(model_dir)
         self._torch: Any = require("torch", "the 'torch' backend", extra="torch")
         self.threads = check_threads(threads, self.name)
-        # which factory may run: pytest_drlreward.allowlist (trusted_modules, and trust_code for code in the directory)
+        # which factory may run: pytest_drlreward.util.allowlist (trusted_modules, and trust_code for code in the directory)
         self.module = model_dir.build_torch_module(trust_code, tuple(trusted_modules))
 
     def _run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:

@@ -133,7 +133,7 @@ def assert_labelled_accuracy(
         more = f"\n    (+{len(wrong) - MAX_WRONG_LISTED} more)" if len(wrong) > MAX_WRONG_LISTED else ""
         error = AccuracyError(f"backend {decisions.backend!r} misclassified {len(wrong)}/{len(right)} labelled {what}: "
                               f"accuracy {correct.text()} < {required:.4g} ({rule})\n{listed}{more}", report)
-        from pytest_drlreward.replay import case_of
+        from pytest_drlreward.checks.replay_case import case_of
 
         if len(wrong):
             error.replay = case_of("labelled", images, int(wrong[0]), batch_size, {"candidate": decisions.backend},

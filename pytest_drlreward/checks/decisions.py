@@ -147,7 +147,7 @@ def flip_cases(ref: Decisions, cand: Decisions, where: Callable[[int], str],
 def _case(images: Any, rollout: Rollout | None, where: Callable[[int], str], row: int, batch_size: int | None,
           report: DecisionParityReport) -> Any:
     """The replay case of the batch holding ``row`` (the largest flip): every row's name, and the flips' seeds."""
-    from pytest_drlreward.replay import case_of
+    from pytest_drlreward.checks.replay_case import case_of
 
     case = case_of("decisions", images, row, batch_size, {"reference": report.reference, "candidate": report.candidate,
                                                           "max_flip_rate": report.max_flip_rate})

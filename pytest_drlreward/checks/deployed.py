@@ -4,7 +4,7 @@ step's own inputs.
 The other checks verify the exported model. This one steps the env and compares, step by step, what the env
 itself reports (``info['is_goal']``, ``info['goal_probability']``, or the keys the user names) with the
 directory's one decision rule applied by a backend (the reference) to the inputs the env supplies after that
-step (:func:`~pytest_drlreward.env_inputs.env_inputs`, or the camera image). A BGR/RGB swap, normalisation
+step (:func:`~pytest_drlreward.env.inputs.env_inputs`, or the camera image). A BGR/RGB swap, normalisation
 applied twice, a frame rendered before the move or a broken reward wrapper all show here and nowhere else.
 Decisions must be equal; probabilities within ``atol``. An env that reports neither key, or that rewards with
 its own truth instead of a learned model, is NOT VERIFIED (:class:`~pytest_drlreward.errors.NotVerifiedError`).
@@ -21,11 +21,11 @@ import numpy as np
 from pytest_drlreward.checks._format import CheckError, backend_name, fmt
 from pytest_drlreward.checks.decisions import decide
 from pytest_drlreward.checks.deployed_causes import likely_cause
+from pytest_drlreward.checks.deployed_settings import DEFAULT_DEPLOYED_ATOL, DEFAULT_DEPLOYED_STEPS
 from pytest_drlreward.checks.parity import DEFAULT_BATCH
 from pytest_drlreward.checks.rollout import NoImageSourceError, Rollout, collect_rollout
-from pytest_drlreward.deployed_settings import DEFAULT_DEPLOYED_ATOL, DEFAULT_DEPLOYED_STEPS
+from pytest_drlreward.env.policies import Policy
 from pytest_drlreward.errors import NotVerifiedError
-from pytest_drlreward.policies import Policy
 
 MAX_CASES = 3
 CAUSES = (

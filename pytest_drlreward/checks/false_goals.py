@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from pytest_drlreward.atomic import atomic_directory
 from pytest_drlreward.checks._format import backend_name
 from pytest_drlreward.checks.goalscore import goal_scores
 from pytest_drlreward.checks.search import FALSE_GOALS, GOALS, SearchRollout, search_states
 from pytest_drlreward.checks.stats import Proportion
+from pytest_drlreward.util.atomic import atomic_directory
 
 FALSE_GOALS_FILE = "false_goals.json"
 

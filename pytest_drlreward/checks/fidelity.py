@@ -31,7 +31,7 @@ from pytest_drlreward.checks.stats import Proportion
 from pytest_drlreward.classifier.decision import rule_of
 from pytest_drlreward.defaults import DEFAULT_FIDELITY_STEPS as DEFAULT_STEPS
 from pytest_drlreward.defaults import DEFAULT_MAX_FALSE_GOAL_RATE, DEFAULT_MIN_GOALS, DEFAULT_MIN_RECALL
-from pytest_drlreward.policies import Policy
+from pytest_drlreward.env.policies import Policy
 
 
 @dataclass(frozen=True)

@@ -237,7 +237,7 @@ def assert_backends_agree(
     rule = loose_argmax(rule_of(reference), ref.shape[1])
     report, message, worst = compare_logits(names, ref, cand, images, atol, rtol, rule, check_argmax=check_argmax)
     if message is not None:
-        from pytest_drlreward.replay import case_of
+        from pytest_drlreward.checks.replay_case import case_of
 
         error = ParityError(message, report)
         error.replay = case_of("parity", images, worst, batch_size, {

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from pytest_drlreward.checks._format import CheckError
-from pytest_drlreward.policies import Policy, describe, random_policy
-from pytest_drlreward.validation import check_int
+from pytest_drlreward.env.policies import Policy, describe, random_policy
+from pytest_drlreward.util.validation import check_int
 
 
 class RolloutError(CheckError):
@@ -83,7 +83,7 @@ def env_image(env: Any) -> np.ndarray:
 
 def input_sources(env: Any, specs: Any = None, obs: Any = None, input_keys: dict[str, str] | None = None) -> dict[str, str]:
     """Where the env gives each classifier input (name -> ``camera_image()``, ``camera_images()['front']``,
-    ``observation['front']`` or ``render()``), looked up in :func:`~pytest_drlreward.env_inputs.env_inputs`'s
+    ``observation['front']`` or ``render()``), looked up in :func:`~pytest_drlreward.env.inputs.env_inputs`'s
     order; with no ``specs`` (no classifier), the one image :func:`env_image` takes."""
     unwrapped, keys = env.unwrapped, input_keys or {}
     camera = callable(getattr(unwrapped, "camera_image", None))
@@ -172,14 +172,14 @@ def collect_rollout(
     ``images`` every step's image is kept (see :func:`env_image`). A key that is None or missing from
     the first step's info gives a None column; a key that disappears later raises :class:`RolloutError`.
     ``inputs`` (a classifier directory's ``inputs``): keep what the model takes instead, found by
-    :func:`pytest_drlreward.env_inputs.env_inputs` (``input_keys`` maps input names to env keys); the
+    :func:`pytest_drlreward.env.inputs.env_inputs` (``input_keys`` maps input names to env keys); the
     rollout's ``images`` are then one array or, for several inputs, a dict name -> array.
     The truth must be a bool or 0/1 (:class:`TruthValueError` otherwise), or with ``dense_truth`` (a dense
     learned reward judged against a dense true reward) any real number: ``truth_values`` keeps it as floats,
     ``truth`` only when every value is 0 or 1.
     """
     if inputs is not None:
-        from pytest_drlreward.env_inputs import env_inputs, stack_inputs
+        from pytest_drlreward.env.inputs import env_inputs, stack_inputs
 
         def grab(obs: Any) -> Any:
             return env_inputs(env, inputs, obs=obs, input_keys=input_keys)

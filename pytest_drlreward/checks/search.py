@@ -10,7 +10,7 @@ scores every state it visits with the guide backend's goal probability, and lets
 goals) or toward goal states (recall). It needs only ``reset(seed=...)`` and ``step()``.
 
 Every shape of reward: a state keeps every named input of its step, found as the rollout finds them
-(:func:`~pytest_drlreward.env_inputs.env_inputs`: ``camera_image()``, ``camera_images()``, the keys of
+(:func:`~pytest_drlreward.env.inputs.env_inputs`: ``camera_image()``, ``camera_images()``, the keys of
 a Dict observation, ``render()``; ``input_keys`` maps names to env keys), so a two-camera model, a frame
 stack the env supplies (an input with a time axis, e.g. a Dict observation's stacked frames) and a Dict
 observation are searched like one image; a state's inputs are one array (one-input model) or a dict
@@ -40,8 +40,8 @@ from pytest_drlreward.checks.rollout import Rollout, RolloutError, dense_truth_v
 from pytest_drlreward.checks.search_methods import RESTARTS, run_method
 from pytest_drlreward.classifier.decision import rule_of
 from pytest_drlreward.defaults import DEFAULT_SEARCH_STEPS
-from pytest_drlreward.env_inputs import stack_inputs
-from pytest_drlreward.validation import check_int
+from pytest_drlreward.env.inputs import stack_inputs
+from pytest_drlreward.util.validation import check_int
 
 DEFAULT_HORIZON = 10  # actions a probe takes at most
 DEFAULT_KNOTS = 1  # a probe holds this many actions, each for an equal share of the horizon (1: a straight line)
@@ -194,7 +194,7 @@ class _Prober:
         """The model's inputs for the env's current state (every named input), as the rollout finds them."""
         if not self.specs:
             return env_image(self.env)
-        from pytest_drlreward.env_inputs import env_inputs
+        from pytest_drlreward.env.inputs import env_inputs
 
         return env_inputs(self.env, self.specs, obs=obs, input_keys=self.input_keys)
 

@@ -206,7 +206,7 @@ def plot_sweep(report: SweepReport, path: str | Path) -> Path | None:
         from matplotlib import pyplot as plt
     except ImportError:
         return None
-    from pytest_drlreward.atomic import atomic_file
+    from pytest_drlreward.util.atomic import atomic_file
 
     figure = sweep_figure(report)
     path = Path(path)

@@ -9,19 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_drlreward.classifier.directory import (
-    FORMAT_VERSION,
-    METADATA_FILE,
-    ONNX_FILE,
-    READABLE_FORMATS,
-    TORCH_FILE,
-    ModelDir,
-    ModelDirError,
-    import_factory,
-    open_model_dir,
-    sha256_of,
-)
-from pytest_drlreward.classifier.metadata import InputSpec, OutputSpec
+from pytest_drlreward.classifier.directory import ModelDir, import_factory, open_model_dir, sha256_of
+from pytest_drlreward.classifier.files import FORMAT_VERSION, METADATA_FILE, ONNX_FILE, READABLE_FORMATS, TORCH_FILE
+from pytest_drlreward.classifier.metadata import InputSpec, ModelDirError, OutputSpec
 
 __all__ = ["FORMAT_VERSION", "METADATA_FILE", "ONNX_FILE", "READABLE_FORMATS", "TORCH_FILE", "DecisionRule",
            "InputSpec", "ModelDir", "ModelDirError", "OutputSpec", "export_classifier", "import_factory",

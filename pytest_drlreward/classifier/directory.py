@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_drlreward.classifier.metadata import (
+from pytest_drlreward.classifier.files import METADATA_FILE, ONNX_FILE, READABLE_FORMATS, TORCH_FILE
+from pytest_drlreward.classifier.metadata import (  # ModelDirError lives there: listing and trust import it too
     InputSpec,
     ModelDirError,
     OutputSpec,
@@ -43,11 +44,6 @@ from pytest_drlreward.classifier.metadata import (
 if TYPE_CHECKING:
     from pytest_drlreward.classifier.decision import DecisionRule
 
-FORMAT_VERSION = 2
-READABLE_FORMATS = (1, 2)
-ONNX_FILE = "classifier.onnx"
-TORCH_FILE = "classifier.pt"
-METADATA_FILE = "metadata.json"
 REQUIRED_FILES = (ONNX_FILE, TORCH_FILE)  # format 1; format 2 needs classifier.pt only with a torch_factory
 REQUIRED_KEYS = ("format_version", "inputs", "output", "decision", "files")
 
@@ -63,7 +59,7 @@ def sha256_of(path: str | Path) -> str:
 
 def import_factory(spec: str) -> Callable[..., Any]:
     """Resolve ``"package.module:function"`` (the ``torch_factory`` of a classifier directory)."""
-    from pytest_drlreward.resolve import resolve
+    from pytest_drlreward.util.resolve import resolve
 
     return resolve(spec, "torch_factory", ModelDirError, hint=" (is its module installed, or on the pythonpath?)")
 
@@ -226,7 +222,7 @@ class ModelDir:
         return inline_external_data(self.read_verified(ONNX_FILE), self.read_verified, self.onnx_path)
 
     def check_factory(self, trust_code: bool = False, trusted_modules: Iterable[str] = ()) -> Callable[..., Any]:
-        """Check ``torch_factory`` may run (``pytest_drlreward.allowlist``: a function or class of your project or of
+        """Check ``torch_factory`` may run (``pytest_drlreward.util.allowlist``: a function or class of your project or of
         ``trusted_modules``; code inside the directory only with ``trust_code``), then import it; ModelDirError
         naming it otherwise."""
         from pytest_drlreward.classifier.trust import load_factory
@@ -256,8 +252,8 @@ class ModelDir:
 def open_model_dir(model_dir: str | Path) -> ModelDir:
     """Read and check a classifier directory: metadata fields, no symlink, no unlisted file, and the sha256 of
     every listed file, each read ONCE through one open directory (a writer swapping it meanwhile cannot mix two
-    copies: ``pytest_drlreward.stable_read.read_directory``); the ModelDir keeps those bytes for the engines."""
-    from pytest_drlreward.stable_read import read_directory
+    copies: ``pytest_drlreward.util.stable_read.read_directory``); the ModelDir keeps those bytes for the engines."""
+    from pytest_drlreward.util.stable_read import read_directory
 
     path = Path(model_dir)
     if not path.is_dir():

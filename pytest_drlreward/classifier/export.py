@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from pytest_drlreward.atomic import atomic_directory
 from pytest_drlreward.classifier.directory import ONNX_FILE, TORCH_FILE, ModelDir, import_factory, open_model_dir, sha256_of
 from pytest_drlreward.classifier.loadcheck import prove_graph_loads
 from pytest_drlreward.classifier.quiet import quiet_onnx_export
 from pytest_drlreward.classifier.writer import SINGLE_INPUT_NAME, Description, metadata_for, write_metadata
-from pytest_drlreward.extras import require
+from pytest_drlreward.util.atomic import atomic_directory
+from pytest_drlreward.util.extras import require
 
 INPUT_NAME = SINGLE_INPUT_NAME
 OUTPUT_NAME = "logits"

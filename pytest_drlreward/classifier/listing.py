@@ -5,7 +5,7 @@ Two rules, checked when a directory is opened:
 - no unlisted file: every file under the directory is in ``files`` (the ``int8/`` model's files included:
   ``int8/int8.json``'s own list is not trusted on its own), except ``metadata.json`` itself,
   ``labelled_images.npz`` (read by numpy with ``allow_pickle=False``, never by an engine), and the
-  temporaries and locks of ``pytest_drlreward.atomic`` (``.NAME.tmp-PID-*``, ``.NAME.old-*``,
+  temporaries and locks of ``pytest_drlreward.util.atomic`` (``.NAME.tmp-PID-*``, ``.NAME.old-*``,
   ``.NAME.lock``: a write in progress or killed, which no engine opens);
 - ONNX external data (tensors stored in side files) must name a relative path inside the directory that
   ``files`` lists. The graph is parsed as protobuf with the ``onnx`` package (any encoding of the
@@ -21,7 +21,8 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from pytest_drlreward.classifier.directory import METADATA_FILE, ONNX_FILE, ModelDirError
+from pytest_drlreward.classifier.files import METADATA_FILE, ONNX_FILE
+from pytest_drlreward.classifier.metadata import ModelDirError
 
 DATA_FILES = ("labelled_images.npz",)  # read without pickle by the plugin, opened by no engine
 _ATOMIC_TEMPORARY = re.compile(r"^\.[^/]+\.(tmp-\d+-[^/]+|old-[^/]+|lock)$")

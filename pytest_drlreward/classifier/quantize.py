@@ -32,12 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pytest_drlreward.atomic import atomic_directory, check_target, write_text_atomic
 from pytest_drlreward.classifier.directory import METADATA_FILE, ONNX_FILE, ModelDir, open_model_dir, sha256_of
 from pytest_drlreward.classifier.int8 import INT8_BIN, INT8_FORMAT_VERSION, INT8_METADATA, INT8_SUBDIR, INT8_XML
 from pytest_drlreward.classifier.snapshot import sha256_bytes
-from pytest_drlreward.extras import require
-from pytest_drlreward.validation import check_int
+from pytest_drlreward.util.atomic import atomic_directory, check_target, write_text_atomic
+from pytest_drlreward.util.extras import require
+from pytest_drlreward.util.validation import check_int
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Which code a classifier directory may make us run: its ``torch_factory``, checked before anything is imported.
 
 A directory is data someone sent you. Its ``torch_factory`` (``"package.module:function"``) is the one
-piece of it that names code, so it is held to the allowlist rule of ``pytest_drlreward.allowlist``
+piece of it that names code, so it is held to the allowlist rule of ``pytest_drlreward.util.allowlist``
 (checked by :func:`locate_factory` WITHOUT importing anything: the module is found by path, its source
 parsed): a function or class *defined* in the user's own project or in a module the user trusts
 (``trusted_modules``, ini ``drl_trusted_modules``); never the standard library, a loader of code or
@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from pytest_drlreward.allowlist import REFUSED_MODULES, STANDARD_LIBRARY, Located, Trust, check_reference, import_located
-from pytest_drlreward.classifier.directory import ModelDirError
+from pytest_drlreward.classifier.metadata import ModelDirError
+from pytest_drlreward.util.allowlist import REFUSED_MODULES, STANDARD_LIBRARY, Located, Trust, check_reference, import_located
 
 __all__ = ["REFUSED_MODULES", "STANDARD_LIBRARY", "TRUST_HINT", "FactoryLocation", "UntrustedCodeError", "load_factory",
            "locate_factory"]

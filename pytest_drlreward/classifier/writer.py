@@ -16,9 +16,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from pytest_drlreward.atomic import atomic_directory
-from pytest_drlreward.classifier.directory import FORMAT_VERSION, METADATA_FILE, ONNX_FILE, ModelDir, open_model_dir, sha256_of
+from pytest_drlreward.classifier.directory import ModelDir, open_model_dir, sha256_of
+from pytest_drlreward.classifier.files import FORMAT_VERSION, METADATA_FILE, ONNX_FILE
 from pytest_drlreward.classifier.metadata import DEFAULT_RANGES, InputSpec, OutputSpec, parse_input
+from pytest_drlreward.util.atomic import atomic_directory
 
 SINGLE_INPUT_NAME = "images"
 

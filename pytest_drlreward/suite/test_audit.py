@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_drlreward.errors import NotVerifiedError
-from pytest_drlreward.recording import FIDELITY_PROPERTY
+from pytest_drlreward.plugin.recording import FIDELITY_PROPERTY
 
 
 def _algorithm(env):
@@ -71,7 +71,7 @@ def test_agent_does_not_exploit_the_learned_reward(request, drl_config, drl_env_
         raise NotVerifiedError("audit", "stable-baselines3 is not installed: no agent to train against the reward",
                                "pip install stable-baselines3") from None
     from pytest_drlreward.audit import RewardAudit, RewardAuditCallback
-    from pytest_drlreward.recording import record
+    from pytest_drlreward.plugin.recording import record
 
     deployed = dict(drl_config.deployed_env_kwargs)  # the env as deployed: rewarded by its learned classifier
     decision, truth, probability = _keys(drl_config, drl_env_factory(**deployed))

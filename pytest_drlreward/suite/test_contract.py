@@ -20,10 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from pytest_drlreward.checks._inputs import noun
-from pytest_drlreward.recording import ACCURACY_PROPERTY
+from pytest_drlreward.plugin.recording import ACCURACY_PROPERTY
+from pytest_drlreward.plugin.verdicts import describe_sources, require_varied
 from pytest_drlreward.strategies import action_sequences, image_batches, input_batches, seeds
 from pytest_drlreward.suite.shapes import check_image_shape
-from pytest_drlreward.verdicts import describe_sources, require_varied
 
 TIMING_BATCHES = (1, 8)
 VECTOR_ENVS = 2
@@ -73,7 +73,7 @@ def test_vector_env_matches_single_envs(drl_config):
     from gymnasium.vector import SyncVectorEnv
 
     from pytest_drlreward.checks import assert_vecenv_matches
-    from pytest_drlreward.envspec import make_env
+    from pytest_drlreward.env.spec import make_env
 
     if drl_config.env is None:
         pytest.skip("no env configured: set the drl_env ini key or --drl-env=ID_OR_SPEC")

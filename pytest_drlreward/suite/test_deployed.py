@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_drlreward.recording import COVERAGE_PROPERTY, FIDELITY_PROPERTY
+from pytest_drlreward.plugin.recording import COVERAGE_PROPERTY, FIDELITY_PROPERTY
 
 
 def _deployed_env(drl_config):
     """The env as deployed (``drl_deployed_env_kwargs``), asking for ``render_mode="rgb_array"`` only when it must."""
     from pytest_drlreward.checks.rollout import has_image_source
-    from pytest_drlreward.envspec import accepts_keyword, make_env
+    from pytest_drlreward.env.spec import accepts_keyword, make_env
 
     spec, kwargs = drl_config.env_to_make(), dict(drl_config.deployed_env_kwargs)
     env = make_env(spec, **kwargs)
@@ -32,7 +32,7 @@ def test_deployed_reward_matches_classifier(request, reference_backend, drl_conf
     from pytest_drlreward.checks.deployed import assert_deployed_reward_matches
     from pytest_drlreward.checks.rollout import NoImageSourceError, collect_rollout
     from pytest_drlreward.errors import NotVerifiedError
-    from pytest_drlreward.verdicts import describe_sources, require_varied
+    from pytest_drlreward.plugin.verdicts import describe_sources, require_varied
 
     if drl_config.env is None:
         pytest.skip("no env configured: set the drl_env ini key or --drl-env=ID_OR_SPEC")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytest_drlreward.recording import FIDELITY_PROPERTY
+from pytest_drlreward.plugin.recording import FIDELITY_PROPERTY
 from pytest_drlreward.suite.shapes import check_image_shape
 
 
@@ -43,7 +43,7 @@ def _scores(backend, states, drl_config):
     """``(decisions, probabilities)`` of ``backend`` on ``states``; the searches' guide reuses what they stored."""
     from pytest_drlreward.checks.goalscore import goal_scores
     from pytest_drlreward.checks.search import SearchRollout
-    from pytest_drlreward.fixtures import search_guide
+    from pytest_drlreward.plugin.fixtures import search_guide
 
     if isinstance(states, SearchRollout) and backend.name == search_guide(drl_config):
         return states.decisions, states.probabilities
@@ -54,7 +54,7 @@ def _fidelity(request, backend, rollout, searches, drl_config, drl_verdicts, tmp
     """Judge ``backend`` on the rollout and the searched states; record each part; return the report and the
     scores of every part (rollout first) for the sweep."""
     from pytest_drlreward.checks.fidelity import FidelityError, fidelity_report
-    from pytest_drlreward.recording import record
+    from pytest_drlreward.plugin.recording import record
 
     if not drl_config.truth_key:
         pytest.skip("no truth key: set drl_truth_key to the info key holding the env's ground truth (e.g. true_goal)")
@@ -93,7 +93,7 @@ def _fidelity(request, backend, rollout, searches, drl_config, drl_verdicts, tmp
 def _sweep(request, backend, rollout, searches, scores, drl_config):
     """The threshold sweep on every collected state, in the summary (and a PNG with --drl-plots)."""
     from pytest_drlreward.checks.sweep import plot_sweep, sweep_thresholds
-    from pytest_drlreward.recording import SWEEP_PROPERTY, record
+    from pytest_drlreward.plugin.recording import SWEEP_PROPERTY, record
 
     parts = [rollout, *searches]
     truth = np.concatenate([part.truth for part in parts])
@@ -113,8 +113,8 @@ def _searches(request, drl_rollout, drl_config):
     """``drl_search``'s states; a NOT VERIFIED (search) that ``drl_allow_unverified`` accepts leaves the rollout
     alone (said in the coverage table). Records what the verdict rests on: states, episodes, goal states, sources."""
     from pytest_drlreward.errors import NotVerifiedError
-    from pytest_drlreward.recording import ACCEPTED_PROPERTY, COVERAGE_PROPERTY
-    from pytest_drlreward.verdicts import describe_episodes, describe_sources
+    from pytest_drlreward.plugin.recording import ACCEPTED_PROPERTY, COVERAGE_PROPERTY
+    from pytest_drlreward.plugin.verdicts import describe_episodes, describe_sources
 
     rollout = describe_episodes(drl_rollout)
     on = [f"fidelity: rollout of {rollout} ({describe_sources(dict(drl_rollout.sources))})"]

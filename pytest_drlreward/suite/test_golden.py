@@ -8,12 +8,12 @@ which elements moved and by how much, and with which engine version the golden f
 
 from __future__ import annotations
 
-from pytest_drlreward.recording import GOLDEN_PROPERTY
+from pytest_drlreward.plugin.recording import GOLDEN_PROPERTY
 
 
 def _golden(backend, labelled_images, drl_config, drl_parity, drl_verdicts):
     from pytest_drlreward.checks.parity import logits_in_batches
-    from pytest_drlreward.golden import load_golden, save_golden
+    from pytest_drlreward.plugin.golden import load_golden, save_golden
 
     images, _ = labelled_images
     if drl_config.golden_compare is not None:

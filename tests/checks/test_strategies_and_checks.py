@@ -286,14 +286,14 @@ def test_missing_info_key_and_bad_reset_fail() -> None:
     (0, {"allow_none": True}, "n must be a positive integer or None, got 0"),
 ])
 def test_check_int_names_the_argument_and_the_bound(value, kwargs, message):
-    from pytest_drlreward.validation import check_int
+    from pytest_drlreward.util.validation import check_int
 
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         check_int(value, "n", **kwargs)
 
 
 def test_check_int_accepts_what_it_should():
-    from pytest_drlreward.validation import check_int
+    from pytest_drlreward.util.validation import check_int
 
     assert check_int(np.int64(3), "n") == 3 and type(check_int(np.int64(3), "n")) is int
     assert check_int(None, "n", allow_none=True) is None

@@ -17,7 +17,7 @@ from pytest_drlreward.checks import (
     collect_rollout,
     wilson_interval,
 )
-from pytest_drlreward.policies import PolicyError, describe, load_policy
+from pytest_drlreward.env.policies import PolicyError, describe, load_policy
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from repo_paths import LABELLED_IMAGES
 
 from pytest_drlreward.checks import ParityError, assert_backends_agree
 from pytest_drlreward.checks.parity import smallest_passing_tolerances
-from pytest_drlreward.options import DEFAULT_ATOL, DEFAULT_RTOL
+from pytest_drlreward.plugin.options import DEFAULT_ATOL, DEFAULT_RTOL
 
 pytest_plugins = ["pytester"]
 
@@ -137,7 +137,7 @@ def test_openvino_bf16_fails_the_default_tolerance_on_the_shipped_classifier(pre
 @pytest.fixture
 def labelled_images_of_repo():
 
-    from pytest_drlreward.labelled import load_labelled_images
+    from pytest_drlreward.checks.labelled import load_labelled_images
 
     return load_labelled_images(LABELLED_IMAGES)
 

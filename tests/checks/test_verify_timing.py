@@ -68,7 +68,7 @@ def test_the_speed_up_column_is_named_after_the_reference_and_measured_against_i
 
 
 def test_a_callable_reference_gets_no_thread_count_the_plugin_did_not_set():
-    from pytest_drlreward.recording import TimingRecorder
+    from pytest_drlreward.plugin.recording import TimingRecorder
 
     class Node:
         user_properties: list = []

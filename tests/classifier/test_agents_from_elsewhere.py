@@ -55,7 +55,7 @@ def _hostile(agent_zip: Path, tmp_path: Path, key: str) -> tuple[Path, Path]:
 
 @pytest.mark.parametrize("key", ["policy_class", "observation_space", "_last_obs", "lr_schedule", "replay_buffer_class"])
 def test_drl_policy_unpickles_nothing_from_the_agent(agent_zip, tmp_path, key):
-    from pytest_drlreward.policies import load_policy
+    from pytest_drlreward.env.policies import load_policy
 
     hostile, marker = _hostile(agent_zip, tmp_path, key)
     policy = load_policy(str(hostile))
@@ -76,7 +76,7 @@ def test_evaluate_loads_the_agent_without_unpickling(agent_zip, tmp_path):
 
 
 def test_a_policy_class_from_outside_sb3_needs_trust(agent_zip, tmp_path):
-    from pytest_drlreward.policies import PolicyError, load_policy
+    from pytest_drlreward.env.policies import PolicyError, load_policy
 
     foreign = tmp_path / "foreign.zip"
     with zipfile.ZipFile(agent_zip) as source, zipfile.ZipFile(foreign, "w") as target:

@@ -142,7 +142,7 @@ def test_150_sigkills_during_export_classifier_leave_a_loadable_directory(tmp_pa
 def test_without_renameat2_a_kill_between_the_two_renames_is_repaired_by_the_next_write(tmp_path, monkeypatch):
     """The fallback swap (old aside, new in): a writer killed between the renames leaves the old copy aside; the next
     write puts it back before anything else, so the name never stays empty."""
-    from pytest_drlreward import atomic
+    from pytest_drlreward.util import atomic
 
     target = tmp_path / "out"
     atomic_workers.write_generation(str(target), 0, 1)

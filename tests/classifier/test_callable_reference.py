@@ -95,7 +95,7 @@ def test_the_callable_backend_refuses_an_unusable_signature_naming_it(two_input_
 
 
 def test_the_signature_is_read_from_source_at_start_without_importing(tmp_path, two_input_dir, monkeypatch):
-    from pytest_drlreward.model_settings import choose_reference
+    from pytest_drlreward.plugin.model_settings import choose_reference
 
     (tmp_path / "flax_like.py").write_text("raise RuntimeError('imported')\n\n\ndef apply(params, front, wrist):\n"
                                            "    pass\n\n\ndef forward(front, wrist, params=None):\n    pass\n")

@@ -151,7 +151,7 @@ def test_bad_metadata_is_one_error_naming_file_field_and_value(tmp_path, edit, m
      r"inputs\[1\].name 'wrist' is not an input of the ONNX graph classifier.onnx, which takes \['images'\]"),
 ])
 def test_inputs_the_onnx_graph_does_not_take_are_refused_at_start(tmp_path, edit, message):
-    from pytest_drlreward.preflight import check_model_dir
+    from pytest_drlreward.plugin.preflight import check_model_dir
 
     model = _edited(tmp_path, edit)
     if message is None:

@@ -26,9 +26,9 @@ from panda_env.reward import (
     open_model_dir,
 )
 from panda_env.reward.quantize import quantize_classifier
+from pytest_drlreward.checks.labelled import load_labelled_images
 from pytest_drlreward.classifier import sha256_of
 from pytest_drlreward.classifier.int8 import INT8_BIN, INT8_METADATA, INT8_SUBDIR, INT8_XML, open_int8_model
-from pytest_drlreward.labelled import load_labelled_images
 
 nncf = pytest.importorskip("nncf")  # the optional extra: pip install "pytest-drlreward[int8]"
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from panda_env.training.run_dir import LOCK_FILE, locked_run_dir
-from pytest_drlreward.locking import exclusive_lock, is_locked
+from pytest_drlreward.util.locking import exclusive_lock, is_locked
 
 HOLDER = ("import sys, time\nfrom panda_env.training.run_dir import locked_run_dir\n"
           "with locked_run_dir(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(120)\n")

@@ -63,8 +63,8 @@ def test_the_bf16_variant_is_judged_by_decisions_and_refused_where_the_cpu_has_n
     from pytest_drlreward.backends import is_quantized
     from pytest_drlreward.backends import load_backend as core_load_backend
     from pytest_drlreward.backends.openvino_backend import optimization_capabilities
-    from pytest_drlreward.extras import BackendUnavailableError
-    from pytest_drlreward.labelled import load_labelled_images
+    from pytest_drlreward.checks.labelled import load_labelled_images
+    from pytest_drlreward.util.extras import BackendUnavailableError
 
     assert is_quantized("openvino-bf16")
     if "BF16" not in optimization_capabilities():

@@ -93,7 +93,7 @@ def test_a_factory_inside_the_directory_runs_only_when_trusted(tmp_path, monkeyp
     monkeypatch.syspath_prepend(str(DOWNSTREAM))
     with pytest.raises(ModelDirError, match=r"inside the classifier directory.*trust_code=True.*drl_trust_code"):
         load_backend("torch", model)
-    from pytest_drlreward.preflight import check_model_dir
+    from pytest_drlreward.plugin.preflight import check_model_dir
 
     with pytest.raises(ModelDirError, match="trust_code"):
         check_model_dir(model)

@@ -7,8 +7,8 @@ import pytest
 import reward_models
 
 from pytest_drlreward.classifier.metadata import InputSpec
-from pytest_drlreward.env_inputs import EnvInputError, env_inputs
-from pytest_drlreward.envspec import accepts_keyword
+from pytest_drlreward.env.inputs import EnvInputError, env_inputs
+from pytest_drlreward.env.spec import accepts_keyword
 
 FRONT = InputSpec("front", (None, 3, 64, 64), "float32", "NCHW", "front", (0.0, 1.0))
 WRIST = InputSpec("wrist", (None, 3, 64, 64), "float32", "NCHW", "wrist", (0.0, 1.0))

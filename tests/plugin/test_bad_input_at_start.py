@@ -55,7 +55,7 @@ def test_a_huge_input_shape_is_refused(tmp_path):
 def test_an_input_shape_the_onnx_graph_does_not_have_is_refused_at_start(tmp_path, monkeypatch):
     pytest.importorskip("onnx")
     monkeypatch.syspath_prepend(str(DOWNSTREAM))
-    from pytest_drlreward.preflight import check_model_dir
+    from pytest_drlreward.plugin.preflight import check_model_dir
 
     model = _copy(tmp_path)
     _edit(model, input={"name": "images", "shape": [None, 32, 32, 3], "dtype": "uint8", "layout": "NHWC"})
@@ -134,7 +134,7 @@ def test_a_full_disk_during_export_is_one_line_and_keeps_the_old_directory(tmp_p
     from tiny_model import TinyCNN
 
     from pytest_drlreward import export_classifier
-    from pytest_drlreward.atomic import DiskFullError
+    from pytest_drlreward.util.atomic import DiskFullError
 
     images = np.zeros((2, 16, 16, 3), np.uint8)
     out = tmp_path / "classifier"

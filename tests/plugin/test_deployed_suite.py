@@ -84,7 +84,7 @@ def test_pandahover_rewarding_with_its_truth_is_not_verified():
 
 
 def test_the_deployed_settings_parse_and_refuse_what_they_cannot_read():
-    from pytest_drlreward.deployed_settings import parse_deployed_keys, parse_env_kwargs
+    from pytest_drlreward.checks.deployed_settings import parse_deployed_keys, parse_env_kwargs
 
     assert parse_deployed_keys("probability = none") == {"decision": "is_goal", "probability": None}
     assert parse_deployed_keys(["decision = done", "probability = p"]) == {"decision": "done", "probability": "p"}

@@ -48,8 +48,8 @@ def test_decision_parity_fails_on_nan_logits_even_nan_against_nan(reference):
 
 
 def test_the_quantized_route_of_the_suite_fails_on_nan_int8_outputs():
-    from pytest_drlreward.config import DrlConfig
-    from pytest_drlreward.recording import ParityRecorder
+    from pytest_drlreward.plugin.config import DrlConfig
+    from pytest_drlreward.plugin.recording import ParityRecorder
 
     class Node:
         user_properties: list = []
@@ -81,7 +81,7 @@ def test_fidelity_fails_on_nan_logits_and_nan_env_probabilities():
 
 
 def test_golden_outputs_refuse_nan_logits(tmp_path):
-    from pytest_drlreward.golden import save_golden
+    from pytest_drlreward.plugin.golden import save_golden
 
     with pytest.raises(NonFiniteError):
         save_golden(tmp_path, "openvino", np.full((6, 2), np.nan), IMAGES)

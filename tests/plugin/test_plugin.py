@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from repo_paths import DOWNSTREAM
 
-from pytest_drlreward.envspec import EnvSpecError, check_env_spec, parse_env_spec
+from pytest_drlreward.env.spec import EnvSpecError, check_env_spec, parse_env_spec
 
 pytest_plugins = ["pytester"]
 

@@ -120,7 +120,7 @@ def test_a_reference_that_fell_back_to_a_listed_candidate_leaves_the_candidates(
     """Found by CI's wheel install: without torch the reference falls back to ONNX Runtime, which the project
     lists in drl_backends; it is then the reference only (said in the reason), not a self-comparison error.
     Listing the configured reference itself stays an error."""
-    import pytest_drlreward.model_settings as model_settings
+    import pytest_drlreward.plugin.model_settings as model_settings
 
     monkeypatch.setattr(model_settings, "default_reference", lambda directory: "onnxruntime")  # as if torch were absent
     _model(pytester)

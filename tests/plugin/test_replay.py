@@ -141,7 +141,7 @@ def test_one_report_per_pair_and_the_candidates_own_checks_point_to_it():
     from types import SimpleNamespace
 
     from pytest_drlreward.checks import AccuracyError, ParityError
-    from pytest_drlreward.failure_text import Causes, failure_lines
+    from pytest_drlreward.plugin.failure_text import Causes, failure_lines
 
     def parity(candidate, reference):
         return ParityError("backends disagree: ...\n  worst element: image 3", SimpleNamespace(names=(reference, candidate)))

@@ -1,4 +1,4 @@
-"""Every plugin setting is declared once (pytest_drlreward/setting_table.py): the options, the ini keys, the
+"""Every plugin setting is declared once (pytest_drlreward/plugin/setting_table.py): the options, the ini keys, the
 DrlConfig fields and docs/settings.md all come from that table."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import dataclasses
 
 from repo_paths import ROOT
 
-from pytest_drlreward.config import DERIVED, DrlConfig
-from pytest_drlreward.setting_table import SETTINGS, markdown_table
+from pytest_drlreward.plugin.config import DERIVED, DrlConfig
+from pytest_drlreward.plugin.setting_table import SETTINGS, markdown_table
 
 pytest_plugins = ["pytester"]
 
@@ -53,7 +53,7 @@ def test_drl_config_keeps_the_checked_env_spec_that_the_fixtures_build_from(pyte
     """The env spec is parsed once, when the settings are read: the fixtures build from ``drl_config.env_spec``."""
     pytester.makeini("[pytest]\ndrl_env = CartPole-v1\n")
     pytester.makepyfile("""
-        from pytest_drlreward import envspec
+        from pytest_drlreward.env import spec as envspec
 
         def test_spec(drl_config, drl_env_factory, monkeypatch):
             assert isinstance(drl_config.env_spec, envspec.EnvSpec) and drl_config.env_spec.text == "CartPole-v1"
@@ -66,7 +66,7 @@ def test_drl_config_keeps_the_checked_env_spec_that_the_fixtures_build_from(pyte
 def test_a_config_changed_by_hand_builds_its_own_env_not_the_spec_read_before():
     import dataclasses
 
-    from pytest_drlreward.envspec import parse_env_spec
+    from pytest_drlreward.env.spec import parse_env_spec
 
     read = DrlConfig(env="CartPole-v1", env_spec=parse_env_spec("CartPole-v1"))
     assert read.env_to_make() is read.env_spec

@@ -22,7 +22,7 @@ def test_an_sb3_agent_with_a_tanh_activation_loads_and_acts_as_saved(tmp_path):
     import torch.nn as nn
     from stable_baselines3 import PPO
 
-    from pytest_drlreward.policies import check_policy_spec, load_policy
+    from pytest_drlreward.env.policies import check_policy_spec, load_policy
 
     agent = PPO("MlpPolicy", gym.make("Pendulum-v1"), policy_kwargs={"net_arch": [8], "activation_fn": nn.Tanh},
                 n_steps=64, device="cpu", seed=0)
@@ -35,7 +35,7 @@ def test_an_sb3_agent_with_a_tanh_activation_loads_and_acts_as_saved(tmp_path):
 
 def test_an_sb3_agent_needing_a_pickled_class_is_refused_at_start_naming_the_key(tmp_path):
     pytest.importorskip("stable_baselines3")
-    from pytest_drlreward.policies import PolicyError, check_policy_spec
+    from pytest_drlreward.env.policies import PolicyError, check_policy_spec
 
     path = tmp_path / "agent.zip"
     data = {"policy_class": {"__module__": "stable_baselines3.ppo.policies"},
@@ -62,7 +62,7 @@ def _forged_labelled(path: Path, count: int) -> Path:
 
 
 def test_a_labelled_file_claiming_a_hundred_million_images_is_one_usage_error(pytester, tmp_path):
-    from pytest_drlreward.labelled import check_labelled_file
+    from pytest_drlreward.checks.labelled import check_labelled_file
 
     forged = _forged_labelled(tmp_path / "forged.npz", 10**8)
     with pytest.raises(ValueError, match=r"100,000,000 images"):
@@ -110,7 +110,7 @@ def test_a_plots_directory_holding_a_file_where_a_directory_goes_is_one_usage_er
 
 
 def test_trusting_every_module_is_refused_and_patterns_match_packages(pytester):
-    from pytest_drlreward.allowlist import matches, parse_trusted_modules
+    from pytest_drlreward.util.allowlist import matches, parse_trusted_modules
 
     assert parse_trusted_modules("my_lab.*, torchvision.models") == ("my_lab.*", "torchvision.models")
     assert matches("my_lab", ["my_lab.*"]) and matches("my_lab.nets.cnn", ["my_lab.*"])

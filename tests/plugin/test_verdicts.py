@@ -21,7 +21,7 @@ from repo_paths import DOWNSTREAM, ROOT
 
 from pytest_drlreward.checks.stats import Proportion, design_effect, wilson_interval
 from pytest_drlreward.errors import NotVerifiedError
-from pytest_drlreward.verdicts import constant_inputs, parse_allow_unverified
+from pytest_drlreward.plugin.verdicts import constant_inputs, parse_allow_unverified
 
 pytest_plugins = ["pytester"]
 
@@ -285,7 +285,7 @@ def test_a_known_env_checker_failure_is_accepted_by_name_with_its_reason_printed
                                  f"env_checker*env*accepted ({reason})",
                                  f"SKIPPED*env_checker accepted as a known failure ({reason}): it fails: *"])
     # accepting a gap never hides a failure of the model's own checks: parity is not in ACCEPTS_FAILURE
-    from pytest_drlreward.verdicts import ACCEPTS_FAILURE
+    from pytest_drlreward.plugin.verdicts import ACCEPTS_FAILURE
 
     assert "parity" not in ACCEPTS_FAILURE and "fidelity" not in ACCEPTS_FAILURE
 
@@ -349,7 +349,7 @@ def _snippet_project(root: Path) -> Path:
 
 
 def test_the_project_goes_on_sys_path_only_for_a_module_it_holds(tmp_path, monkeypatch):
-    from pytest_drlreward.project_path import add_project_to_path, top_module
+    from pytest_drlreward.plugin.project_path import add_project_to_path, top_module
 
     monkeypatch.setattr(sys, "path", list(sys.path))
     (tmp_path / "models" / "tiny").mkdir(parents=True)  # a classifier directory is no module

@@ -14,11 +14,11 @@ from repo_paths import DOWNSTREAM, ROOT
 
 from pytest_drlreward import load_backend
 from pytest_drlreward.backends import CANDIDATE_NAMES, base_backend, is_quantized, missing_package
+from pytest_drlreward.checks.labelled import check_labelled_file
 from pytest_drlreward.classifier import ModelDirError
-from pytest_drlreward.labelled import check_labelled_file
-from pytest_drlreward.preflight import check_backend_options, check_model_dir, check_variants
-from pytest_drlreward.settings import options_for, parse_backend_options, parse_tolerances
-from pytest_drlreward.sourcecheck import lookup
+from pytest_drlreward.plugin.preflight import check_backend_options, check_model_dir, check_variants
+from pytest_drlreward.util.settings import options_for, parse_backend_options, parse_tolerances
+from pytest_drlreward.util.sourcecheck import lookup
 
 
 @pytest.mark.parametrize("value", [
@@ -136,8 +136,8 @@ def test_configuring_the_plugin_imports_no_engine():
 def test_backend_threads_default_to_a_share_of_the_cores_under_xdist(monkeypatch):
     import os
 
-    from pytest_drlreward.fixtures import backend_threads
-    from pytest_drlreward.options import DrlConfig
+    from pytest_drlreward.plugin.fixtures import backend_threads
+    from pytest_drlreward.plugin.options import DrlConfig
 
     monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
     assert backend_threads(DrlConfig(), "torch") is None  # the engine's default

@@ -18,7 +18,7 @@ import pytest
 from panda_env.cli import main
 from panda_env.training import sac
 from panda_env.training.run_dir import LOCK_FILE
-from pytest_drlreward.atomic import atomic_directory, atomic_file
+from pytest_drlreward.util.atomic import atomic_directory, atomic_file
 
 RUN = ["agent.zip", "audit", "learning_curve.png", "report.json", "time_split.png"]  # a run without evaluation
 
@@ -128,7 +128,7 @@ def test_atomic_writes_survive_sigkill_and_the_next_write_removes_the_leftover(t
     target.write_bytes(b"old run")
     writer = (
         "import sys, time\n"
-        "from pytest_drlreward.atomic import atomic_file\n"
+        "from pytest_drlreward.util.atomic import atomic_file\n"
         f"with atomic_file({str(target)!r}) as tmp:\n"
         "    tmp.write_bytes(b'half')\n"
         "    print('writing', flush=True)\n"

@@ -6,8 +6,10 @@ import json
 
 import pytest
 
-from panda_env.bench import tune, tune_report
-from panda_env.bench.tune import CURRENT, SeedResult, TrialRow
+from panda_env.bench import tune as tune_command
+from panda_env.bench import tune_report
+from panda_env.bench import tune_search as tune
+from panda_env.bench.tune_search import CURRENT, SeedResult, TrialRow
 
 
 def _result(seed: int, seconds: float, solved: bool = True, steps: int = 1000) -> SeedResult:
@@ -91,7 +93,7 @@ def test_search_stops_a_trial_at_its_first_unsolved_seed_and_writes_the_report(m
 
     out = tmp_path / "tuning.md"
     monkeypatch.setattr(tune, "search", lambda *args, **kwargs: rows)
-    assert tune.main(["--trials", "2", "--rows", str(tmp_path / "rows.json"), "--out", str(out)]) == 0
+    assert tune_command.main(["--trials", "2", "--rows", str(tmp_path / "rows.json"), "--out", str(out)]) == 0
     text = out.read_text()
     assert "## Search space" in text and "| probe | 4.0 | complete | 0: 1500 / 3.0 s; 1: 1500 / 4.0 s" in text
     saved = json.loads((tmp_path / "rows.json").read_text())

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from pytest_drlreward.sourcecheck import find_module_spec
+from pytest_drlreward.util.sourcecheck import find_module_spec
 
 
 def top_module(spec: str | None) -> str | None:

@@ -1,6 +1,6 @@
 """The plugin's fixtures. Each imports what it needs (Gymnasium, numpy, backends) when first used.
 
-- ``drl_config`` (session): the :class:`~pytest_drlreward.options.DrlConfig` of this run.
+- ``drl_config`` (session): the :class:`~pytest_drlreward.plugin.options.DrlConfig` of this run.
 - ``drl_env_factory``: ``make(**kwargs)`` building envs from ``drl_env``; closes them all afterwards.
 - ``drl_env``: one env from the factory.
 - ``reward_backend``: each configured backend in turn (tests get ids like ``test_x[openvino]``).
@@ -26,10 +26,10 @@ from typing import Any
 
 import pytest
 
-from pytest_drlreward.backend_cache import BackendCache
 from pytest_drlreward.errors import CheckError
-from pytest_drlreward.options import CONFIG_KEY, DrlConfig, xdist_workers
-from pytest_drlreward.recording import ParityRecorder, TimingRecorder, record
+from pytest_drlreward.plugin.backend_cache import BackendCache
+from pytest_drlreward.plugin.options import CONFIG_KEY, DrlConfig, xdist_workers
+from pytest_drlreward.plugin.recording import ParityRecorder, TimingRecorder, record
 
 NO_ENV_REASON = "no env configured: set the drl_env ini key or --drl-env=ID_OR_SPEC"
 
@@ -43,7 +43,7 @@ def drl_config(pytestconfig: pytest.Config) -> DrlConfig:
 @pytest.fixture
 def drl_env_factory(drl_config: DrlConfig) -> Iterator[Callable[..., Any]]:
     """A function ``make(**kwargs)`` that builds a new env from ``drl_env``; every env it made is closed at teardown."""
-    from pytest_drlreward.envspec import make_env
+    from pytest_drlreward.env.spec import make_env
 
     if drl_config.env is None:
         pytest.skip(NO_ENV_REASON)
@@ -120,7 +120,7 @@ def labelled_images(drl_config: DrlConfig) -> tuple[Any, Any]:
     if path is None or not path.is_file():
         where = f"{path} does not exist" if path else "no drl_model or drl_labelled_images configured"
         pytest.skip(f"no labelled images: {where}")
-    from pytest_drlreward.labelled import empty_labelled_gap, load_labelled_images
+    from pytest_drlreward.checks.labelled import empty_labelled_gap, load_labelled_images
 
     images, labels = load_labelled_images(path)
     if not len(images):  # a usage error at start unless drl_allow_unverified accepts it
@@ -131,7 +131,7 @@ def labelled_images(drl_config: DrlConfig) -> tuple[Any, Any]:
 def _rollout_env(spec: Any) -> Any:
     """An env built from ``spec`` that can show its images (asks for ``render_mode="rgb_array"`` if it must)."""
     from pytest_drlreward.checks.rollout import has_image_source
-    from pytest_drlreward.envspec import accepts_keyword, make_env
+    from pytest_drlreward.env.spec import accepts_keyword, make_env
 
     env = make_env(spec)
     if has_image_source(env) or "rgb_array" not in (getattr(env, "metadata", None) or {}).get("render_modes", []):
@@ -145,7 +145,7 @@ def _rollout_env(spec: Any) -> Any:
 def _policy(config: DrlConfig, env: Any) -> Any:
     if config.policy is None:
         return None
-    from pytest_drlreward.policies import load_policy
+    from pytest_drlreward.env.policies import load_policy
 
     return load_policy(config.policy, config.policy_base, (env.observation_space, env.action_space),
                        trust_code=config.trust_code, trusted_modules=config.trusted_modules)
@@ -170,7 +170,7 @@ def drl_rollout(drl_config: DrlConfig, _drl_backend_cache: BackendCache) -> Any:
     inputs = _drl_backend_cache.model_dir(drl_config.model_dir).inputs if drl_config.model_dir is not None else None
     env = _rollout_env(drl_config.env_to_make())
     try:
-        from pytest_drlreward.preflight import image_checks, image_gap
+        from pytest_drlreward.plugin.preflight import image_checks, image_gap
 
         checks = image_checks(drl_config.truth_key, drl_config.model_dir) or ("decisions",)
         gap = image_gap(env, drl_config.env_to_make(), checks, len(inputs) if inputs is not None else 1)
@@ -208,7 +208,7 @@ def drl_search(drl_config: DrlConfig, drl_rollout: Any, _drl_backend_cache: Back
 
     from pytest_drlreward.checks.fidelity import collect_searches
     from pytest_drlreward.checks.search import PlaceHookError, SearchSpaceError
-    from pytest_drlreward.env_inputs import EnvInputError
+    from pytest_drlreward.env.inputs import EnvInputError
     from pytest_drlreward.errors import NotVerifiedError
 
     values = drl_rollout.truth_values
@@ -264,7 +264,7 @@ class VerdictRecorder:
 
     def rests_on(self, text: str) -> None:
         """Say what the test's verdict rests on (inputs, states, their source): a cell of the coverage table."""
-        from pytest_drlreward.recording import COVERAGE_PROPERTY
+        from pytest_drlreward.plugin.recording import COVERAGE_PROPERTY
 
         self._node.user_properties.append((COVERAGE_PROPERTY, text))
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from pytest_drlreward import verdicts
 from pytest_drlreward.errors import NotVerifiedError
-from pytest_drlreward.options import CONFIG_KEY
-from pytest_drlreward.recording import ACCEPTED_PROPERTY, COVERAGE_PROPERTY
+from pytest_drlreward.plugin import verdicts
+from pytest_drlreward.plugin.options import CONFIG_KEY
+from pytest_drlreward.plugin.recording import ACCEPTED_PROPERTY, COVERAGE_PROPERTY
 
 _CHECK_KEY = pytest.StashKey[str]()
 
@@ -40,7 +40,7 @@ def pytest_configure(config: pytest.Config) -> None:
     drl = config.stash.get(CONFIG_KEY, None)
     if drl is None or _is_worker(config):
         return
-    from pytest_drlreward.preflight import image_gap_at_start
+    from pytest_drlreward.plugin.preflight import image_gap_at_start
 
     gap = image_gap_at_start(drl.env_to_make(), drl.truth_key, drl.model)
     accepted = _accepted(config)

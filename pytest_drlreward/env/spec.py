@@ -20,8 +20,8 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_drlreward.resolve import attribute
-from pytest_drlreward.sourcecheck import lookup
+from pytest_drlreward.util.resolve import attribute
+from pytest_drlreward.util.sourcecheck import lookup
 
 
 class EnvSpecError(ValueError):
@@ -87,7 +87,7 @@ def check_env_spec(text: str, trust: Any = None) -> EnvSpec:
 
     A plain id must be registered with Gymnasium. For ``module:function`` the module must exist and its
     source must define the function (checked without running it; when the source cannot tell, the
-    first build decides); with ``trust`` (``pytest_drlreward.allowlist.Trust``) the function must pass the
+    first build decides); with ``trust`` (``pytest_drlreward.util.allowlist.Trust``) the function must pass the
     allowlist rule too. ``module:Id-v0`` imports the module and requires the id to be registered.
     """
     spec = parse_env_spec(text)
@@ -103,7 +103,7 @@ def check_env_spec(text: str, trust: Any = None) -> EnvSpec:
                            f"the `pythonpath` ini setting?)")
     if found is not None and found.found is not False:
         if trust is not None:
-            from pytest_drlreward.allowlist import check_reference
+            from pytest_drlreward.util.allowlist import check_reference
 
             check_reference(spec.text, "drl_env", trust, EnvSpecError)
         return spec

@@ -14,8 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_drlreward.allowlist import parse_trusted_modules
 from pytest_drlreward.backends.registry import BACKEND_NAMES, CANDIDATE_NAMES, REFERENCE_BACKEND
+from pytest_drlreward.checks.deployed_settings import (
+    DEFAULT_DEPLOYED_ATOL,
+    DEFAULT_DEPLOYED_KEYS,
+    DEFAULT_DEPLOYED_STEPS,
+    parse_deployed_keys,
+    parse_env_kwargs,
+)
 from pytest_drlreward.defaults import (
     DEFAULT_ATOL,
     DEFAULT_FIDELITY_STEPS,
@@ -25,16 +31,10 @@ from pytest_drlreward.defaults import (
     DEFAULT_RTOL,
     DEFAULT_SEARCH_STEPS,
 )
-from pytest_drlreward.deployed_settings import (
-    DEFAULT_DEPLOYED_ATOL,
-    DEFAULT_DEPLOYED_KEYS,
-    DEFAULT_DEPLOYED_STEPS,
-    parse_deployed_keys,
-    parse_env_kwargs,
-)
 from pytest_drlreward.errors import CHECK_NAMES
-from pytest_drlreward.settings import number, whole_number
 from pytest_drlreward.timing import DEFAULT_MARGIN as DEFAULT_TIMING_MARGIN
+from pytest_drlreward.util.allowlist import parse_trusted_modules
+from pytest_drlreward.util.settings import number, whole_number
 
 DEFAULT_BACKENDS = tuple(name for name in BACKEND_NAMES if name != REFERENCE_BACKEND)
 DEFAULT_MIN_ACCURACY = 1.0
@@ -89,7 +89,7 @@ def search_method(text: str) -> str:
 
 def allow_unverified(text: str) -> dict[str, str]:
     """Lines 'check[, check]: reason' naming checks of errors.CHECK_NAMES."""
-    from pytest_drlreward.verdicts import parse_allow_unverified
+    from pytest_drlreward.plugin.verdicts import parse_allow_unverified
 
     return parse_allow_unverified(text)
 

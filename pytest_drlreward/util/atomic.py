@@ -26,8 +26,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pytest_drlreward.locking import exclusive_lock, is_locked, lock_fd
-from pytest_drlreward.stable_read import read_directory, read_stable, wait_for_readers  # noqa: F401  (re-exported)
+from pytest_drlreward.util.locking import exclusive_lock, is_locked, lock_fd
+from pytest_drlreward.util.stable_read import read_directory, read_stable, wait_for_readers  # noqa: F401  (re-exported)
 
 __all__ = ["ConcurrentWriteError", "DiskFullError", "atomic_directory", "atomic_file", "check_target", "check_writable",
            "exchange", "process_alive", "read_directory", "read_stable", "remove_stale_temporaries", "write_text_atomic"]

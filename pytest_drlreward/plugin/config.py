@@ -12,8 +12,8 @@ import dataclasses
 from typing import Any
 
 from pytest_drlreward.backends.registry import is_quantized
-from pytest_drlreward.setting_table import SETTINGS
-from pytest_drlreward.settings import options_for
+from pytest_drlreward.plugin.setting_table import SETTINGS
+from pytest_drlreward.util.settings import options_for
 
 # What reading the settings produced besides their values: (field, annotation, default).
 DERIVED: tuple[tuple[str, str, Any], ...] = (

@@ -118,7 +118,7 @@ class ParityRecorder:
         key = (kind, str(getattr(candidate, "name", "")), str(getattr(reference, "name", "")), label)
         sources = getattr(args[0] if args else None, "sources", None)
         if sources:  # a Rollout: the summary names where its inputs came from
-            from pytest_drlreward.verdicts import describe_sources
+            from pytest_drlreward.plugin.verdicts import describe_sources
 
             self._sources[label] = describe_sources(dict(sources))
         try:
@@ -191,19 +191,19 @@ class FailureReports:
     command that replays it. At default verbosity with ``--tb=auto`` a check's failure is its message and
     the test line, without plugin source or fixture values; ``-v`` (or another ``--tb``) keeps pytest's
     report and adds the command. A wrong candidate fails in full once per backend pair (see
-    :mod:`pytest_drlreward.failure_text`).
+    :mod:`pytest_drlreward.plugin.failure_text`).
     """
 
     def __init__(self, config: pytest.Config) -> None:
-        from pytest_drlreward.failure_text import Causes
+        from pytest_drlreward.plugin.failure_text import Causes
 
         self.config = config
         self.causes = Causes()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
-        from pytest_drlreward.failure_text import failure_lines
-        from pytest_drlreward.options import CONFIG_KEY
+        from pytest_drlreward.plugin.failure_text import failure_lines
+        from pytest_drlreward.plugin.options import CONFIG_KEY
 
         report = yield
         error = call.excinfo.value if call.excinfo is not None else None
@@ -222,8 +222,8 @@ class FailureReports:
 
     def _save(self, item: pytest.Item, error: CheckError) -> tuple[Any, str]:
         """(where the failing input was saved or None, the replay command or '')."""
-        from pytest_drlreward.failure_text import REPLAY_DIR, case_file_name
-        from pytest_drlreward.options import CONFIG_KEY
+        from pytest_drlreward.plugin.failure_text import REPLAY_DIR, case_file_name
+        from pytest_drlreward.plugin.options import CONFIG_KEY
         from pytest_drlreward.replay import command, save_case
 
         case = getattr(error, "replay", None)

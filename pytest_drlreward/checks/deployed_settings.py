@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pytest_drlreward.settings import ALL_BACKENDS, parse_backend_options
+from pytest_drlreward.util.settings import ALL_BACKENDS, parse_backend_options
 
 DECISION, PROBABILITY = "decision", "probability"
 DEFAULT_DEPLOYED_KEYS: dict[str, str | None] = {DECISION: "is_goal", PROBABILITY: "goal_probability"}

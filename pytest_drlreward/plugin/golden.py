@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from pytest_drlreward.atomic import atomic_file
 from pytest_drlreward.backends import REGISTRY, base_backend
 from pytest_drlreward.checks._inputs import batch_len
 from pytest_drlreward.classifier.decision import DecisionRule
+from pytest_drlreward.util.atomic import atomic_file
 
 
 class GoldenError(AssertionError):

@@ -1,4 +1,4 @@
-"""Reading a directory that a writer of ``pytest_drlreward.atomic`` may replace meanwhile: one copy, never a mix.
+"""Reading a directory that a writer of ``pytest_drlreward.util.atomic`` may replace meanwhile: one copy, never a mix.
 
 The reader opens the directory once and reads every file relative to that descriptor, holding a shared
 ``flock`` on it; the writer that replaced the copy takes an exclusive ``flock`` on it before removing it,

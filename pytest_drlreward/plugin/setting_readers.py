@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from pytest_drlreward.atomic import check_writable
 from pytest_drlreward.backends import CANDIDATE_NAMES
 from pytest_drlreward.classifier.directory import METADATA_FILE
-from pytest_drlreward.envspec import EnvSpecError, check_env_spec
-from pytest_drlreward.setting_table import DEFAULT_BACKENDS, LABELLED_IMAGES_FILE, Setting, relative_to
-from pytest_drlreward.settings import parse_backend_options, parse_tolerances
+from pytest_drlreward.env.spec import EnvSpecError, check_env_spec
+from pytest_drlreward.plugin.setting_table import DEFAULT_BACKENDS, LABELLED_IMAGES_FILE, Setting, relative_to
+from pytest_drlreward.util.atomic import check_writable
+from pytest_drlreward.util.settings import parse_backend_options, parse_tolerances
 
 _Reading = Any  # options._Reading (not imported: options imports this module when it reads)
 
@@ -64,8 +64,8 @@ def _model_dir(reading: _Reading, row: Setting) -> Path | None:
     if not (path / METADATA_FILE).is_file():
         raise reading.error(row.name, f"{path} has no {METADATA_FILE}; write the directory with "
                                       f"pytest_drlreward.export_classifier", value)
-    from pytest_drlreward.model_settings import TorchUse
-    from pytest_drlreward.preflight import check_model_dir, check_variants
+    from pytest_drlreward.plugin.model_settings import TorchUse
+    from pytest_drlreward.plugin.preflight import check_model_dir, check_variants
 
     try:
         torch_use = TorchUse(reading.raw("reference").text, _configured_backends(reading))
@@ -78,9 +78,9 @@ def _model_dir(reading: _Reading, row: Setting) -> Path | None:
 
 
 def _trust(reading: _Reading, model_dir: Path | None = None) -> Any:
-    """Whose code the settings may name (``pytest_drlreward.allowlist``): the project (rootdir, invocation
+    """Whose code the settings may name (``pytest_drlreward.util.allowlist``): the project (rootdir, invocation
     directory, ``pythonpath``) and ``drl_trusted_modules``."""
-    from pytest_drlreward.allowlist import Trust, project_roots
+    from pytest_drlreward.util.allowlist import Trust, project_roots
 
     config = reading.config
     return Trust(reading.get("trusted_modules"), project_roots([config.rootpath, config.invocation_params.dir]),
@@ -94,14 +94,14 @@ def _model(reading: _Reading) -> Any:
 
 def _reference(reading: _Reading, row: Setting) -> str:
     """The reference name or 'module:function'; why it was chosen goes to ``reference_reason``."""
-    from pytest_drlreward.model_settings import choose_reference
+    from pytest_drlreward.plugin.model_settings import choose_reference
 
     value = reading.raw(row.name)
     try:
         reference, reading.values["reference_reason"] = choose_reference(value.text, _model(reading),
                                                                          f"drl_reference {value.origin}")
         if ":" in reference:  # a callable: the allowlist rule, nothing imported
-            from pytest_drlreward.allowlist import check_reference
+            from pytest_drlreward.util.allowlist import check_reference
 
             check_reference(reference, "drl_reference", _trust(reading, reading.get("model")))
     except ValueError as error:
@@ -111,7 +111,7 @@ def _reference(reading: _Reading, row: Setting) -> str:
 
 def _backends(reading: _Reading, row: Setting) -> tuple[str, ...]:
     """The candidates: as configured, or by default every backend the directory can run but the reference."""
-    from pytest_drlreward.model_settings import candidate_backends
+    from pytest_drlreward.plugin.model_settings import candidate_backends
 
     configured, reference, value = _configured_backends(reading), reading.get("reference"), reading.raw(row.name)
     try:
@@ -130,7 +130,7 @@ def _backends(reading: _Reading, row: Setting) -> tuple[str, ...]:
 
 
 def _input_keys(reading: _Reading, row: Setting) -> dict[str, str]:
-    from pytest_drlreward.model_settings import parse_input_keys
+    from pytest_drlreward.plugin.model_settings import parse_input_keys
 
     return reading.parsed(row.name, lambda text: parse_input_keys(text, _model(reading)), {})
 
@@ -139,7 +139,7 @@ def _fidelity_steps(reading: _Reading, row: Setting) -> int:
     import math
 
     from pytest_drlreward.classifier.bounds import check_rollout_size
-    from pytest_drlreward.setting_table import positive_count
+    from pytest_drlreward.plugin.setting_table import positive_count
 
     steps = reading.parsed(row.name, positive_count, row.default)
     directory = _model(reading)
@@ -161,7 +161,7 @@ def _labelled_images(reading: _Reading, row: Setting) -> Path | None:
         path = relative_to(value.base, value.text)
         if not path.is_file():
             raise reading.error(row.name, f"file {path} does not exist", value)
-    from pytest_drlreward.labelled import check_labelled_file
+    from pytest_drlreward.checks.labelled import check_labelled_file
 
     try:
         count = check_labelled_file(path, directory.image_shape if directory is not None and len(directory.inputs) == 1
@@ -169,8 +169,8 @@ def _labelled_images(reading: _Reading, row: Setting) -> Path | None:
     except ValueError as error:
         raise reading.error(row.name, str(error), value) from None
     if count == 0 and "labelled" not in reading.get("allow_unverified"):  # accepted: the tests skip with the reason
-        from pytest_drlreward.labelled import empty_labelled_gap
-        from pytest_drlreward.verdicts import accept_hint
+        from pytest_drlreward.checks.labelled import empty_labelled_gap
+        from pytest_drlreward.plugin.verdicts import accept_hint
 
         gap = empty_labelled_gap(path)
         raise reading.error(row.name, f"{gap}; {accept_hint(gap.checks)}", value)
@@ -180,7 +180,7 @@ def _labelled_images(reading: _Reading, row: Setting) -> Path | None:
 def _backend_options(reading: _Reading, row: Setting) -> dict[str, dict[str, Any]]:
     table = reading.parsed(row.name, parse_backend_options, {})
     if table:
-        from pytest_drlreward.preflight import check_backend_options
+        from pytest_drlreward.plugin.preflight import check_backend_options
 
         try:
             check_backend_options(table, reading.get("backends"))
@@ -204,7 +204,7 @@ def _policy(reading: _Reading, row: Setting) -> str | None:
     if value.text is None:
         return None
     text = value.text.strip()
-    from pytest_drlreward.policies import PolicyError, check_policy_spec
+    from pytest_drlreward.env.policies import PolicyError, check_policy_spec
 
     try:
         check_policy_spec(text, value.base, _trust(reading, reading.get("model")))  # nothing imported or unpickled

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from pytest_drlreward.allowlist import Trust
+from pytest_drlreward.util.allowlist import Trust
 
 Policy = Callable[[Any], Any]
 
@@ -36,7 +36,7 @@ def random_policy(action_space: Any, seed: int = 0) -> Policy:
 
 
 def _import_callable(spec: str, trusted_modules: Iterable[str] = ()) -> Policy:
-    from pytest_drlreward.allowlist import resolve_trusted
+    from pytest_drlreward.util.allowlist import resolve_trusted
 
     return resolve_trusted(spec, "policy", Trust(tuple(trusted_modules)), PolicyError)
 
@@ -44,7 +44,7 @@ def _import_callable(spec: str, trusted_modules: Iterable[str] = ()) -> Policy:
 def sb3_algorithm(path: str | Path) -> Any:
     """The stable-baselines3 (or sb3-contrib) algorithm class that saved the agent at ``path`` (read from its
     JSON; nothing is unpickled)."""
-    from pytest_drlreward.sb3_agent import AgentFileError, algorithm_for, policy_class_of, read_agent_data
+    from pytest_drlreward.env.sb3_agent import AgentFileError, algorithm_for, policy_class_of, read_agent_data
 
     try:
         data = read_agent_data(path)
@@ -56,12 +56,12 @@ def sb3_algorithm(path: str | Path) -> Any:
 def sb3_policy(path: str | Path, algorithm: Any = None, spaces: tuple[Any, Any] | None = None,
                trust_code: bool = False) -> Policy:
     """The deterministic policy of a saved stable-baselines3 agent, loaded without unpickling what can be rebuilt
-    (``pytest_drlreward.sb3_agent``); ``spaces`` (observation, action) are the env's, else read from the file."""
+    (``pytest_drlreward.env.sb3_agent``); ``spaces`` (observation, action) are the env's, else read from the file."""
     path = Path(path)
     if not path.is_file():
         raise PolicyError(f"policy {str(path)!r}: no such file")
     try:
-        from pytest_drlreward.sb3_agent import AgentFileError, load_agent_safely
+        from pytest_drlreward.env.sb3_agent import AgentFileError, load_agent_safely
     except ImportError as error:  # pragma: no cover (numpy is always there)
         raise PolicyError(str(error)) from error
     try:
@@ -82,7 +82,7 @@ def sb3_policy(path: str | Path, algorithm: Any = None, spaces: tuple[Any, Any] 
 def load_policy(spec: str, base: Path | None = None, spaces: tuple[Any, Any] | None = None,
                 trust_code: bool = False, trusted_modules: Iterable[str] = ()) -> Policy:
     """The policy named by ``spec``: an SB3 ``.zip`` path (relative to ``base``; loaded with ``spaces``, see
-    :func:`sb3_policy`) or ``"module:function"`` (allowed by ``pytest_drlreward.allowlist``: your project's code
+    :func:`sb3_policy`) or ``"module:function"`` (allowed by ``pytest_drlreward.util.allowlist``: your project's code
     or ``trusted_modules``)."""
     text = str(spec).strip()
     path = Path(text).expanduser()
@@ -97,13 +97,13 @@ def load_policy(spec: str, base: Path | None = None, spaces: tuple[Any, Any] | N
 
 def check_policy_spec(spec: str, base: Path | None = None, trust: Trust | None = None) -> None:
     """Check a ``drl_policy`` without importing or unpickling anything: an SB3 ``.zip`` must be a readable agent,
-    ``module:function`` a function (or class) allowed by ``pytest_drlreward.allowlist`` taking the observation.
+    ``module:function`` a function (or class) allowed by ``pytest_drlreward.util.allowlist`` taking the observation.
     PolicyError naming the problem otherwise."""
-    from pytest_drlreward.allowlist import check_reference
+    from pytest_drlreward.util.allowlist import check_reference
 
     text = str(spec).strip()
     if text.endswith(".zip"):
-        from pytest_drlreward.sb3_agent import AgentFileError, check_agent_data, read_agent_data
+        from pytest_drlreward.env.sb3_agent import AgentFileError, check_agent_data, read_agent_data
 
         path = Path(text).expanduser()
         path = base / path if base is not None and not path.is_absolute() else path

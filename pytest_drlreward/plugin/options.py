@@ -1,5 +1,5 @@
 """The plugin's options and ini keys (declared in ``setting_table.SETTINGS``), read and checked once into a
-:class:`~pytest_drlreward.config.DrlConfig`.
+:class:`~pytest_drlreward.plugin.config.DrlConfig`.
 
 Each setting has an ini key (the project's default) and a ``--drl-*`` option (which wins). At start
 the values are checked, the classifier directory included (metadata, sha256 of every file, that its
@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from pytest_drlreward.config import DrlConfig
 from pytest_drlreward.defaults import DEFAULT_ATOL, DEFAULT_RTOL  # noqa: F401  (re-exported)
-from pytest_drlreward.setting_table import (  # noqa: F401  (DEFAULT_* re-exported)
+from pytest_drlreward.plugin.config import DrlConfig
+from pytest_drlreward.plugin.setting_table import (  # noqa: F401  (DEFAULT_* re-exported)
     DEFAULT_BACKENDS,
     DEFAULT_MAX_ACCURACY_DROP,
     DEFAULT_MIN_ACCURACY,
@@ -106,7 +106,7 @@ class _Reading:
         row = setting(name)
         if row.attr not in self.values:
             if row.reader is not None:
-                from pytest_drlreward.setting_readers import READERS
+                from pytest_drlreward.plugin.setting_readers import READERS
 
                 self.values[row.attr] = READERS[row.reader](self, row)
             elif row.kind == "flag":
@@ -129,7 +129,7 @@ def read_config(config: pytest.Config) -> DrlConfig:
 
 def _project_on_path(reading: _Reading) -> None:
     """The project's modules named by settings are importable under plain ``pytest`` too (``project_path``)."""
-    from pytest_drlreward.project_path import add_project_to_path, factory_module, top_module
+    from pytest_drlreward.plugin.project_path import add_project_to_path, factory_module, top_module
 
     values = [reading.raw(name) for name in ("env", "reference", "policy", "model")]
     model = values[-1]

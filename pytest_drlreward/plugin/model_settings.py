@@ -17,7 +17,7 @@ from pytest_drlreward.backends.registry import BACKEND_NAMES, REFERENCE_BACKEND,
 def factory_problem(directory: Any) -> str | None:
     """Why the directory's ``torch_factory`` cannot be resolved (its module is not found, or does not bind the
     name), importing nothing; None when it can (or cannot be told) or there is none."""
-    from pytest_drlreward.sourcecheck import find_module_spec, lookup
+    from pytest_drlreward.util.sourcecheck import find_module_spec, lookup
 
     spec = directory.metadata.get("torch_factory") if directory is not None else None
     if spec is None:
@@ -82,7 +82,7 @@ def choose_reference(text: str | None, directory: Any, origin: str) -> tuple[str
         return name, "the default"
     text = text.strip()
     if is_callable_spec(text):
-        from pytest_drlreward.sourcecheck import lookup
+        from pytest_drlreward.util.sourcecheck import lookup
 
         module, _, name = text.partition(":")
         found = lookup(module, name.split(".")[0])

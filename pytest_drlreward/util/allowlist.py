@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_drlreward.sourcecheck import _bound_names, find_module_spec
+from pytest_drlreward.util.sourcecheck import _bound_names, find_module_spec
 
 STANDARD_LIBRARY = frozenset(sys.stdlib_module_names) | frozenset(sys.builtin_module_names)
 REFUSED_MODULES = ("torch.hub", "torch.serialization", "torch.package", "torch.jit", "numpy.lib", "joblib", "dill",

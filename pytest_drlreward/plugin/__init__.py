@@ -3,6 +3,9 @@
 Loading it imports only the standard library, pytest and light parts of this package; torch, ONNX
 Runtime, OpenVINO and PyBullet are imported by fixtures when a test asks for them. At start
 (``pytest_configure``) every setting is checked, so a bad one is one usage error.
+
+This package is the pytest side (docs/architecture.md): the setting table and its readers, the start checks
+(``preflight``), fixtures, recorders and verdicts live beside this module; only it and ``suite/`` import pytest.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from pytest_drlreward import recording, timing
-from pytest_drlreward.atomic import write_text_atomic
-from pytest_drlreward.options import CONFIG_KEY, add_options, read_config
+from pytest_drlreward import timing
+from pytest_drlreward.plugin import recording
+from pytest_drlreward.plugin.options import CONFIG_KEY, add_options, read_config
+from pytest_drlreward.util.atomic import write_text_atomic
 
-pytest_plugins = ["pytest_drlreward.fixtures", "pytest_drlreward.verdict_hooks"]  # fixtures; the three verdicts
+pytest_plugins = ["pytest_drlreward.plugin.fixtures", "pytest_drlreward.plugin.verdict_hooks"]  # fixtures; the three verdicts
 
 MARKERS = {
     "parity": "checks that reward backends agree with the reference (drl_reference; pytest-drlreward)",
@@ -25,7 +29,7 @@ MARKERS = {
     "slow": "slow test, skipped unless selected with -m slow or --drl-run-slow (pytest-drlreward)",
 }
 SLOW_SKIP_REASON = "slow test: run with -m slow or --drl-run-slow"
-GOLDEN_MODULE = Path(__file__).resolve().parent / "suite" / "test_golden.py"
+GOLDEN_MODULE = Path(__file__).resolve().parent.parent / "suite" / "test_golden.py"
 AUDIT_MODULE = GOLDEN_MODULE.with_name("test_audit.py")  # slow: collected only when slow tests are selected
 SECTIONS = (  # (user_properties key, terminal summary section title)
     (recording.PARITY_PROPERTY, "drlreward parity"),

@@ -14,13 +14,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from pytest_drlreward.allowlist import Trust
 from pytest_drlreward.backends.registry import CANDIDATE_NAMES, REFERENCE_BACKEND, REGISTRY, VARIANTS, base_backend
 from pytest_drlreward.classifier.directory import METADATA_FILE, ModelDir, ModelDirError, open_model_dir
 from pytest_drlreward.classifier.trust import locate_factory
-from pytest_drlreward.model_settings import TorchUse, factory_problem
-from pytest_drlreward.resolve import resolve
-from pytest_drlreward.settings import ALL_BACKENDS, options_for
+from pytest_drlreward.plugin.model_settings import TorchUse, factory_problem
+from pytest_drlreward.util.allowlist import Trust
+from pytest_drlreward.util.resolve import resolve
+from pytest_drlreward.util.settings import ALL_BACKENDS, options_for
 
 LOG = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def check_model_dir(path: Path, trust_code: bool = False, trust: Trust | None = 
                     torch_use: TorchUse | None = None) -> ModelDir:
     """Open the classifier directory (metadata fields, sha256 of every file, no unlisted file, no symlink), check
     its inputs against the ONNX graph and that its ``torch_factory`` (when it has one) may run
-    (``pytest_drlreward.allowlist``: ``trust``'s project roots and trusted modules), importing nothing.
+    (``pytest_drlreward.util.allowlist``: ``trust``'s project roots and trusted modules), importing nothing.
 
     With ``torch_use`` (the settings) saying nothing runs Torch (a reference other than torch), a factory that
     fails the check is logged as a note, not refused: ONNX-only verification runs no Python from the directory."""
@@ -114,7 +114,7 @@ def image_gap(env: Any, spec: Any, checks: tuple[str, ...], n_inputs: int = 1) -
     shows a one-input classifier nothing: no ``camera_image()`` and no ``render()`` in ``rgb_array`` mode (a
     Dict observation, or a classifier of several inputs, finds its inputs by key instead); None when it does."""
     from pytest_drlreward.checks.rollout import has_image_source
-    from pytest_drlreward.envspec import accepts_keyword
+    from pytest_drlreward.env.spec import accepts_keyword
     from pytest_drlreward.errors import NotVerifiedError
 
     dict_obs = type(getattr(env, "observation_space", None)).__name__ == "Dict"
@@ -140,7 +140,7 @@ def image_gap_at_start(spec: Any, truth_key: str | None, model: Any) -> Any:
     """:func:`image_gap` known before any test: only for a factory that takes no ``render_mode`` (the one case the
     plugin cannot ask for ``render()``), building the env once; None otherwise, or when the env cannot be built
     (its own error then shows in the tests)."""
-    from pytest_drlreward.envspec import accepts_keyword, make_env
+    from pytest_drlreward.env.spec import accepts_keyword, make_env
 
     checks = image_checks(truth_key, model)
     if spec is None or not checks or accepts_keyword(spec, "render_mode"):
