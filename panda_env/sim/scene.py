@@ -87,6 +87,7 @@ class PandaScene:
     def __init__(self, config: SceneConfig | None = None) -> None:
         self.config = config or SceneConfig()
         self._client: PyBulletClient | None = PyBulletClient()
+        self._frame: np.ndarray | None = None  # the camera image of the arm where it is now, once rendered
         p = self._client
         p.setGravity(0, 0, -9.81)
         self._load_table()
@@ -136,6 +137,7 @@ class PandaScene:
     # -- arm ---------------------------------------------------------------------------------
     def reset_arm(self) -> None:
         """Put the arm back in its home pose."""
+        self._frame = None
         p = self.client
         for joint, angle in zip(ARM_JOINTS + FINGER_JOINTS, HOME_JOINTS):
             p.resetJointState(self.robot_id, joint, angle)
@@ -153,6 +155,7 @@ class PandaScene:
 
     def move_to(self, x: float, y: float) -> np.ndarray:
         """Move the gripper to (x, y) at hover height; return where the end-effector ended up."""
+        self._frame = None
         target = (float(x), float(y), self.config.hover_height)
         p = self.client
         if self.config.move_mode == "ik":
@@ -179,8 +182,13 @@ class PandaScene:
 
     # -- camera ------------------------------------------------------------------------------
     def render(self) -> np.ndarray:
-        """The camera image: uint8 RGB, shape (image_size, image_size, 3) (or the camera's own size)."""
-        return self.camera.render()
+        """The camera image: uint8 RGB, shape (image_size, image_size, 3) (or the camera's own size). Rendered once
+        per pose of the arm: until it moves, another call (e.g. a reward audit keeping a false goal's frame) gets a
+        copy, not a second render (325 ms for the seed's 960x720 camera)."""
+        if self._frame is None:
+            self._frame = self.camera.render()
+            return self._frame
+        return self._frame.copy()
 
     def view(self, camera: str = "front", resolution: tuple[int, int] = (320, 240)) -> Camera:
         """Another camera of ``CAMERAS`` on this scene (e.g. for people watching an episode), made once."""

@@ -306,3 +306,32 @@ def test_render_without_render_mode_returns_none_and_bad_mode_is_rejected(env):
     assert env.render() is None
     with pytest.raises(ValueError, match="human"):
         make_raw(render_mode="human")
+
+
+def test_the_camera_renders_once_per_pose_and_a_second_look_is_an_independent_copy():
+    """A second camera_image() before the arm moves (a reward audit keeping a false goal's frame) is not a second
+    render; any move (a step, a reset, the scene's own move_to) makes the next call render the new pose."""
+    env = make_raw()
+    try:
+        env.reset(seed=0)
+        renders = env.timers["render"].calls
+        first = env.camera_image()
+        again = env.camera_image()
+        np.testing.assert_array_equal(first, again)
+        again[:] = 0  # a copy: the caller may scribble on it
+        assert first.any() and env.camera_image().any()
+        calls = []
+        real = env._scene.camera.render
+        env._scene.camera.render = lambda: calls.append(1) or real()
+        env.camera_image()
+        assert calls == []  # same pose: no render
+        env.step(np.array([0.05, 0.0], np.float32))
+        env.camera_image()
+        env._scene.move_to(*FAR_FROM_OBJECT)
+        env.camera_image()
+        env.reset(seed=1)
+        env.camera_image()
+        assert len(calls) == 3  # after the step (its judge's look or ours), the move, the reset: each pose once
+        assert env.timers["render"].calls > renders
+    finally:
+        env.close()
