@@ -39,22 +39,13 @@ def merge_reports(reports: Sequence[Any]) -> Any:
     from pytest_drlreward.checks import ParityReport
 
     first = reports[0]
-    return ParityReport(
-        names=first.names,
-        n_images=sum(r.n_images for r in reports),
-        max_abs_error=max(r.max_abs_error for r in reports),
-        max_rel_error=max(r.max_rel_error for r in reports),
-        argmax_disagreements=sum(r.argmax_disagreements for r in reports),
-        atol=first.atol,
-        rtol=first.rtol,
-        n_mismatched=sum(r.n_mismatched for r in reports),
-        n_elements=sum(r.n_elements for r in reports),
-        min_atol=max(r.min_atol for r in reports),
-        min_rtol=max(r.min_rtol for r in reports),
-        passed=all(r.passed for r in reports),
-        what=first.what,
-        rule=first.rule,
-    )
+    combined = {name: how(getattr(r, name) for r in reports) for name, how in _PARITY_COMBINE.items()}
+    return ParityReport(names=first.names, atol=first.atol, rtol=first.rtol, what=first.what, rule=first.rule, **combined)
+
+
+# how merge_reports combines each counted field of a ParityReport (the others are the first report's)
+_PARITY_COMBINE = {"n_images": sum, "max_abs_error": max, "max_rel_error": max, "argmax_disagreements": sum,
+                   "n_mismatched": sum, "n_elements": sum, "min_atol": max, "min_rtol": max, "passed": all}
 
 
 def merge_decision_reports(reports: Sequence[Any]) -> Any:

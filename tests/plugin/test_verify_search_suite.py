@@ -131,18 +131,24 @@ def camera_project(tmp_path_factory) -> Path:
     return root
 
 
+def _camera_suite(project: Path, factory: str, model: str, truth_key: str, search_steps: int) -> tuple[int, str]:
+    """The suite's fidelity tests on ``reward_models:<factory>`` judged by ``models/<model>``."""
+    (project / "pytest.ini").write_text(
+        f"[pytest]\npythonpath = .\ndrl_env = reward_models:{factory}\ndrl_model = models/{model}\n"
+        f"drl_backends = onnxruntime\ndrl_truth_key = {truth_key}\ndrl_fidelity_steps = 300\n"
+        f"drl_search_steps = {search_steps}\n")
+    result = subprocess.run([sys.executable, *ARGS], cwd=project, env=_clean_env(), capture_output=True, text=True,
+                            timeout=300)
+    return result.returncode, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("frames", [0, 2], ids=["two cameras", "frame stacks"])
 def test_the_two_camera_band_model_fails_by_the_searchs_false_goals_and_the_right_one_passes(camera_project, frames):
     """The suite searches a two-input model over a Dict observation (and a frame stack): no silent ``()``."""
     factory = "make_stacked_two_camera_env" if frames else "make_two_camera_env"
 
     def suite(model: str) -> tuple[int, str]:
-        (camera_project / "pytest.ini").write_text(
-            f"[pytest]\npythonpath = .\ndrl_env = reward_models:{factory}\ndrl_model = models/{model}{frames}\n"
-            "drl_backends = onnxruntime\ndrl_truth_key = true_goal\ndrl_fidelity_steps = 300\ndrl_search_steps = 1200\n")
-        result = subprocess.run([sys.executable, *ARGS], cwd=camera_project, env=_clean_env(), capture_output=True,
-                                text=True, timeout=300)
-        return result.returncode, result.stdout + result.stderr
+        return _camera_suite(camera_project, factory, f"{model}{frames}", "true_goal", 1200)
 
     code, out = suite("band")
     assert code == 1, out
@@ -267,12 +273,7 @@ def test_the_suite_judges_a_dense_score_by_its_false_goals_and_passes_the_right_
                                         model=reward_models.two_camera_score_model(bump), decision="score")
 
     def suite(model: str) -> tuple[int, str]:
-        (camera_project / "pytest.ini").write_text(
-            f"[pytest]\npythonpath = .\ndrl_env = reward_models:make_two_camera_env\ndrl_model = models/{model}\n"
-            "drl_backends = onnxruntime\ndrl_truth_key = progress\ndrl_fidelity_steps = 300\ndrl_search_steps = 800\n")
-        result = subprocess.run([sys.executable, *ARGS], cwd=camera_project, env=_clean_env(), capture_output=True,
-                                text=True, timeout=300)
-        return result.returncode, result.stdout + result.stderr
+        return _camera_suite(camera_project, "make_two_camera_env", model, "progress", 800)
 
     code, out = suite("score20")
     assert code == 1, out
