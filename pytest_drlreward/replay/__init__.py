@@ -5,18 +5,14 @@ flip, miss or false goal).
 A check that fails attaches a :class:`ReplayCase` to its error (``error.replay``): the check, the failing
 batch (every named input; for a batched check the batch of rows the backends ran on together, so the
 numbers are the same), what it takes to judge it again, and the seeds and actions that reach it where
-they exist. The plugin saves it with :func:`save_case` and prints :func:`command`. No pytest here; only
-:func:`main` prints.
+they exist. The plugin saves it with :func:`save_case` and prints :func:`command`. No pytest here, and no
+print: the command line is ``replay/__main__.py``.
 """
 
 from __future__ import annotations
 
-import argparse
-import ast
 import json
 import shlex
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,41 +126,3 @@ def _false_goal_lines(case: ReplayCase, backend: Any) -> list[str]:
     return [f"{verdict} at {s.get('where')}: goal probability {found.probability[0]:.3f}, truth {s.get('truth')} "
             f"(info[{s.get('truth_key')!r}] when found; {backend_name(backend)} now, {s.get('decider')} "
             f"{s.get('goal_probability', float('nan')):.3f} when found)", f"  to reach the state: {reach}"]
-
-
-def _option(text: str) -> tuple[str, Any]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"--option {text!r}: give KEY=VALUE, e.g. --option precision='f32'")
-    try:
-        return key, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key, value
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """The command line: print what replaying the saved case finds; 0 when it ran, 2 on a usage error."""
-    parser = argparse.ArgumentParser(prog="python -m pytest_drlreward.replay", description=__doc__.split("\n\n")[0])
-    parser.add_argument("case", help="the .npz a failure saved (its message prints this command)")
-    parser.add_argument("--model", required=True, help="the classifier directory the run verified")
-    parser.add_argument("--backend", required=True, help="the backend that failed (e.g. openvino)")
-    parser.add_argument("--reference", help="the reference it was compared with (parity and decisions)")
-    parser.add_argument("--trust-code", action="store_true", help="as drl_trust_code: run a torch_factory kept "
-                        "inside the directory")
-    parser.add_argument("--option", type=_option, action="append", default=[], help="a backend option KEY=VALUE")
-    args = parser.parse_args(argv)
-    try:
-        lines = replay(load_case(args.case), args.model, args.backend, args.reference, trust_code=args.trust_code,
-                       options=dict(args.option))
-    except (OSError, ValueError, ImportError) as error:  # a missing engine: ImportError naming its extra
-        print(f"replay: {error}", file=sys.stderr)
-        return 2
-    except AssertionError as error:  # a check that cannot judge the case (e.g. non-finite logits): its message
-        print(f"replay: {error}", file=sys.stderr)
-        return 1
-    print("\n".join(lines))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
