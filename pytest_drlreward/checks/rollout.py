@@ -7,7 +7,6 @@ backends are compared on the states an agent really visits, and no env needs a b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,23 +82,13 @@ def env_image(env: Any) -> np.ndarray:
 
 def input_sources(env: Any, specs: Any = None, obs: Any = None, input_keys: dict[str, str] | None = None) -> dict[str, str]:
     """Where the env gives each classifier input (name -> ``camera_image()``, ``camera_images()['front']``,
-    ``observation['front']`` or ``render()``), looked up in :func:`~pytest_drlreward.env.inputs.env_inputs`'s
-    order; with no ``specs`` (no classifier), the one image :func:`env_image` takes."""
-    unwrapped, keys = env.unwrapped, input_keys or {}
-    camera = callable(getattr(unwrapped, "camera_image", None))
+    ``observation['front']`` or ``render()``), as :func:`~pytest_drlreward.env.inputs.locate_inputs` finds them;
+    with no ``specs`` (no classifier), the one image :func:`env_image` takes."""
     if specs is None:
-        return {"images": "camera_image()" if camera else "render()"}
-    specs = tuple(specs)
-    if len(specs) == 1 and camera and specs[0].name not in keys:
-        return {specs[0].name: "camera_image()"}
-    cameras = getattr(unwrapped, "camera_images", None)
-    views = cameras() if callable(cameras) else None
-    found = {}
-    for spec in specs:
-        key = keys.get(spec.name, spec.key)
-        found[spec.name] = (f"camera_images()[{key!r}]" if isinstance(views, Mapping) and key in views else
-                            f"observation[{key!r}]" if isinstance(obs, Mapping) and key in obs else "render()")
-    return found
+        return {"images": "camera_image()" if callable(getattr(env.unwrapped, "camera_image", None)) else "render()"}
+    from pytest_drlreward.env.inputs import locate_inputs
+
+    return locate_inputs(env, specs, obs=obs, input_keys=input_keys)[1]
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,19 @@ def has_input_source(env: Any, specs: Sequence[Any], obs: Any = None) -> bool:
 def env_inputs(env: Any, specs: Sequence[Any], *, obs: Any = None, input_keys: Mapping[str, str] | None = None,
                check: bool = True) -> Any:
     """The model's inputs for the env's current state: one array (one input) or a dict name -> array."""
+    found, sources = locate_inputs(env, specs, obs=obs, input_keys=input_keys)
+    if not check:
+        return found
+    specs = tuple(specs)
+    arrays = {spec.name: _checked(found[spec.name], spec, sources[spec.name], env) for spec in specs}
+    return arrays[specs[0].name] if len(specs) == 1 else arrays
+
+
+def locate_inputs(env: Any, specs: Sequence[Any], *, obs: Any = None,
+                  input_keys: Mapping[str, str] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """``(values, sources)``: each input's value as the env gives it (unchecked) and where it came from
+    (``camera_image()``, ``camera_images()['front']``, ``observation['front']`` or ``render()``): the one
+    lookup order of every consumer. :class:`EnvInputError` naming the input when the env supplies it nowhere."""
     unwrapped = env.unwrapped
     specs = tuple(specs)
     found: dict[str, Any] = {}
@@ -66,10 +79,7 @@ def env_inputs(env: Any, specs: Sequence[Any], *, obs: Any = None, input_keys: M
                     f"input {spec.name!r}: {type(unwrapped).__name__} supplies no {key!r} (looked in camera_images(), "
                     f"a Dict observation{', camera_image() and render()' if len(specs) == 1 else ''}; it offers "
                     f"{offered or 'none'}); map it with drl_input_keys = {spec.name}=ENV_KEY")
-    if not check:
-        return found
-    arrays = {spec.name: _checked(found[spec.name], spec, sources[spec.name], env) for spec in specs}
-    return arrays[specs[0].name] if len(specs) == 1 else arrays
+    return found, sources
 
 
 def stack_inputs(steps: list[Any]) -> Any:
