@@ -128,18 +128,20 @@ def labelled_images(drl_config: DrlConfig) -> tuple[Any, Any]:
     return images, labels
 
 
-def _rollout_env(spec: Any) -> Any:
-    """An env built from ``spec`` that can show its images (asks for ``render_mode="rgb_array"`` if it must)."""
+def rollout_env(spec: Any, **kwargs: Any) -> Any:
+    """An env built from ``spec`` (with ``kwargs``) that can show its images (asks for ``render_mode="rgb_array"``
+    if it must and ``kwargs`` does not name a render mode)."""
     from pytest_drlreward.checks.rollout import has_image_source
     from pytest_drlreward.env.spec import accepts_keyword, make_env
 
-    env = make_env(spec)
-    if has_image_source(env) or "rgb_array" not in (getattr(env, "metadata", None) or {}).get("render_modes", []):
+    env = make_env(spec, **kwargs)
+    can_render = "rgb_array" in (getattr(env, "metadata", None) or {}).get("render_modes", [])
+    if has_image_source(env) or not can_render or "render_mode" in kwargs:
         return env
     if not accepts_keyword(spec, "render_mode"):  # its metadata lists rgb_array, but the factory takes no render_mode
         return env
     env.close()
-    return make_env(spec, render_mode="rgb_array")
+    return make_env(spec, render_mode="rgb_array", **kwargs)
 
 
 def _policy(config: DrlConfig, env: Any) -> Any:
@@ -168,7 +170,7 @@ def drl_rollout(drl_config: DrlConfig, _drl_backend_cache: BackendCache) -> Any:
     if drl_config.env is None:
         pytest.skip(NO_ENV_REASON)
     inputs = _drl_backend_cache.model_dir(drl_config.model_dir).inputs if drl_config.model_dir is not None else None
-    env = _rollout_env(drl_config.env_to_make())
+    env = rollout_env(drl_config.env_to_make())
     try:
         from pytest_drlreward.plugin.preflight import image_checks, image_gap
 
@@ -216,7 +218,7 @@ def drl_search(drl_config: DrlConfig, drl_rollout: Any, _drl_backend_cache: Back
         return ()
     name = search_guide(drl_config)
     guide = _drl_backend_cache.get(name, drl_config.model_dir) if ":" in name else _load(_drl_backend_cache, drl_config, name)
-    env = _rollout_env(drl_config.env_to_make())
+    env = rollout_env(drl_config.env_to_make())
     try:
         return collect_searches(env, guide, drl_config.search_steps, seed=drl_config.fidelity_seed,
                                 truth_key=drl_config.truth_key, method=drl_config.search_method,

@@ -14,16 +14,9 @@ from pytest_drlreward.plugin.recording import COVERAGE_PROPERTY, FIDELITY_PROPER
 
 def _deployed_env(drl_config):
     """The env as deployed (``drl_deployed_env_kwargs``), asking for ``render_mode="rgb_array"`` only when it must."""
-    from pytest_drlreward.checks.rollout import has_image_source
-    from pytest_drlreward.env.spec import accepts_keyword, make_env
+    from pytest_drlreward.plugin.fixtures import rollout_env
 
-    spec, kwargs = drl_config.env_to_make(), dict(drl_config.deployed_env_kwargs)
-    env = make_env(spec, **kwargs)
-    can_render = "rgb_array" in (getattr(env, "metadata", None) or {}).get("render_modes", [])
-    if has_image_source(env) or not can_render or "render_mode" in kwargs or not accepts_keyword(spec, "render_mode"):
-        return env
-    env.close()
-    return make_env(spec, render_mode="rgb_array", **kwargs)
+    return rollout_env(drl_config.env_to_make(), **dict(drl_config.deployed_env_kwargs))
 
 
 def test_deployed_reward_matches_classifier(request, reference_backend, drl_config, drl_verdicts):
