@@ -12,7 +12,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from repo_paths import ROOT
 
 CI_SCRIPTS = sorted(p for p in (ROOT / ".ci").iterdir() if p.is_file())
