@@ -57,10 +57,15 @@ class Camera:
             renderer=pybullet.ER_TINY_RENDERER, flags=pybullet.ER_NO_SEGMENTATION_MASK)
         return np.asarray(rgba, dtype=np.uint8).reshape(self.height, self.width, 4)[:, :, :3].copy()
 
+    @property
+    def clip_matrix(self) -> np.ndarray:
+        """The (4, 4) matrix taking a world point [x, y, z, 1] to OpenGL clip coordinates for this camera."""
+        view = np.asarray(self._view).reshape(4, 4).T  # PyBullet's matrices are column-major
+        proj = np.asarray(self._projection).reshape(4, 4).T
+        return proj @ view
+
     def project(self, point: tuple[float, float, float]) -> tuple[float, float]:
         """Pixel (column, row) of a world point, for tests and visual checks."""
-        view = np.asarray(self._view).reshape(4, 4).T
-        proj = np.asarray(self._projection).reshape(4, 4).T
-        clip = proj @ view @ np.array([*point, 1.0])
+        clip = self.clip_matrix @ np.array([*point, 1.0])
         ndc = clip[:3] / clip[3]
         return (ndc[0] + 1) / 2 * self.width, (1 - ndc[1]) / 2 * self.height

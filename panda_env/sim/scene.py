@@ -7,6 +7,7 @@ camera image; it knows nothing of rewards or neural nets.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from panda_env.quiet import pybullet  # without its build-time banner on stderr
 from panda_env.sim import assets
 from panda_env.sim.camera import CAMERAS, Camera
 from panda_env.sim.client import PyBulletClient
+from panda_env.sim.culling import LinkCulling
 from panda_env.sim.defaults import DEFAULT_HOVER_HEIGHT, DEFAULT_IMAGE_SIZE, DEFAULT_OBJECT_POSITION
 
 logger = logging.getLogger(__name__)
@@ -102,6 +104,8 @@ class PandaScene:
         self._orientation = p.getQuaternionFromEuler(GRIPPER_EULER)
         self.camera = Camera(p, CAMERAS[self.config.camera], self.config.image_size,
                              self.config.camera_resolution, self.config.object_position)
+        # the fast quality's visuals are its collision meshes, so their bounding boxes may cull them
+        self._culling = LinkCulling(p, self.robot_id, self.camera.clip_matrix) if fast else None
         self.reset_arm()
 
     def _load_table(self) -> None:
@@ -184,9 +188,11 @@ class PandaScene:
     def render(self) -> np.ndarray:
         """The camera image: uint8 RGB, shape (image_size, image_size, 3) (or the camera's own size). Rendered once
         per pose of the arm: until it moves, another call (e.g. a reward audit keeping a false goal's frame) gets a
-        copy, not a second render (325 ms for the seed's 960x720 camera)."""
+        copy, not a second render (325 ms for the seed's 960x720 camera). In the fast quality the arm's links out
+        of the camera's view are left out of the render (``culling``: the same picture in about a third less time)."""
         if self._frame is None:
-            self._frame = self.camera.render()
+            with self._culling.applied() if self._culling is not None else contextlib.nullcontext():
+                self._frame = self.camera.render()
             return self._frame
         return self._frame.copy()
 
