@@ -75,3 +75,19 @@ def test_the_bf16_variant_is_judged_by_decisions_and_refused_where_the_cpu_has_n
     assert bf16.name == "openvino-bf16" and "bfloat16" in str(bf16.compiled.get_property("INFERENCE_PRECISION_HINT"))
     images, _ = load_labelled_images(LABELLED_IMAGES)
     assert (bf16.predict_goal(images) == reference.predict_goal(images)).all()
+
+
+def test_a_static_request_reads_each_call_from_its_own_tensor_and_never_a_stale_one():
+    """A static-shape request gets each batch copied into its own input tensor: the next call sees the next batch,
+    and changing the caller's array after a call changes nothing the backend keeps."""
+    openvino, reference = load_backend("openvino"), load_backend("onnxruntime")
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, size=(1, *openvino.model_dir.image_shape), dtype=np.uint8)
+    first = openvino.logits(images)
+    request = openvino._request_for(images.shape)
+    assert np.shares_memory(openvino._input_buffer(request, images), request.get_input_tensor().data)
+    images[:] = rng.integers(0, 256, size=images.shape, dtype=np.uint8)
+    second = openvino.logits(images)
+    assert not np.allclose(first, second)
+    np.testing.assert_allclose(second, reference.logits(images), atol=1e-4, rtol=1e-4)
+    assert openvino._input_buffer(request, images.astype(np.float32)) is None  # another dtype: a Tensor of its own
