@@ -63,7 +63,7 @@ def earlier_run(tmp_path_factory) -> Path:
     from panda_env.training import sac
 
     out = tmp_path_factory.mktemp("runs") / "run"
-    sac.train("oracle", steps=60, out_dir=out, eval_episodes=0)
+    sac.train("oracle", steps=64, out_dir=out, eval_episodes=0)  # 8 rollouts of 8 steps (2 envs, train_freq 4)
     return out
 
 

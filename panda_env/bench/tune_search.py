@@ -144,7 +144,7 @@ def run_seed(params: dict[str, Any], seed: int, backend: str = "oracle", cap: in
     from panda_env.training.sac import train
     from panda_env.training.solved import SolvedRule
 
-    report = train(backend, steps=cap, seed=seed, eval_episodes=eval_episodes, table_rows=0,
+    report = train(backend, steps=cap, seed=seed, eval_episodes=eval_episodes, table_rows=0, n_envs=1,  # as searched
                    until_solved=SolvedRule(target=0.9, every=every, episodes=episodes), sac_overrides=sac_kwargs(params))
     solved = report.until_solved
     final = report.evaluation.get("success_rate") if report.evaluation else None

@@ -47,7 +47,7 @@ def cmd_train(args) -> int:
                    model_dir=args.model, eval_episodes=args.eval_episodes, progress_bar=True,
                    verbose=1 if args.verbose else 0, n_envs=args.n_envs, int8=args.int8, overwrite=args.overwrite,
                    until_solved=rule, goal_radius=args.goal_radius, learner=args.learner)
-    envs = f", {args.n_envs} envs batched" if args.n_envs > 1 else ""
+    envs = f", {report.n_envs} envs batched" if report.n_envs > 1 else ""
     reward = f"{report.backend} INT8" if args.int8 else report.backend
     log.info(f"trained SAC for {report.steps} steps with the {reward} reward ({report.profile} profile{envs})")
     log.info(f"  total {report.total_s:.1f} s ({report.steps_per_s:.1f} steps/s): physics {report.physics_s:.1f} s, "
@@ -102,8 +102,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-episodes", type=non_negative_int, default=50,
                    help="deterministic evaluation episodes after training (0: none)")
     p.add_argument("--int8", action="store_true", help=INT8_HELP)
-    p.add_argument("--n-envs", type=positive_int, default=1,
-                   help="envs stepped together, their images classified in one reward call per step")
+    p.add_argument("--n-envs", type=positive_int, default=None,
+                   help="envs stepped together, their images classified in one reward call per step (default: the "
+                        "profile's: 2 in the fast profile, 1 in the original)")
     p.add_argument("--until-solved", action="store_true",
                    help="stop when a check reaches the target true-goal success (--steps is then the cap)")
     p.add_argument("--target-success", type=fraction, default=None,

@@ -6,6 +6,8 @@ rendered into one preallocated uint8 (N, H, W, 3) buffer and judged at once by t
 (``judge_batch``: the directory's one decision rule), then each env completes its step with its
 verdict (``complete_step``). Auto-reset, ``terminal_observation`` and ``TimeLimit.truncated`` follow
 SB3's loop; attribute access is SB3's. Each env holds the same judge, so stepping one alone works too.
+A false goal (the classifier's goal, not the simulator's) puts the image it judged into that step's info
+under ``pytest_drlreward.audit``'s views key, so a training's reward audit keeps what the classifier saw.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvStepReturn
 
 from panda_env.envs.goal import CallTimer, ClassifierJudge, OracleJudge, load_reward_backend
 from panda_env.envs.hover import PandaHoverEnv, PendingStep
+from pytest_drlreward.audit.frames import IMAGE, VIEWS_KEY
 from pytest_drlreward.util.validation import check_int
 
 
@@ -84,6 +87,8 @@ class BatchedRewardVecEnv(DummyVecEnv):
         for i, (env, begun) in enumerate(zip(self.envs, pending)):
             obs, self.buf_rews[i], terminated, truncated, self.buf_infos[i] = env.unwrapped.complete_step(
                 begun, bool(goals[i]), float(probabilities[i]))
+            if goals[i] and not begun.true_goal and self._images is not None:  # a false goal: keep its image
+                self.buf_infos[i][VIEWS_KEY] = {IMAGE: self._images[i].copy()}
             self.buf_dones[i] = terminated or truncated
             self.buf_infos[i]["TimeLimit.truncated"] = truncated and not terminated
             if self.buf_dones[i]:

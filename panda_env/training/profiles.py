@@ -20,6 +20,11 @@ SEED_RESOLUTION = (960, 720)
 FAST_SAC = {"learning_rate": 0.007179627519054022, "gamma": 0.98, "learning_starts": 50, "train_freq": 4,
             "gradient_steps": 2, "tau": 0.05, "buffer_size": 2000}
 FAST_NET_ARCH = (64, 64)
+# The fast profile steps 2 envs together (envs.batched.BatchedRewardVecEnv: one reward call for both images,
+# SB3's loop once per 2 transitions): about 15% less a transition than one env, the same steps to solve over
+# seeds 0-7 (docs/results.md). SB3 counts train_freq and gradient_steps in steps of the VecEnv, so
+# sac_options scales gradient_steps with the envs: half a gradient step per transition, as tuned.
+FAST_N_ENVS = 2
 # Who runs SAC's gradient steps: "fast" (panda_env.training.fast_sac.FastSAC: SB3's update with less overhead,
 # the same learning) or "sb3" (SB3's own SAC.train). The original profile is the demo's: SB3's own.
 LEARNERS = ("fast", "sb3")
@@ -33,15 +38,23 @@ def check_profile(profile: str) -> str:
     return profile
 
 
-def sac_options(profile: str) -> dict:
+def sac_options(profile: str, n_envs: int = 1) -> dict:
     """Keyword arguments for SB3's ``SAC`` in a profile: the demo's (SB3's defaults), or our tuned ones.
 
     ``fast``: ``FAST_SAC``, actor and critics of two 64-unit layers instead of 256 (the observation and
     the action are 2 numbers each) and Adam's fused implementation (the same update in fewer kernels).
+    Its ``gradient_steps`` count per VecEnv step of ``n_envs`` envs, so they are scaled by ``n_envs``: the
+    same gradient steps per transition for any number of envs.
     """
     if check_profile(profile) == "original":
         return {}
-    return {**FAST_SAC, "policy_kwargs": {"net_arch": list(FAST_NET_ARCH), "optimizer_kwargs": {"fused": True}}}
+    return {**FAST_SAC, "gradient_steps": FAST_SAC["gradient_steps"] * n_envs,
+            "policy_kwargs": {"net_arch": list(FAST_NET_ARCH), "optimizer_kwargs": {"fused": True}}}
+
+
+def profile_n_envs(profile: str) -> int:
+    """How many envs a profile's training steps together: ``FAST_N_ENVS`` in the fast profile, 1 in the demo's."""
+    return FAST_N_ENVS if check_profile(profile) == "fast" else 1
 
 
 def check_learner(learner: str | None, profile: str) -> str:

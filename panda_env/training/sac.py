@@ -54,6 +54,7 @@ class TrainingReport:
     # the learned reward against the simulator's truth on the states SAC visited (pytest_drlreward.audit)
     audit: dict = field(default_factory=dict)
     goal_radius: float | None = None  # the truth's goal radius when not the task's (the audit judges against it)
+    n_envs: int = 1  # envs stepped together (BatchedRewardVecEnv when more than one)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -98,7 +99,7 @@ def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progres
         monitored = VecMonitor(env)
     try:
         agent = _timed_sac_class(learner)("MlpPolicy", monitored, seed=seed, verbose=verbose,
-                                          **{**sac_options(profile), **(sac_overrides or {})})
+                                          **{**sac_options(profile, n_envs), **(sac_overrides or {})})
         learning = agent.learning_timer = CallTimer()
         # a few rows over the run: over the step cap, or every other check when training until solved
         every = 2 * solved_rule.every if solved_rule is not None else steps // max(table_rows, 1)
@@ -135,7 +136,7 @@ def _learn(backend: str, steps: int, seed: int, profile: str, model_dir, progres
             other_s=total - physics - render - reward.total_s - learning.total_s,
             steps_per_s=steps / total if total > 0 else 0.0, reward_calls=reward.calls, int8=int8,
             learning_curve=episodes.curve(), interrupted=interrupted, audit=audit.report().as_dict(),
-            goal_radius=goal_radius)
+            goal_radius=goal_radius, n_envs=n_envs)
         if solved_rule is not None:
             record = solved.record
             report.until_solved = {**asdict(record.rule), "checks": record.checks, "solved": record.steps_to_solve is not None,
@@ -163,7 +164,7 @@ def _write_pictures(report: TrainingReport, out: Path) -> list[str]:
 
 def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | None = None,
           profile: str = "fast", model_dir=None, eval_episodes: int = 50, progress_bar: bool | str = False,
-          verbose: int = 0, torch_threads: int | None = None, n_envs: int = 1, int8: bool = False,
+          verbose: int = 0, torch_threads: int | None = None, n_envs: int | None = None, int8: bool = False,
           overwrite: bool = False, table_rows: int = 5, until_solved: SolvedRule | None = None,
           sac_overrides: dict | None = None, goal_radius: float | None = None,
           learner: str | None = None) -> TrainingReport:
@@ -177,8 +178,10 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
     ``torch_threads`` is given.
 
     ``n_envs > 1`` steps that many envs together (``BatchedRewardVecEnv``): one reward-backend call
-    classifies all their images, so ``reward_calls`` is ``steps / n_envs``. SB3's SAC then takes one
-    gradient step per ``n_envs`` env steps (its ``train_freq``/``gradient_steps`` count vector steps).
+    classifies all their images, so ``reward_calls`` is ``steps / n_envs``; SB3's ``train_freq`` and
+    ``gradient_steps`` count those vector steps (the profile's gradient steps are scaled to keep their
+    number per env step; ``sac_overrides`` are taken as given). None: the profile's
+    (``profiles.profile_n_envs``: 2 in the fast profile, 1 in the original).
 
     ``int8``: the OpenVINO reward runs the classifier's shipped INT8 model (fast profile only).
     ``progress_bar``: show progress on stderr (``panda_env.training.bar``; a string names the bar).
@@ -197,13 +200,13 @@ def train(backend: str, steps: int = 8000, seed: int = 0, out_dir: str | Path | 
     above, the evaluation is skipped and the report says ``interrupted`` with its ``steps``; a second
     Ctrl-C while saving leaves the earlier files whole (every write is atomic).
     """
-    from panda_env.training.profiles import check_learner, check_profile, profile_torch_threads
+    from panda_env.training.profiles import check_learner, check_profile, profile_n_envs, profile_torch_threads
     from panda_env.training.run_dir import locked_run_dir
 
     check_int(steps, "steps")
-    check_int(n_envs, "n_envs")
-    check_int(eval_episodes, "eval_episodes", low=0)
     profile = check_profile(profile)  # "seed" names "original"
+    n_envs = profile_n_envs(profile) if n_envs is None else check_int(n_envs, "n_envs")
+    check_int(eval_episodes, "eval_episodes", low=0)
     learner = check_learner(learner, profile)
     backend_options_for(backend, profile, int8)  # refuses --int8 off openvino or the fast profile
     run_dir = locked_run_dir(out_dir, overwrite) if out_dir is not None else contextlib.nullcontext()

@@ -39,7 +39,7 @@ def test_an_exploiting_run_says_so_in_its_last_lines():
 def test_the_run_directory_and_report_carry_the_audit(earlier_run):
     report = json.loads((earlier_run / "report.json").read_text())
     audit = report["audit"]
-    assert audit["counts"]["steps"] == report["steps"] == 60 and audit["onset_step"] is None
+    assert audit["counts"]["steps"] == report["steps"] == 64 and audit["onset_step"] is None
     assert audit["decision"] == "info['is_goal'] vs info['true_goal']"
     assert audit["saved"] == str(earlier_run / "audit") and (earlier_run / "audit" / "audit.json").is_file()
 

@@ -135,7 +135,51 @@ def test_sac_trains_through_the_batched_env():
 def test_cli_train_accepts_n_envs():
     from panda_env.cli import build_parser
 
-    assert build_parser().parse_args(["train"]).n_envs == 1
+    assert build_parser().parse_args(["train"]).n_envs is None  # the profile's (train's n_envs=None)
     assert build_parser().parse_args(["train", "--n-envs", "4"]).n_envs == 4
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "--n-envs", "0"])
+
+
+class AlwaysGoal:
+    """A classifier that calls every image the goal: each of its goals away from the object is a false goal."""
+
+    name, goal_index, seen = "always-goal", 1, None
+
+    def logits(self, images):
+        self.seen = np.array(images)
+        return np.tile(np.array([[-10.0, 10.0]], dtype=np.float32), (len(images), 1))
+
+
+def test_a_false_goal_carries_the_image_it_was_judged_on_for_the_reward_audit():
+    """Batched training audits through infos: a false goal's info holds the image the classifier saw, so the
+    audit keeps it as it does behind the single env's RewardAudit wrapper; a true goal's info holds none."""
+    from stable_baselines3 import SAC
+
+    from pytest_drlreward.audit.callback import RewardAuditCallback
+    from pytest_drlreward.audit.frames import IMAGE, VIEWS_KEY
+
+    classifier = AlwaysGoal()
+    vec = BatchedRewardVecEnv(2, classifier, max_episode_steps=10)
+    try:
+        vec.seed(0)
+        vec.reset()
+        _, _, dones, infos = vec.step(np.zeros((2, 2), dtype=np.float32))  # no move: the start is not the goal
+        assert dones.all() and not any(info["true_goal"] for info in infos)
+        images = classifier.seen
+        assert images.shape == (2, *vec.envs[0].unwrapped.scene_config.image_shape)
+        for info, image in zip(infos, images):
+            np.testing.assert_array_equal(info[VIEWS_KEY][IMAGE], image)
+        callback = RewardAuditCallback(window_steps=10)
+        SAC("MlpPolicy", vec, learning_starts=1000, seed=0).learn(10, callback=callback)
+        kept = callback.auditor.keeper.cases
+        assert kept and all(case.inputs[IMAGE].shape == images[0].shape for case in kept)
+    finally:
+        vec.close()
+
+    oracle = BatchedRewardVecEnv(2, "oracle")
+    try:
+        oracle.reset()
+        assert not any(VIEWS_KEY in info for info in oracle.step(np.zeros((2, 2), dtype=np.float32))[3])
+    finally:
+        oracle.close()

@@ -9,21 +9,21 @@ import torch
 from stable_baselines3 import SAC
 
 from panda_env.cli import main
-from panda_env.training.profiles import FAST_NET_ARCH, FAST_SAC
+from panda_env.training.profiles import FAST_N_ENVS, FAST_NET_ARCH, FAST_SAC
 from panda_env.training.runs import make_env
 from panda_env.training.sac import train
 from panda_env.training.solved import SolvedRule
 
 REPORT_FIELDS = {"backend", "profile", "steps", "seed", "total_s", "physics_s", "render_s", "reward_s",
                  "learning_s", "other_s", "steps_per_s", "reward_calls", "int8", "evaluation", "agent_path",
-                 "learning_curve", "pictures", "until_solved", "interrupted", "audit", "goal_radius"}
+                 "learning_curve", "pictures", "until_solved", "interrupted", "audit", "goal_radius", "n_envs"}
 
 
 @pytest.mark.parametrize(("backend", "int8"), [("oracle", False), ("torch", False), ("onnxruntime", False),
                                               ("openvino", False), ("openvino", True)])
 def test_short_training_writes_a_complete_report(tmp_path, backend, int8):
     threads = torch.get_num_threads()
-    report = train(backend, steps=300, seed=0, out_dir=tmp_path, eval_episodes=2, int8=int8)
+    report = train(backend, steps=320, seed=0, out_dir=tmp_path, eval_episodes=2, int8=int8)  # 40 rollouts of 8
     assert torch.get_num_threads() == threads  # the fast profile's single thread is given back
     saved = json.loads((tmp_path / "report.json").read_text())
     assert set(saved) == REPORT_FIELDS
@@ -34,12 +34,14 @@ def test_short_training_writes_a_complete_report(tmp_path, backend, int8):
     # The timed parts are real: SAC learned, the arm moved, and only a classifier renders and infers.
     assert saved["learning_s"] > 0 and saved["physics_s"] > 0
     uses_classifier = backend != "oracle"
-    assert (saved["reward_calls"] == 300) == uses_classifier
+    # the fast profile steps FAST_N_ENVS envs together: one reward call classifies all their images
+    assert saved["n_envs"] == FAST_N_ENVS
+    assert (saved["reward_calls"] == 320 // FAST_N_ENVS) == uses_classifier
     assert (saved["render_s"] > 0) == uses_classifier
     assert saved["evaluation"]["episodes"] == 2
-    assert report.steps == 300 and saved["int8"] == int8
+    assert report.steps == 320 and saved["int8"] == int8
     # the fast profile's SAC: its networks (two 64-unit layers for the actor and each critic), fused Adam
-    # and its tuned settings
+    # and its tuned settings, its gradient steps per transition kept with FAST_N_ENVS envs
     agent = SAC.load(tmp_path / "agent.zip")
     policy = agent.policy
     widths = {m.out_features for net in (policy.actor.latent_pi, policy.critic.qf0) for m in net
@@ -47,7 +49,7 @@ def test_short_training_writes_a_complete_report(tmp_path, backend, int8):
     assert widths == {FAST_NET_ARCH[0], 1}
     assert policy.actor.optimizer.defaults["fused"] is True
     assert (agent.gamma, agent.tau, agent.gradient_steps, agent.buffer_size) == (
-        FAST_SAC["gamma"], FAST_SAC["tau"], FAST_SAC["gradient_steps"], FAST_SAC["buffer_size"])
+        FAST_SAC["gamma"], FAST_SAC["tau"], FAST_SAC["gradient_steps"] * FAST_N_ENVS, FAST_SAC["buffer_size"])
 
 
 def test_int8_model_runs_in_the_env_only_on_openvino_in_the_fast_profile():
