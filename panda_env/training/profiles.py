@@ -21,7 +21,7 @@ FAST_SAC = {"learning_rate": 0.007179627519054022, "gamma": 0.98, "learning_star
             "gradient_steps": 2, "tau": 0.05, "buffer_size": 2000}
 FAST_NET_ARCH = (64, 64)
 # The fast profile steps 2 envs together (envs.batched.BatchedRewardVecEnv: one reward call for both images,
-# SB3's loop once per 2 transitions): about 15% less a transition than one env, the same steps to solve over
+# SB3's loop once per 2 transitions): about 1.2x less a transition than one env, the same steps to solve over
 # seeds 0-7 (docs/results.md). SB3 counts train_freq and gradient_steps in steps of the VecEnv, so
 # sac_options scales gradient_steps with the envs: half a gradient step per transition, as tuned.
 FAST_N_ENVS = 2
