@@ -209,7 +209,7 @@ def test_the_readmes_install_table_has_every_size_and_its_timings_name_a_machine
     table = text[text.index("| extra | what it brings |"):]
     rows = [line for line in table.splitlines()[2:] if line.startswith("|")][:7]
     assert len(rows) == 7 and all(line.split("|")[3].strip() for line in rows), "a blank size cell"
-    for claim in ("Training then takes about 10 s on a quiet", "the default suite: a few minutes on a quiet"):
+    for claim in ("Training then takes about 7 s on a quiet", "the default suite: a few minutes on a quiet"):
         sentence = text[text.index(claim):text.index(".", text.index(claim) + len(claim))]
         assert "2-core" in sentence and "loaded" in sentence, sentence
 
