@@ -19,10 +19,12 @@ BUFFER_TRANSITIONS = 1000
 
 def filled_agent(learner: str, env, seed: int = 0, profile: str = "fast"):
     """A SAC agent of ``learner`` with the profile's settings, its replay buffer filled with random
-    transitions (the same for every learner and seed), set up by SB3's own ``learn`` for one env step."""
-    from panda_env.training.profiles import sac_class, sac_options
+    transitions (the same for every learner and seed), set up by SB3's own ``learn`` for one env step.
+    Its ``gradient_steps`` are the profile's per train call as its training makes them (scaled for the
+    profile's envs stepped together)."""
+    from panda_env.training.profiles import profile_n_envs, sac_class, sac_options
 
-    agent = sac_class(learner)("MlpPolicy", env, seed=seed, **sac_options(profile))
+    agent = sac_class(learner)("MlpPolicy", env, seed=seed, **sac_options(profile, profile_n_envs(profile)))
     rng = np.random.default_rng(seed)
     for _ in range(BUFFER_TRANSITIONS):
         obs = rng.uniform(task.WORKSPACE_LOW, task.WORKSPACE_HIGH, size=(1, 2)).astype(np.float32)
