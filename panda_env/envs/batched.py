@@ -44,6 +44,7 @@ class BatchedRewardVecEnv(DummyVecEnv):
             raise ValueError(f"BatchedRewardVecEnv sets {', '.join(sorted(owned))} itself; do not pass it in env_kwargs")
         self.backend = load_reward_backend(reward_backend, model_dir, backend_options)
         self.judge = OracleJudge() if self.backend is None else ClassifierJudge(self.backend)
+        self.judge.warm_up(int(n_envs))  # e.g. OpenVINO's compile for this batch size: now, not in the first step
         self.reward_backend = self.judge.name
         made: list[PandaHoverEnv] = []
 

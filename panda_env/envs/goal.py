@@ -55,6 +55,9 @@ class _OneOfBatch:
         goals, probabilities = self.judge_batch(None if image is None else image[None], np.array([bool(true_goal)]))
         return bool(goals[0]), float(probabilities[0])
 
+    def warm_up(self, batch_size: int) -> None:
+        """Do now the one-time work of judging batches of ``batch_size`` (none for most judges)."""
+
 
 class OracleJudge(_OneOfBatch):
     """Ground truth from the simulator; no network, no image."""
@@ -95,6 +98,14 @@ class ClassifierJudge(_OneOfBatch):
         self.name = backend.name
         self.rule = rule_of(backend)
         self.timer = CallTimer()
+
+    def warm_up(self, batch_size: int) -> None:
+        """The backend's ``warm_up`` for batches of ``batch_size`` (OpenVINO compiles that static shape, about
+        60 ms, which the first step would otherwise pay inside training), untimed; nothing for a backend
+        object without one."""
+        warm_up = getattr(self.backend, "warm_up", None)
+        if callable(warm_up):
+            warm_up(batch_size)
 
     def judge_batch(self, images: np.ndarray | None, true_goals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         start = time.perf_counter()

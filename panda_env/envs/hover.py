@@ -78,7 +78,10 @@ class PandaHoverEnv(gym.Env):
             object_position=tuple(object_position), hover_height=task.HOVER_HEIGHT,
             image_size=image_size, render_quality=render_quality)
         self.object_xy = np.asarray(self.scene_config.object_position[:2], dtype=np.float64)
-        self.judge = judge or make_judge(reward_backend, model_dir, backend_options)
+        if judge is None:  # a judge of its own: its one-time work now, not in the first step
+            judge = make_judge(reward_backend, model_dir, backend_options)
+            judge.warm_up(1)
+        self.judge = judge
         self.reward_backend = self.judge.name
         self._check_image_fits_the_classifier()
         self.action_space = spaces.Box(-task.MAX_MOVE, task.MAX_MOVE, shape=(2,), dtype=np.float32)

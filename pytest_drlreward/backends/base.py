@@ -85,6 +85,11 @@ class RewardBackend:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, model_dir={str(self.model_dir.path)!r})"
 
+    def warm_up(self, batch_size: int = 1) -> None:
+        """One call on zero inputs of ``batch_size`` rows, so an engine's one-time work for that batch size
+        (OpenVINO compiles a static shape per batch size on first use) is done now, not in a timed loop."""
+        self.logits({spec.name: np.zeros((batch_size, *spec.item_shape), dtype=spec.dtype) for spec in self.inputs})
+
     def check_inputs(self, inputs: Any) -> dict[str, np.ndarray]:
         """``inputs`` by name, checked (ValueError naming the input, the expected and the given shape/dtype)."""
         return check_inputs(self.inputs, inputs)

@@ -91,3 +91,11 @@ def test_a_static_request_reads_each_call_from_its_own_tensor_and_never_a_stale_
     assert not np.allclose(first, second)
     np.testing.assert_allclose(second, reference.logits(images), atol=1e-4, rtol=1e-4)
     assert openvino._input_buffer(request, images.astype(np.float32)) is None  # another dtype: a Tensor of its own
+
+
+def test_warm_up_compiles_the_batch_size_before_the_first_call():
+    openvino = load_backend("openvino")
+    shape = (2, *openvino.model_dir.image_shape)
+    assert shape not in openvino._static
+    openvino.warm_up(2)
+    assert openvino._static[shape] is not None  # compiled now, not in the first timed call

@@ -183,3 +183,19 @@ def test_a_false_goal_carries_the_image_it_was_judged_on_for_the_reward_audit():
         assert not any(VIEWS_KEY in info for info in oracle.step(np.zeros((2, 2), dtype=np.float32))[3])
     finally:
         oracle.close()
+
+
+def test_envs_do_their_reward_backends_one_time_work_when_made_not_in_their_first_step():
+    """OpenVINO compiles a static shape per batch size on first use (about 60 ms): the env and the batched env
+    warm their backend up for their batch size when made, untimed, so training's first step does not pay it."""
+    from panda_env.training.runs import make_batched_env, make_env
+
+    vec, env = make_batched_env("openvino", 3), make_env("openvino")
+    try:
+        for made, batch in ((vec, 3), (env, 1)):
+            backend = made.judge.backend
+            assert backend._static[(batch, *backend.model_dir.image_shape)] is not None
+            assert made.reward_timer.calls == 0  # the warm-up is not a reward call
+    finally:
+        vec.close()
+        env.close()
