@@ -224,3 +224,22 @@ def test_compare_refuses_an_int8_run_outside_the_fast_profile_before_any_trainin
     monkeypatch.setattr(compare, "train", lambda *a, **k: pytest.fail("compare trained before checking its backends"))
     assert main(["compare", "--backends", "torch,openvino-int8", "--profile", "original", "--chart", "none.png"]) == 2
     assert "the INT8 model runs on the openvino backend in the fast profile" in capsys.readouterr().err
+
+
+def test_the_original_profile_warms_its_reward_up_on_the_camera_image_it_renders():
+    """Both profiles' envs do their reward's first-call work when made, so neither side of solve-time's ratio
+    pays it inside its timed steps; the demo's warm-up image is the demo camera's."""
+    from panda_env.reward.seed_replica import SEED_IMAGE_SHAPE
+    from panda_env.training.profiles import SEED_RESOLUTION, scene_config
+
+    assert SEED_IMAGE_SHAPE == (SEED_RESOLUTION[1], SEED_RESOLUTION[0], 3) == scene_config("original").image_shape
+    env = make_env("torch", "original")
+    try:
+        calls = []
+        backend = env.judge.backend
+        original = backend.logits
+        backend.logits = lambda images: calls.append(images.shape) or original(images)
+        env.judge.warm_up(1)
+        assert calls == [(1, *SEED_IMAGE_SHAPE)] and env.reward_timer.calls == 0
+    finally:
+        env.close()
