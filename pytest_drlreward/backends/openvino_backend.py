@@ -113,6 +113,7 @@ class OpenVinoBackend(RewardBackend):
         self._ov = ov
         # per batch size: a request compiled for that static shape (None: that size runs on the dynamic one)
         self._static: dict[tuple, object] = {}
+        self._inputs: dict[tuple, np.ndarray] = {}  # per static shape: its request's own input tensor, as an array
         self._static_from = (core, model, device, properties) if _batch_only_dynamic(model) else None
         if not self.int8:
             check_graph_inputs(model_dir, [(port.get_any_name(), port.get_element_type().get_type_name())
@@ -145,35 +146,28 @@ class OpenVinoBackend(RewardBackend):
                 static = model.clone()
                 static.reshape({0: list(shape)})
                 request = core.compile_model(static, device, properties).create_infer_request()
+                self._inputs[shape] = request.get_input_tensor().data
             self._static[shape] = request
         return request or self._request
 
-    def _input_buffer(self, request, array: np.ndarray) -> np.ndarray | None:
-        """The request's own input tensor as an array, when ``array`` can be copied into it (a static shape)."""
-        buffers = self.__dict__.setdefault("_input_buffers", {})
-        key = id(request)
-        if key not in buffers:
-            tensor = request.get_input_tensor()
-            try:
-                data = tensor.data
-            except RuntimeError:  # a dynamic request has no tensor of its own yet
-                data = None
-            buffers[key] = (request, data)  # the request is kept so its id is never reused
-        data = buffers[key][1]
-        return data if data is not None and data.shape == array.shape and data.dtype == array.dtype else None
+    def _input_buffer(self, array: np.ndarray) -> np.ndarray | None:
+        """The input tensor of the static request for ``array``'s shape, when ``array`` can be copied into it."""
+        buffer = self._inputs.get(array.shape)
+        return buffer if buffer is not None and buffer.dtype == array.dtype else None
 
     def _run(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
         if len(inputs) == 1:
             array = next(iter(inputs.values()))
             request = self._request_for(array.shape)
-            buffer = self._input_buffer(request, array)
-            if buffer is not None:  # copied into the request's own tensor: 45 us a call less than a new Tensor
+            buffer = self._input_buffer(array)
+            if buffer is not None:  # copied into the request's own tensor: about 20 us a call less than a new Tensor
                 np.copyto(buffer, array)
             else:  # the array itself as the input tensor
                 array = np.ascontiguousarray(array)
                 if not array.flags.writeable:  # OpenVINO shares only writeable memory
                     array = array.copy()
                 request.set_input_tensor(self._ov.Tensor(array, shared_memory=True))
+                self._inputs.pop(array.shape, None)  # that request's own tensor is no longer its input
             request.infer()
         else:
             request = self._request

@@ -85,12 +85,12 @@ def test_a_static_request_reads_each_call_from_its_own_tensor_and_never_a_stale_
     images = rng.integers(0, 256, size=(1, *openvino.model_dir.image_shape), dtype=np.uint8)
     first = openvino.logits(images)
     request = openvino._request_for(images.shape)
-    assert np.shares_memory(openvino._input_buffer(request, images), request.get_input_tensor().data)
+    assert np.shares_memory(openvino._input_buffer(images), request.get_input_tensor().data)
     images[:] = rng.integers(0, 256, size=images.shape, dtype=np.uint8)
     second = openvino.logits(images)
     assert not np.allclose(first, second)
     np.testing.assert_allclose(second, reference.logits(images), atol=1e-4, rtol=1e-4)
-    assert openvino._input_buffer(request, images.astype(np.float32)) is None  # another dtype: a Tensor of its own
+    assert openvino._input_buffer(images.astype(np.float32)) is None  # another dtype: a Tensor of its own
 
 
 def test_warm_up_compiles_the_batch_size_before_the_first_call():
@@ -99,3 +99,4 @@ def test_warm_up_compiles_the_batch_size_before_the_first_call():
     assert shape not in openvino._static
     openvino.warm_up(2)
     assert openvino._static[shape] is not None  # compiled now, not in the first timed call
+
