@@ -100,3 +100,19 @@ def test_warm_up_compiles_the_batch_size_before_the_first_call():
     openvino.warm_up(2)
     assert openvino._static[shape] is not None  # compiled now, not in the first timed call
 
+
+def test_warm_up_runs_on_a_model_that_is_not_ours_with_two_named_inputs(tmp_path):
+    """A two-camera, one-logit model with a threshold (float inputs in [0, 1]): the warm-up feeds each named input
+    its own zeros, on both ONNX engines, and the outputs after it still match."""
+    import reward_models
+
+    from pytest_drlreward import load_backend as core_load_backend
+
+    directory = reward_models.export_two_camera(tmp_path / "two_camera", 1.0)
+    openvino, onnxruntime = core_load_backend("openvino", directory), core_load_backend("onnxruntime", directory)
+    assert len(openvino.inputs) == 2 and {spec.dtype for spec in openvino.inputs} == {"float32"}
+    for backend in (openvino, onnxruntime):
+        backend.warm_up(3)
+    batch = {
+        spec.name: np.random.default_rng(4).random((3, *spec.item_shape), dtype=np.float32) for spec in openvino.inputs}
+    np.testing.assert_allclose(openvino.logits(batch), onnxruntime.logits(batch), atol=1e-4, rtol=1e-4)
